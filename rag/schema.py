@@ -1,0 +1,95 @@
+"""Frozen dataclasses shared by every stage: Document → Clause → Hit → Answer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+# L2-normalised float32 rows, one per text.
+Matrix = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class Document:
+    """A cleaned document ready for chunking.
+
+    `text` is the cleaned, simplified, width-normalised body that offsets point into;
+    `original` is the file's decoded text before cleaning, kept for display.
+    """
+
+    doc_id: str  # stable slug, e.g. "quality-outline-2014-action-plan"
+    title: str
+    text: str
+    source: str  # path as given by the user, e.g. "corpus/….txt"
+    original: str = ""
+    issuer: str = ""
+    date: str = ""  # ISO date where known
+    doc_number: str = ""  # e.g. "国办发〔2014〕18号"
+    script: str = "simplified"  # script of the original: "simplified" | "traditional"
+    lead_first_listed: bool = False  # the document says "列第一位者为牵头部门"
+
+
+@dataclass(frozen=True)
+class Clause:
+    """One retrievable unit: a policy clause, a law article, a preamble or a paragraph."""
+
+    clause_id: str  # "{doc_id}#{path}", e.g. "quality-outline-2014-action-plan#三（十三）"
+    doc_id: str
+    doc_title: str
+    kind: str  # "clause" | "article" | "chapter" | "preamble" | "closing" | "paragraph"
+    chapter: str  # chapter heading as written, e.g. "六、以质量变革创新推动质量持续提升"
+    label: str  # clause label as written, e.g. "（十六）", "第四十八条"; "" for preamble
+    title: str  # first sentence of a policy clause, e.g. "提升质量基础设施服务效能"
+    text: str
+    start: int  # character offsets into Document.text: text == document.text[start:end]
+    end: int
+    source: str
+    departments: tuple[str, ...] = ()
+    lead_department: str = ""
+    part: int = 1  # >1 when an over-long clause was split; parts repeat the heading
+    issuer: str = ""
+    date: str = ""
+
+    @property
+    def citation(self) -> str:
+        """Short human citation, e.g. 《…》六（十六） or 《…》第四十八条."""
+        chapter_number = self.chapter.split("、", 1)[0] if "、" in self.chapter[:6] else ""
+        if self.kind == "article":
+            where = self.label
+        elif self.kind == "clause":
+            where = chapter_number + self.label
+        elif self.kind == "chapter":
+            where = self.chapter
+        else:
+            where = {"preamble": "序言", "closing": "结尾"}.get(self.kind, self.label)
+        return f"《{self.doc_title}》{where}"
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved clause with its fused score and 1-based rank."""
+
+    clause: Clause
+    score: float
+    rank: int
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A numbered source of an answer; `n` is the marker [n] used in the answer text."""
+
+    n: int
+    clause: Clause
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    text: str
+    found: bool
+    citations: tuple[Citation, ...] = ()
+    mode: str = "extractive"  # "extractive" | "llm"
+    related: tuple[Hit, ...] = ()  # "可能相关" clauses shown when nothing relevant is found
+    warnings: tuple[str, ...] = field(default=())
