@@ -38,8 +38,10 @@ class Clause:
     clause_id: str  # "{doc_id}#{path}", e.g. "quality-outline-2014-action-plan#三（十三）"
     doc_id: str
     doc_title: str
-    kind: str  # "clause" | "article" | "chapter" | "preamble" | "closing" | "paragraph"
-    chapter: str  # chapter heading as written, e.g. "六、以质量变革创新推动质量持续提升"
+    # "clause" | "article" | "chapter" (its own text) | "heading" (a bare heading line, not indexed)
+    # | "preamble" | "closing" | "paragraph" (documents without structure)
+    kind: str
+    chapter: str  # chapter heading as written, e.g. "六、以质量变革创新推动质量持续提升", "第二章 产品质量的监督"
     label: str  # clause label as written, e.g. "（十六）", "第四十八条"; "" for preamble
     title: str  # first sentence of a policy clause, e.g. "提升质量基础设施服务效能"
     text: str
@@ -48,9 +50,15 @@ class Clause:
     source: str
     departments: tuple[str, ...] = ()
     lead_department: str = ""
+    section: str = ""  # a law's 节 heading, e.g. "第一节 生产者的产品质量责任和义务"
     part: int = 1  # >1 when an over-long clause was split; parts repeat the heading
     issuer: str = ""
     date: str = ""
+
+    @property
+    def base_id(self) -> str:
+        """The clause id without the part suffix: all parts of one long clause share it."""
+        return self.clause_id.rsplit("-", 1)[0] if self.part > 1 else self.clause_id
 
     @property
     def citation(self) -> str:
@@ -72,8 +80,9 @@ class Hit:
     """A retrieved clause with its fused score and 1-based rank."""
 
     clause: Clause
-    score: float
+    score: float  # fused RRF score (hybrid), cosine (dense) or BM25 (lexical)
     rank: int
+    similarity: float | None = None  # dense cosine to the query, when the query was embedded
 
 
 @dataclass(frozen=True)

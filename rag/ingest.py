@@ -1,0 +1,125 @@
+"""Read source files into cleaned Documents with their metadata; bad files are reported, not fatal."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from rag.clean import clean_text, is_traditional
+from rag.errors import CorpusError
+from rag.loaders import iter_source_files, read_text
+from rag.schema import Document
+
+MANIFEST_NAME = "manifest.json"
+_DATE = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日")
+_DOC_NUMBER = re.compile(r"[\u4e00-\u9fff]{1,8}〔\d{4}〕\d+号")
+_TITLE_MAX_CHARS = 60
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class LoadedCorpus:
+    documents: tuple[Document, ...]
+    skipped: tuple[SkippedFile, ...]
+
+
+def slugify(name: str) -> str:
+    """Keep CJK, letters and digits; every other run becomes one '-': 产品质量法(2018-12-29) → 产品质量法-2018-12-29."""
+    slug = re.sub(r"[^0-9A-Za-z\u3400-\u4dbf\u4e00-\u9fff]+", "-", name).strip("-")
+    return slug or "document"
+
+
+def load_corpus(paths: Sequence[str | Path]) -> LoadedCorpus:
+    """Load every supported file under `paths`; unreadable files are skipped with their reason."""
+    documents: list[Document] = []
+    skipped: list[SkippedFile] = []
+    used_ids: set[str] = set()
+    manifests: dict[Path, dict[str, dict[str, str]]] = {}
+    for path in iter_source_files([Path(p) for p in paths]):
+        manifest = manifests.setdefault(path.parent, load_manifest(path.parent))
+        try:
+            document = load_document(path, metadata=manifest.get(path.name))
+        except CorpusError as error:
+            skipped.append(SkippedFile(str(path), str(error)))
+            continue
+        if document.doc_id in used_ids:  # same file name in two folders: qualify by the folder
+            document = _with_doc_id(document, slugify(f"{path.parent.name}-{path.stem}"))
+        used_ids.add(document.doc_id)
+        documents.append(document)
+    return LoadedCorpus(tuple(documents), tuple(skipped))
+
+
+def load_manifest(directory: Path) -> dict[str, dict[str, str]]:
+    """Per-file metadata from `manifest.json` beside the files, keyed by file name."""
+    manifest_path = directory / MANIFEST_NAME
+    if not manifest_path.is_file():
+        return {}
+    try:
+        data = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as error:
+        raise CorpusError(f"{manifest_path}: not valid JSON ({error})") from error
+    return {name: entry for name, entry in data.items() if isinstance(entry, dict)}
+
+
+def load_document(path: Path, *, metadata: dict[str, str] | None = None) -> Document:
+    """Read, clean and describe one file. Raises CorpusError for unreadable or empty files."""
+    loaded = read_text(path)
+    cleaned = clean_text(loaded.text)
+    if not cleaned.strip():
+        raise CorpusError(f"{path}: no text left after cleaning (only page furniture?)")
+    metadata = metadata or {}
+    traditional = is_traditional(loaded.text)
+    return Document(
+        doc_id=metadata.get("doc_id") or slugify(path.stem),
+        title=metadata.get("title") or infer_title(cleaned, path),
+        text=cleaned,
+        source=str(path),
+        original=loaded.text,
+        issuer=metadata.get("issuer", ""),
+        date=metadata.get("date") or _stem_date(path.stem) or infer_date(cleaned),
+        doc_number=metadata.get("doc_number") or _first(_DOC_NUMBER, cleaned),
+        script=metadata.get("script") or ("traditional" if traditional else "simplified"),
+        lead_first_listed="列第一位者为牵头部门" in cleaned,
+    )
+
+
+def infer_title(cleaned: str, path: Path) -> str:
+    """The first line when it is short enough to be a title, else the file name."""
+    first_line = cleaned.split("\n", 1)[0].strip()
+    if 4 <= len(first_line) <= _TITLE_MAX_CHARS and not first_line.endswith(("。", "：")):
+        return first_line
+    return path.stem
+
+
+def infer_date(cleaned: str) -> str:
+    """The last written date (signature dates come last), as ISO YYYY-MM-DD."""
+    dates = _DATE.findall(cleaned[-400:]) or _DATE.findall(cleaned[:400])
+    if not dates:
+        return ""
+    year, month, day = dates[-1]
+    return f"{year}-{int(month):02d}-{int(day):02d}"
+
+
+def _stem_date(stem: str) -> str:
+    """Collections name files like 产品质量法(2018-12-29): that date is the version's, not the body's."""
+    match = re.search(r"(\d{4}-\d{2}-\d{2})", stem)
+    return match.group(1) if match else ""
+
+
+def _first(pattern: re.Pattern[str], text: str) -> str:
+    match = pattern.search(text)
+    return match.group(0) if match else ""
+
+
+def _with_doc_id(document: Document, doc_id: str) -> Document:
+    from dataclasses import replace
+
+    return replace(document, doc_id=doc_id)
