@@ -1,0 +1,197 @@
+"""`rag eval`: score retrieval on a BEIR-style eval set and write a run directory.
+
+rag/cli.py registers it with `main.add_command(eval_command)`. Tests build the same command
+around their own searcher with `make_eval_command(open_searcher=...)`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import click
+
+from rag.config import PROJECT_ROOT, Settings, load_settings
+from rag.errors import RagError
+from rag.eval_report import (
+    REPORT_FILE,
+    RUN_FILE,
+    compare_runs,
+    git_revision,
+    render_metrics_table,
+    render_summary,
+    run_to_dict,
+    utc_timestamp,
+    write_run,
+)
+from rag.evaluate import EvalSet, SearchFunction, evaluate, load_eval_set
+from rag.metrics import check_ks
+from rag.schema import Hit
+
+MODES = ("hybrid", "dense", "lexical")
+SECRET_FIELDS = frozenset({"llm_api_key", "password"})
+
+
+class Searcher(Protocol):
+    def search(self, query: str, *, k: int, mode: str) -> Sequence[Hit]: ...
+
+
+SearcherFactory = Callable[[Settings], Searcher]
+
+
+def search_function(searcher: Searcher) -> SearchFunction:
+    """Adapt a Searcher to the (query, k, mode) → clause ids function the harness calls.
+
+    Ids are base ids: qrels judge a whole clause, and a hit on part 2 of a long clause
+    ("…#第十五条-2") is a hit on that clause.
+    """
+
+    def search(query: str, k: int, mode: str) -> list[str]:
+        return [hit.clause.base_id for hit in searcher.search(query, k=k, mode=mode)]
+
+    return search
+
+
+def settings_record(settings: Settings) -> dict[str, Any]:
+    """Settings as stored in run.json, with secrets masked."""
+    record = dataclasses.asdict(settings)
+    return {key: ("***" if key in SECRET_FIELDS and value else value) for key, value in record.items()}
+
+
+def run_eval(
+    eval_set: EvalSet,
+    search: SearchFunction,
+    *,
+    split: str,
+    modes: Sequence[str],
+    ks: Sequence[int],
+    out_dir: str | Path,
+    settings: dict[str, Any],
+    created_at: str = "",
+) -> dict[str, Any]:
+    """Evaluate, write the run directory and return the run.json content."""
+    # One untimed search per mode first, so that loading the model is not counted as query latency.
+    for mode in modes:
+        for query in eval_set.select(split)[:1]:
+            search(query.text, 1, mode)
+    result = evaluate(eval_set, search, modes=modes, ks=ks, split=split)
+    commit, dirty = git_revision(PROJECT_ROOT)
+    run = run_to_dict(
+        result,
+        settings=settings,
+        created_at=created_at or utc_timestamp(),
+        git_commit=commit,
+        git_dirty=dirty,
+    )
+    write_run(run, out_dir)
+    return run
+
+
+def _open_pipeline_searcher(settings: Settings) -> Searcher:
+    # Imported here so that `--compare` and bad `--set` paths never load the model.
+    from rag.pipeline import open_searcher
+
+    searcher: Searcher = open_searcher(settings)
+    return searcher
+
+
+def _parse_ks(ctx: click.Context, param: click.Parameter, value: str) -> tuple[int, ...]:
+    try:
+        return check_ks(int(part) for part in value.split(",") if part.strip())
+    except ValueError as exc:
+        raise click.BadParameter(f"expected comma-separated integers >= 1, e.g. 1,3,5,10 ({exc})") from None
+
+
+def make_eval_command(open_searcher: SearcherFactory = _open_pipeline_searcher) -> click.Command:
+    """The `eval` command, searching through `open_searcher(settings)`."""
+
+    @click.command("eval")
+    @click.option(
+        "--set",
+        "set_dir",
+        type=click.Path(path_type=Path),
+        default=None,
+        help="Eval set directory with queries.jsonl and qrels.tsv [default: eval/]",
+    )
+    @click.option("--split", type=click.Choice(["test", "dev", "all"]), default="test", show_default=True)
+    @click.option("--mode", type=click.Choice([*MODES, "all"]), default="all", show_default=True)
+    @click.option("--k", "ks", default="1,3,5,10", show_default=True, callback=_parse_ks, help="Cut-offs")
+    @click.option("--json", "as_json", is_flag=True, help="Print run.json as one JSON line")
+    @click.option(
+        "--out",
+        "out_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="Run directory [default: eval/runs/<UTC time>-<split>]",
+    )
+    @click.option(
+        "--index",
+        "index_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="Index directory [default: the configured index_dir]",
+    )
+    @click.option(
+        "--compare",
+        nargs=2,
+        type=click.Path(path_type=Path),
+        default=None,
+        metavar="RUN_A RUN_B",
+        help="Print the metric deltas B - A of two run directories and exit",
+    )
+    def eval_command(
+        set_dir: Path | None,
+        split: str,
+        mode: str,
+        ks: tuple[int, ...],
+        as_json: bool,
+        out_dir: Path | None,
+        index_dir: Path | None,
+        compare: tuple[Path, Path] | None,
+    ) -> None:
+        """Score retrieval (recall@k, hit@k, MRR, nDCG) on an eval set and write a report."""
+        try:
+            if compare:
+                click.echo(compare_runs(*compare), nl=False)
+                return
+            # Load the questions first: a bad --set fails before the model is loaded.
+            eval_set = load_eval_set(set_dir if set_dir is not None else PROJECT_ROOT / "eval")
+            modes = MODES if mode == "all" else (mode,)
+            created_at = utc_timestamp()
+            if out_dir is None:
+                stamp = created_at.replace("-", "").replace(":", "")
+                out_dir = PROJECT_ROOT / "eval" / "runs" / f"{stamp}-{split}"
+            try:
+                settings = load_settings(index_dir=str(index_dir) if index_dir is not None else None)
+            except ValueError as exc:  # unknown keys in rag.toml
+                raise click.ClickException(str(exc)) from exc
+            n_questions = len(eval_set.select(split))
+            click.echo(f"Searching {n_questions} questions with {', '.join(modes)} …", err=True)
+            run = run_eval(
+                eval_set,
+                search_function(open_searcher(settings)),
+                split=split,
+                modes=modes,
+                ks=ks,
+                out_dir=out_dir,
+                settings=settings_record(settings),
+                created_at=created_at,
+            )
+        except (RagError, FileNotFoundError, PermissionError) as exc:
+            raise click.ClickException(str(exc)) from exc
+        if as_json:
+            click.echo(json.dumps(run, ensure_ascii=False))
+            return
+        misses = ", ".join(f"{m} {len(found)}" for m, found in run["misses"].items())
+        click.echo(render_summary(run))
+        click.echo(render_metrics_table(run))
+        click.echo(f"misses: {misses}")
+        click.echo(f"report: {Path(out_dir) / REPORT_FILE} (raw: {RUN_FILE})")
+
+    return eval_command
+
+
+eval_command = make_eval_command()
