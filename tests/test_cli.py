@@ -1,0 +1,88 @@
+"""The CLI contract evaluators and scripts rely on, driven through click's CliRunner."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from rag.cli import main
+
+RUNNER = CliRunner()
+QUESTION = "哪些部门负责质量基础设施一站式服务？"
+
+
+def run(*args: str, input: str | None = None):  # type: ignore[no-untyped-def]
+    return RUNNER.invoke(main, list(args), input=input, catch_exceptions=False)
+
+
+def test_help_lists_the_commands() -> None:
+    result = run("--help")
+    for command in ("chunk", "ingest", "search", "ask", "eval", "info", "model"):
+        assert command in result.output
+
+
+def test_chunk_json(tmp_path: Path) -> None:
+    result = run("chunk", "corpus/2022-18-departments-quality-improvement.txt", "--json")
+    assert result.exit_code == 0
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    one_stop = next(r for r in records if r["id"] == "2022-18-departments-quality-improvement#六（十六）")
+    assert one_stop["label"] == "（十六）" and one_stop["title"] == "提升质量基础设施服务效能"
+    assert one_stop["chapter"] == "六、以质量变革创新推动质量持续提升"
+    assert one_stop["departments"] == ["市场监管总局", "科技部", "工业和信息化部", "全国工商联", "商务部", "海关总署"]
+
+
+def test_chunk_reports_bad_files_and_continues(tmp_path: Path) -> None:
+    (tmp_path / "binary.txt").write_bytes(b"\x00\x01\x02garbage\x00")
+    (tmp_path / "ok.txt").write_text("第一条 为了测试，制定本办法。\n第二条 本办法自发布之日起施行。", encoding="utf-8")
+    result = RUNNER.invoke(main, ["chunk", str(tmp_path), "--json"])
+    assert result.exit_code == 0
+    assert [json.loads(line)["label"] for line in result.stdout.splitlines()] == ["第一条", "第二条"]
+    assert "binary.txt" in result.stderr
+
+
+def test_search_json_contract(corpus_index_dir: Path) -> None:
+    result = run("search", QUESTION, "--index", str(corpus_index_dir), "--k", "3", "--json")
+    assert result.exit_code == 0
+    line = json.loads(result.stdout)
+    assert line["query"] == QUESTION and len(line["hits"]) == 3
+    hit = line["hits"][0]
+    for field in ("rank", "score", "id", "doc_title", "source", "chapter", "clause", "clause_title",
+                  "departments", "lead_department", "text"):
+        assert field in hit
+    assert "2022-18-departments-quality-improvement#六（十六）" in [h["id"] for h in line["hits"]]
+
+
+def test_search_batch_loads_once_and_answers_each_line(corpus_index_dir: Path, tmp_path: Path) -> None:
+    batch = tmp_path / "queries.txt"
+    batch.write_text(f"{QUESTION}\n\n" + json.dumps({"query": "质量月"}, ensure_ascii=False) + "\n", encoding="utf-8")
+    result = run("search", "--batch", str(batch), "--index", str(corpus_index_dir), "--mode", "lexical", "--json")
+    assert result.exit_code == 0
+    assert [json.loads(line)["query"] for line in result.stdout.splitlines()] == [QUESTION, "质量月"]
+
+
+def test_search_readable_output_has_citations(corpus_index_dir: Path) -> None:
+    result = run("search", QUESTION, "--index", str(corpus_index_dir), "--k", "3")
+    assert "《进一步提高产品、工程和服务质量行动方案（2022—2025年）（节选：六、七）》六（十六）" in result.output
+
+
+def test_search_errors_are_one_line(corpus_index_dir: Path, tmp_path: Path) -> None:
+    for args, expected in [
+        (["search", "   ", "--index", str(corpus_index_dir)], "empty"),
+        (["search", "质" * 3000, "--index", str(corpus_index_dir)], "limit"),
+        (["search", QUESTION, "--index", str(tmp_path / "missing")], "rag ingest"),
+    ]:
+        result = RUNNER.invoke(main, args)
+        assert result.exit_code == 1, args
+        assert expected in result.output and "Traceback" not in result.output
+        assert len(result.output.strip().splitlines()) == 1
+
+
+def test_info_json(corpus_index_dir: Path) -> None:
+    result = run("info", "--index", str(corpus_index_dir), "--json")
+    details = json.loads(result.stdout)
+    assert details["embedder"]["dimension"] == 384
+    assert details["index"]["state"] == "ready" and details["index"]["matches_embedder"] is True
+    missing = json.loads(run("info", "--index", "/nonexistent/index", "--json").stdout)
+    assert missing["index"]["state"] == "missing"

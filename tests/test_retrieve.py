@@ -1,0 +1,84 @@
+"""Retrieval over the real corpus index with the real multilingual model, plus fusion and LangChain."""
+
+from __future__ import annotations
+
+import pytest
+from langchain_core.runnables import RunnableLambda
+
+from rag.errors import QueryError
+from rag.langchain_retriever import ClauseRetriever
+from rag.retrieve import SearchFilters, normalize_query, reciprocal_rank_fusion
+
+ONE_STOP = "2022-18-departments-quality-improvement#六（十六）"
+
+
+def test_rrf_hand_computed() -> None:
+    # rows 7 and 8 each appear in both lists:
+    #   7: 1/(60+1) + 1/(60+2) = 0.016393 + 0.016129 = 0.032522
+    #   8: 1/(60+2) + 1/(60+1) = same total → tie broken by row id
+    #   9: 1/(60+3) = 0.015873 (dense only)
+    fused = reciprocal_rank_fusion([[7, 8, 9], [8, 7]], [1.0, 1.0], k=60)
+    assert [row for row, _ in fused] == [7, 8, 9]
+    assert fused[0][1] == pytest.approx(1 / 61 + 1 / 62)
+    assert fused[2][1] == pytest.approx(1 / 63)
+    # a zero weight silences a retriever
+    assert [row for row, _ in reciprocal_rank_fusion([[1, 2], [2, 1]], [0.0, 1.0])] == [2, 1]
+    with pytest.raises(ValueError):
+        reciprocal_rank_fusion([[1]], [1.0, 1.0])
+    with pytest.raises(ValueError):
+        reciprocal_rank_fusion([[1]], [0.0])
+
+
+def test_normalize_query() -> None:
+    assert normalize_query("  哪些部門負責質量基礎設施一站式服務？ ", max_chars=100) == "哪些部门负责质量基础设施一站式服务？"
+    assert normalize_query("２０２５年　目标", max_chars=100) == "2025年 目标"
+    with pytest.raises(QueryError, match="empty"):
+        normalize_query(" \n\t", max_chars=100)
+    with pytest.raises(QueryError, match="limit is 10"):
+        normalize_query("质" * 11, max_chars=10)
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "dense", "lexical"])
+def test_one_stop_question_finds_the_clause(corpus_pipeline, mode: str) -> None:  # type: ignore[no-untyped-def]
+    hits = corpus_pipeline.search("哪些部门负责质量基础设施一站式服务？", k=5, mode=mode)
+    assert ONE_STOP in [h.clause.clause_id for h in hits]
+    assert [h.rank for h in hits] == list(range(1, len(hits) + 1))
+    assert len({h.clause.base_id for h in hits}) == len(hits)
+
+
+def test_traditional_query_matches_simplified_index(corpus_pipeline) -> None:  # type: ignore[no-untyped-def]
+    simplified = corpus_pipeline.search("推进质量共治由谁牵头", k=3)
+    traditional = corpus_pipeline.search("推進質量共治由誰牽頭", k=3)
+    assert [h.clause.clause_id for h in traditional] == [h.clause.clause_id for h in simplified]
+    assert simplified[0].clause.clause_id == "2014-quality-outline-action-plan#四（十三）"
+
+
+def test_colloquial_question_dense_retrieval(corpus_pipeline) -> None:  # type: ignore[no-untyped-def]
+    # No shared wording with the clause ("主导制修订国际、国家、行业标准的企业…给予…奖励"): the model must bridge it.
+    hits = corpus_pipeline.search("我们公司牵头起草了一项国家标准，市里给多少钱？", k=5, mode="dense")
+    assert "city-product-quality-implementation-opinion#一（二）" in [h.clause.clause_id for h in hits]
+    assert all(h.similarity is not None and 0 < h.similarity <= 1.0001 for h in hits)
+
+
+def test_filters_with_real_index(corpus_pipeline) -> None:  # type: ignore[no-untyped-def]
+    hits = corpus_pipeline.search("质量基础设施", k=10, filters=SearchFilters(department="国家市场监督管理总局"))
+    assert hits and all("市场监管总局" in h.clause.departments for h in hits)
+    shanwei = corpus_pipeline.search("质量基础设施", k=3, filters=SearchFilters(doc_ids=("2023-shanwei-quality-strong-city-opinion",)))
+    assert {h.clause.doc_id for h in shanwei} == {"2023-shanwei-quality-strong-city-opinion"}
+
+
+@pytest.mark.parametrize("query", ["", "   ", "质" * 5000])
+def test_bad_queries_raise_query_error(corpus_pipeline, query: str) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(QueryError):
+        corpus_pipeline.search(query)
+
+
+def test_langchain_retriever_in_a_chain(corpus_pipeline) -> None:  # type: ignore[no-untyped-def]
+    retriever = ClauseRetriever(retriever=corpus_pipeline.retriever, k=3)
+    documents = retriever.invoke("哪些部门负责质量基础设施一站式服务？")
+    assert len(documents) == 3 and all(d.metadata["citation"].startswith("《") for d in documents)
+    # compose with a real runnable: retriever | format citations
+    chain = retriever | RunnableLambda(lambda docs: [d.metadata["id"] for d in docs])
+    assert ONE_STOP in chain.invoke("哪些部门负责质量基础设施一站式服务？")
+    one_stop = next(d for d in documents if d.metadata["id"] == ONE_STOP)
+    assert "海关总署" in one_stop.metadata["departments"] and one_stop.page_content.startswith("（十六）")
