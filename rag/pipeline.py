@@ -13,7 +13,7 @@ from rag.embed import Embedder, describe_embedder, load_embedder
 from rag.errors import IndexNotFound
 from rag.ingest import load_corpus
 from rag.retrieve import Retriever, SearchFilters
-from rag.schema import Hit
+from rag.schema import Answer, Hit
 from rag.store import ClauseIndex, IngestReport, Progress, build_index, open_index
 
 
@@ -98,6 +98,22 @@ class Pipeline:
                filters: SearchFilters = SearchFilters()) -> list[Hit]:
         return self.retriever.search(query, k=k or self.settings.top_k, mode=mode or self.settings.mode,
                                      filters=filters)
+
+    def ask(self, question: str, *, history: Sequence[tuple[str, str]] = (), k: int | None = None,
+            mode: str | None = None, filters: SearchFilters = SearchFilters()) -> Answer:
+        """Answer `question` from retrieved clauses; `history` is the conversation as (question, answer) pairs."""
+        from rag.answer import answer_question, make_generator
+
+        return answer_question(
+            question,
+            retriever=self.retriever,
+            generator=make_generator(self.settings),
+            history=history,
+            k=k or self.settings.top_k,
+            mode=mode or self.settings.mode,
+            filters=filters,
+            min_relevance=self.settings.min_relevance,
+        )
 
     def info(self) -> dict[str, Any]:
         details: dict[str, Any] = {"embedder": describe_embedder(self.embedder), "index_dir": self.settings.index_dir}

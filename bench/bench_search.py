@@ -1,0 +1,199 @@
+"""Search benchmarks: ingest time and per-mode query latency, on the five documents and at law scale.
+
+    python bench/bench_search.py                      # the bundled corpus, eval questions as queries
+    python bench/bench_search.py --scale              # national laws (~64k articles)
+    python bench/bench_search.py --scale --embed-all  # ... embedding every article for real (hours on 2 cores)
+
+At scale without --embed-all, `--sample` articles are embedded for real (throughput, ANN recall) and the
+remaining rows of the dense index are random unit vectors: FAISS latency depends on the row count and
+dimension, not on the values, so query latency, index size and RSS are those of the full-size index.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+
+import numpy as np  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from rag.config import load_settings  # noqa: E402
+from rag.index import FaissIndex  # noqa: E402
+from rag.ingest import LoadedCorpus, load_corpus  # noqa: E402
+from rag.pipeline import make_embedder, open_searcher  # noqa: E402
+from rag.schema import Matrix  # noqa: E402
+from rag.store import build_index, passage_text  # noqa: E402
+
+LAWS = ROOT.parent / "shared" / "corpora" / "laws"
+MODES = ("hybrid", "dense", "lexical")
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def eval_questions(limit: int) -> list[str]:
+    questions = []
+    for path in (ROOT / "eval" / "queries.jsonl", ROOT / "eval" / "laws" / "queries.jsonl"):
+        questions += [json.loads(line)["text"] for line in path.open(encoding="utf-8")]
+    return (questions * (limit // len(questions) + 1))[:limit]
+
+
+def time_queries(index_dir: Path, queries: Sequence[str], k: int = 10) -> dict[str, dict[str, float]]:
+    searcher = open_searcher(load_settings(index_dir=str(index_dir)))
+    searcher.search(queries[0], k=k, mode="hybrid")  # load the model and warm caches outside the timings
+    results = {}
+    for mode in MODES:
+        timings = []
+        for query in queries:
+            started = time.perf_counter()
+            searcher.search(query, k=k, mode=mode)
+            timings.append((time.perf_counter() - started) * 1000)
+        results[mode] = {"p50_ms": round(percentile(timings, 0.5), 1), "p95_ms": round(percentile(timings, 0.95), 1),
+                         "mean_ms": round(statistics.fmean(timings), 1), "queries": len(timings)}
+    return results
+
+
+def directory_size_mb(path: Path) -> float:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20
+
+
+def bench_corpus(args: argparse.Namespace) -> dict[str, object]:
+    settings = load_settings()
+    embedder = make_embedder(settings)
+    with tempfile.TemporaryDirectory() as scratch:
+        index_dir = Path(scratch) / "index"
+        started = time.perf_counter()
+        report = build_index(load_corpus([ROOT / "corpus"]), index_dir, embedder=embedder)
+        ingest_s = time.perf_counter() - started
+        latency = serving_measurements(index_dir, args.queries)
+        return {"corpus": "bundled (5 documents)", "clauses": report.clauses, "ingest_s": round(ingest_s, 1),
+                "embed_clauses_per_s": round(report.clauses / ingest_s, 1),
+                "index_mb": round(directory_size_mb(index_dir), 2), **latency}
+
+
+def serving_measurements(index_dir: Path, queries: int) -> dict[str, object]:
+    """Query latency and RSS in a fresh process, as a server would see them."""
+    code = (
+        "import json,sys; sys.path.insert(0, %r)\n"
+        "from bench.bench_search import time_queries, eval_questions, peak_rss_mb\n"
+        "from pathlib import Path\n"
+        "r = time_queries(Path(%r), eval_questions(%d)); r['serving_peak_rss_mb'] = round(peak_rss_mb())\n"
+        "print(json.dumps(r))\n"
+    ) % (str(ROOT), str(index_dir), queries)
+    output = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    measured = json.loads(output.strip().splitlines()[-1])
+    return {"latency": {m: measured[m] for m in MODES}, "serving_peak_rss_mb": measured["serving_peak_rss_mb"]}
+
+
+class PrecomputedEmbedder:
+    """Serves document vectors computed beforehand (real for a sample, random for the rest); queries are real."""
+
+    def __init__(self, real, vectors_by_text: dict[str, np.ndarray]) -> None:  # type: ignore[no-untyped-def]
+        self.real = real
+        self.name, self.dimension, self.fingerprint = real.name, real.dimension, real.fingerprint
+        self.backend, self.device, self.model_path = real.backend, real.device, real.model_path
+        self.vectors_by_text = vectors_by_text
+
+    def embed_documents(self, texts: Sequence[str]) -> Matrix:
+        return np.stack([self.vectors_by_text[t] for t in texts]).astype(np.float32)
+
+    def embed_queries(self, texts: Sequence[str]) -> Matrix:
+        return self.real.embed_queries(texts)
+
+
+def national_law_files() -> list[Path]:
+    return sorted(p for p in LAWS.rglob("*.md") if not ({"DLC", "案例"} & set(p.relative_to(LAWS).parts)))
+
+
+def bench_scale(args: argparse.Namespace) -> dict[str, object]:
+    from rag.chunk import split_clauses
+
+    settings = load_settings()
+    real = make_embedder(settings)
+    started = time.perf_counter()
+    corpus = load_corpus(national_law_files()[: args.limit_files or None])
+    load_s = time.perf_counter() - started
+    started = time.perf_counter()
+    clauses = [c for d in corpus.documents for c in split_clauses(d) if c.kind != "heading"]
+    chunk_s = time.perf_counter() - started
+    texts = [passage_text(c) for c in clauses]
+    rng = np.random.default_rng(0)
+    sample_rows = np.arange(len(texts)) if args.embed_all else rng.choice(len(texts), min(args.sample, len(texts)), replace=False)
+    started = time.perf_counter()
+    sample_vectors = real.embed_documents([texts[r] for r in sample_rows])
+    embed_s = time.perf_counter() - started
+    throughput = len(sample_rows) / embed_s
+    vectors = rng.standard_normal((len(texts), real.dimension)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    vectors[sample_rows] = sample_vectors
+    recall = ann_recall(sample_vectors, real, args.queries)
+    embedder = PrecomputedEmbedder(real, dict(zip(texts, vectors, strict=True)))
+    results: dict[str, object] = {
+        "corpus": f"national laws: {len(corpus.documents)} files, {len(clauses)} indexed clauses",
+        "load_and_clean_s": round(load_s, 1), "chunk_s": round(chunk_s, 1),
+        "embedded_for_real": int(len(sample_rows)), "embed_clauses_per_s": round(throughput, 1),
+        "embed_all_estimate_min": round(len(texts) / throughput / 60, 1),
+        "ann_recall_at_10_vs_exact": recall, "embedder": f"{real.name} ({real.backend}, {real.device})",
+    }
+    for kind in ("flat", "hnsw"):
+        with tempfile.TemporaryDirectory() as scratch:
+            index_dir = Path(scratch) / "index"
+            started = time.perf_counter()
+            build_index(LoadedCorpus(corpus.documents, ()), index_dir, embedder=embedder,  # type: ignore[arg-type]
+                        ann_threshold=0 if kind == "hnsw" else 10**9, ann_kind="hnsw")
+            results[f"{kind}_index_build_s_excluding_embedding"] = round(time.perf_counter() - started, 1)
+            results[f"{kind}_index_mb"] = round(directory_size_mb(index_dir), 1)
+            results[f"{kind}_serving"] = serving_measurements(index_dir, args.queries)
+    results["bench_peak_rss_mb"] = round(peak_rss_mb())
+    return results
+
+
+def ann_recall(vectors: Matrix, embedder, queries: int) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    """Recall@10 of HNSW against exact search over the real sample vectors, real questions as queries."""
+    query_vectors = embedder.embed_queries(eval_questions(queries))
+    exact = FaissIndex(vectors.shape[1], "flat")
+    exact.add(vectors)
+    approximate = FaissIndex(vectors.shape[1], "hnsw")
+    approximate.add(vectors)
+    _, truth = exact.search(query_vectors, 10)
+    _, found = approximate.search(query_vectors, 10)
+    overlap = [len(set(t) & set(f)) / 10 for t, f in zip(truth.tolist(), found.tolist(), strict=True)]
+    return {"recall@10": round(statistics.fmean(overlap), 4), "rows": int(len(vectors)), "queries": queries}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", action="store_true", help="benchmark the national laws (~64k articles)")
+    parser.add_argument("--sample", type=int, default=3000, help="articles embedded for real at scale")
+    parser.add_argument("--embed-all", action="store_true", help="embed every article for real")
+    parser.add_argument("--limit-files", type=int, default=0, help="only the first N law files (smoke test)")
+    parser.add_argument("--queries", type=int, default=120, help="queries per mode (eval questions, repeated)")
+    args = parser.parse_args()
+    results = bench_scale(args) if args.scale else bench_corpus(args)
+    results["cpu"] = f"{os.cpu_count()} cores, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}"
+    print(json.dumps(results, ensure_ascii=False, indent=1))
+
+
+if __name__ == "__main__":
+    main()
