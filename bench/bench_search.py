@@ -95,12 +95,12 @@ def bench_corpus(args: argparse.Namespace) -> dict[str, object]:
 def serving_measurements(index_dir: Path, queries: int) -> dict[str, object]:
     """Query latency and RSS in a fresh process, as a server would see them."""
     code = (
-        "import json,sys; sys.path.insert(0, %r)\n"
+        f"import json,sys; sys.path.insert(0, {str(ROOT)!r})\n"
         "from bench.bench_search import time_queries, eval_questions, peak_rss_mb\n"
         "from pathlib import Path\n"
-        "r = time_queries(Path(%r), eval_questions(%d)); r['serving_peak_rss_mb'] = round(peak_rss_mb())\n"
+        f"r = time_queries(Path({str(index_dir)!r}), eval_questions({queries})); r['serving_peak_rss_mb'] = round(peak_rss_mb())\n"
         "print(json.dumps(r))\n"
-    ) % (str(ROOT), str(index_dir), queries)
+    )
     output = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
     measured = json.loads(output.strip().splitlines()[-1])
     return {"latency": {m: measured[m] for m in MODES}, "serving_peak_rss_mb": measured["serving_peak_rss_mb"]}

@@ -267,8 +267,10 @@ def model_build(force: bool, cache_dir: str | None) -> None:
 
 
 def _register_optional_commands() -> None:
+    from rag.cli_ask import ask_command
     from rag.cli_eval import eval_command
 
+    main.add_command(ask_command)
     main.add_command(eval_command)
 
 

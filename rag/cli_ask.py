@@ -1,0 +1,84 @@
+"""`rag ask`: answer a question from the indexed documents, with numbered clause citations."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from rag.clean import is_traditional, to_traditional
+from rag.config import load_settings
+from rag.errors import RagError
+from rag.schema import Answer, Clause
+
+
+@click.command("ask")
+@click.argument("question")
+@click.option("--index", "index_dir", default=None, help="Index directory (default index/default).")
+@click.option("--mode", type=click.Choice(["hybrid", "dense", "lexical"]), default=None)
+@click.option("--k", "k", type=click.IntRange(1, 200), default=None, help="Clauses to retrieve (default 10).")
+@click.option("--doc", "docs", multiple=True, help="Only these documents (doc id; repeatable).")
+@click.option("--department", default="", help="Only clauses this department is responsible for (aliases ok).")
+@click.option("--chapter", default="", help="Only clauses whose chapter heading contains this text.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object: answer, found, citations, mode.")
+def ask_command(question: str, index_dir: str | None, mode: str | None, k: int | None, docs: tuple[str, ...],
+                department: str, chapter: str, as_json: bool) -> None:
+    """Answer QUESTION from the indexed documents, citing the clauses it rests on."""
+    from rag.pipeline import Pipeline
+    from rag.retrieve import SearchFilters
+
+    try:
+        settings = load_settings(index_dir=index_dir)
+        answer = Pipeline(settings).ask(question, k=k, mode=mode,
+                                        filters=SearchFilters(doc_ids=docs, department=department, chapter=chapter))
+    except (RagError, ValueError, ImportError) as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(json.dumps(answer_record(answer), ensure_ascii=False) if as_json else render_answer(answer))
+
+
+def answer_record(answer: Answer) -> dict[str, Any]:
+    """The JSON shape of an answer, as printed by `rag ask --json`."""
+    return {
+        "question": answer.question,
+        "answer": answer.text,
+        "found": answer.found,
+        "citations": [{"n": c.n, **_clause_fields(c.clause)} for c in answer.citations],
+        "mode": answer.mode,
+        "related": [{"rank": h.rank, "similarity": _rounded(h.similarity), **_clause_fields(h.clause)}
+                    for h in answer.related],
+        "warnings": list(answer.warnings),
+    }
+
+
+def render_answer(answer: Answer) -> str:
+    """The answer, then its numbered sources: [1] 《…》六（十六） 提升质量基础设施服务效能."""
+    lines = [answer.text]
+    if answer.citations:
+        lines += ["", _label("来源：", answer)]
+        lines += [f"[{c.n}] {_source(c.clause)}" for c in answer.citations]
+    if answer.related:
+        lines += ["", _label("可能相关：", answer)]
+        lines += [f"- {_source(hit.clause)}" for hit in answer.related]
+    if answer.warnings:
+        lines += ["", *(f"{_label('注意：', answer)}{warning}" for warning in answer.warnings)]
+    return "\n".join(lines)
+
+
+def _clause_fields(clause: Clause) -> dict[str, str]:
+    return {"id": clause.clause_id, "doc_title": clause.doc_title, "chapter": clause.chapter,
+            "clause": clause.label, "text": clause.text}
+
+
+def _source(clause: Clause) -> str:
+    title = clause.title.strip().rstrip("。")
+    return f"{clause.citation} {title}" if title and title not in clause.citation else clause.citation
+
+
+def _label(text: str, answer: Answer) -> str:
+    return to_traditional(text) if is_traditional(answer.question) else text
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+

