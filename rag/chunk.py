@@ -19,8 +19,12 @@ _CN_DIGITS = "零〇一二三四五六七八九十百千两"
 CHAPTER_MARK = re.compile(r"([一二三四五六七八九十]{1,3})、")
 CLAUSE_MARK = re.compile(r"（([一二三四五六七八九十]{1,3})）")
 # Law structure is always at line start; "依照本法第十条" mid-sentence is a cross-reference.
-ARTICLE_MARK = re.compile(rf"^第([{_CN_DIGITS}]+)条(之[一二三四五六七八九十]+)?(?=[\s　]|$)", re.MULTILINE)
-LAW_HEADING_MARK = re.compile(rf"^第([{_CN_DIGITS}]+)(编|分编|章|节)(?:[\s　]+(.*))?$", re.MULTILINE)
+# Some sources misplace the space: "第七十五 条体育运动船艇…" is still article 75.
+ARTICLE_MARK = re.compile(
+    rf"^第([{_CN_DIGITS}]+)(?P<gap>[^\S\n]+)?条(之[一二三四五六七八九十]+)?(?(gap)|(?=\s|$))", re.MULTILINE
+)
+# The title may follow without a space ("第五章法律责任"); _is_law_heading rejects sentences.
+LAW_HEADING_MARK = re.compile(rf"^第([{_CN_DIGITS}]+)(编|分编|章|节)([^\S\n]*)(.*)$", re.MULTILINE)
 # Characters after which a mid-line marker starts a new unit rather than continuing a sentence.
 _BOUNDARY_BEFORE = "。；：！？】）”\n"
 _NOT_HEADING_BEFORE = "第款项条"
@@ -109,11 +113,20 @@ def _law_markers(text: str) -> list[_Marker]:
     markers = [
         _Marker(m.start(), "part", f"第{m.group(1)}{m.group(2)}", chinese_number(m.group(1)), m.group(2))
         for m in LAW_HEADING_MARK.finditer(text)
+        if _is_law_heading(separator=m.group(3), title=m.group(4))
     ]
     markers += [
-        _Marker(m.start(), "article", m.group(0), chinese_number(m.group(1))) for m in ARTICLE_MARK.finditer(text)
+        _Marker(m.start(), "article", f"第{m.group(1)}条{m.group(3) or ''}", chinese_number(m.group(1)))
+        for m in ARTICLE_MARK.finditer(text)
     ]
     return sorted(markers, key=lambda marker: marker.start)
+
+
+def _is_law_heading(*, separator: str, title: str) -> bool:
+    """Both 第五章 法律责任 and 第五章法律责任 are headings; 第七节相应改为第八节，… is a sentence."""
+    if separator or not title:
+        return True
+    return len(title) <= _HEADING_MAX_CHARS and not re.search("[。，；：]", title)
 
 
 # --- spans -------------------------------------------------------------------------------------
@@ -148,11 +161,11 @@ def _spans(text: str, markers: list[_Marker]) -> list[_Span]:
             spans.append(_Span("clause", marker.start, end, marker.label, chapter_number + marker.label, chapter))
         elif marker.kind == "part":
             if marker.level in ("编", "分编", "章"):
-                chapter, section = heading, ""
+                chapter, chapter_number, section = heading, marker.label, ""
                 path = marker.label
             else:
                 section = heading
-                path = chapter.split(" ")[0] + marker.label
+                path = chapter_number + marker.label  # "第二章第一节", whatever spacing the heading has
             kind = "heading" if text[marker.start : end].strip() == heading else "chapter"
             spans.append(_Span(kind, marker.start, end, marker.label, path, chapter, section))
         else:

@@ -133,7 +133,9 @@ def _trailing_group(text: str) -> tuple[int, str] | None:
 
 def _split_top_level(segment: str) -> list[str]:
     """Split on 、 outside parentheses, so 各县（市、区）党委 stays one name."""
-    parts, depth, current = [], 0, []
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
     for char in segment:
         depth += char in "（("
         depth -= char in "）)"
