@@ -7,7 +7,7 @@ export OMP_NUM_THREADS ?= 1
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup app test lint bench clean
+.PHONY: setup app test lint bench clean browser
 
 $(BIN)/rag: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,16 @@ setup: $(BIN)/rag
 app: setup
 	$(BIN)/python app.py
 
-test: setup
+# Browser tests drive Debian's Chromium (never `playwright install`); CJK fonts, or screenshots show boxes.
+CHROMIUM_FONT := /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
+browser:
+	@if [ -x /usr/bin/chromium ] && [ -f $(CHROMIUM_FONT) ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		(apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-noto-cjk) >/dev/null \
+		|| echo "notice: could not install chromium fonts-noto-cjk; browser tests will be skipped"; \
+	else echo "notice: browser tests need /usr/bin/chromium and fonts-noto-cjk: sudo apt-get install chromium fonts-noto-cjk"; fi
+
+test: setup browser
 	$(BIN)/python -m pytest -q
 
 lint: setup

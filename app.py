@@ -1,0 +1,270 @@
+"""Web app: ask questions with cited clauses, search clauses, manage the corpus. `python app.py --help`.
+
+Gradio UI only: every answer comes from rag.pipeline; the formatting lives in rag.ui.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shutil
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+# One OpenMP thread per request keeps latency flat when several requests run at once; the model is bundled.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # the app runs offline and sends nothing home
+
+import gradio as gr  # noqa: E402
+
+from rag import ui  # noqa: E402
+from rag.config import Settings, load_settings  # noqa: E402
+from rag.errors import CorpusError, RagError  # noqa: E402
+from rag.ingest import load_document  # noqa: E402
+from rag.loaders import SUPPORTED_SUFFIXES  # noqa: E402
+from rag.pipeline import Pipeline  # noqa: E402
+from rag.retrieve import SearchFilters  # noqa: E402
+from rag.store import Progress  # noqa: E402
+
+log = logging.getLogger("rag.app")
+
+EXAMPLES = [
+    "哪些部门负责质量基础设施一站式服务？",
+    "參與制定國家標準，市裡獎勵多少？",  # traditional characters
+    "参与制定国家标准，市里奖励多少？",
+    "那参与制定行业标准呢？",  # a follow-up to the previous question
+    "民营企业可以获得哪些质量技术帮扶？",
+    "2025年要建立多少项社会公用计量标准？",
+]
+MODE_CHOICES = [("混合（推荐）", "hybrid"), ("语义", "dense"), ("关键词", "lexical")]
+GENERIC_ERROR = "抱歉，处理这个请求时出了意外错误（已记录在服务器日志中）。请稍后重试，或换个问法。"
+DOCUMENT_HEADERS = ["标题", "发布机关", "日期", "条款数", "来源文件"]
+# Copies with a textarea fallback: navigator.clipboard exists only on https and localhost.
+COPY_JS = """(text) => {
+  const done = () => { const b = document.querySelector('#copy-answer button, #copy-answer');
+    if (b) { const label = b.textContent; b.textContent = '已复制 ✓'; setTimeout(() => b.textContent = label, 1500); } };
+  if (!text) return;
+  if (navigator.clipboard && window.isSecureContext) { navigator.clipboard.writeText(text).then(done); return; }
+  const area = document.createElement('textarea'); area.value = text; document.body.appendChild(area);
+  area.select(); document.execCommand('copy'); area.remove(); done();
+}"""
+
+
+def user_message(error: Exception) -> str:
+    """Domain errors are shown as they are; anything else is logged with its traceback and hidden."""
+    if isinstance(error, RagError):
+        return str(error)
+    log.error("request failed", exc_info=error)
+    return GENERIC_ERROR
+
+
+def search_filters(doc_ids: Sequence[str] | None, department: str = "", chapter: str = "") -> SearchFilters:
+    return SearchFilters(doc_ids=tuple(doc_ids or ()), department=(department or "").strip(),
+                         chapter=(chapter or "").strip())
+
+
+def build_app(pipeline: Pipeline) -> gr.Blocks:
+    """The whole UI over one long-lived pipeline; launch it with `.queue(...).launch(...)`."""
+    settings = pipeline.settings
+
+    def ask(question: str, messages: list[dict[str, Any]], doc_ids: list[str], mode: str, k: float
+            ) -> tuple[Any, ...]:
+        try:
+            answer = pipeline.ask(question or "", history=ui.history_pairs(messages or []), k=int(k), mode=mode,
+                                  filters=search_filters(doc_ids))
+        except Exception as error:  # one failing request must not take the app down
+            return messages, question, gr.skip(), gr.skip(), ui.notice_html(user_message(error))
+        messages = [*(messages or []), {"role": "user", "content": question.strip()},
+                    {"role": "assistant", "content": answer.text}]
+        return messages, "", ui.answer_cards(answer), ui.answer_plain_text(answer), ""
+
+    def search(query: str, doc_ids: list[str], mode: str, k: float, department: str, chapter: str) -> str:
+        try:
+            hits = pipeline.search(query or "", k=int(k), mode=mode, filters=search_filters(doc_ids, department, chapter))
+        except Exception as error:
+            return ui.notice_html(user_message(error))
+        return ui.search_results(hits)
+
+    def corpus_state() -> tuple[str, list[list[Any]], Any]:
+        """Summary line, document table and the 限定文件 choices, for page load and after an upload."""
+        try:
+            index = pipeline.index
+        except Exception as error:
+            return user_message(error), [], gr.update(choices=[])
+        counts = index.manifest["counts"]
+        summary = (f"已收录 {counts['documents']} 个文件、{counts['clauses']} 条条款"
+                   f"（索引建于 {index.manifest['built_at']}）。")
+        return summary, ui.document_rows(index.documents), gr.update(choices=ui.document_choices(index.documents))
+
+    # Gradio recognises a gr.Progress default and hands each request its own tracker.
+    def add_document(file_path: str | None, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
+        try:
+            message = add_to_corpus(pipeline, file_path, progress=lambda stage, done, total: progress(
+                (done, total) if total else 1.0, desc=ui.progress_label(stage, done, total)))
+        except Exception as error:
+            message = user_message(error)
+        return (message, *corpus_state(), None)
+
+    demo = gr.Blocks(title="政策文件问答")
+    with demo:
+        with gr.Sidebar(label="检索设置", open=True):
+            gr.Markdown("### 检索设置\n问答和条款检索都按这里的设置进行。")
+            documents = gr.Dropdown(choices=_initial_choices(pipeline), multiselect=True, label="限定文件",
+                                    info="不选则检索全部文件")
+            mode = gr.Radio(MODE_CHOICES, value=settings.mode, label="检索方式")
+            k = gr.Slider(1, 20, value=settings.top_k, step=1, label="出处数量（k）")
+        gr.Markdown("## 政策文件问答\n只依据已收录的政策文件作答，并注明出自哪一条；找不到依据时会直接说明。")
+        with gr.Tabs():
+            with gr.Tab("问答"):
+                chatbot = gr.Chatbot(label="对话", height=380, buttons=["copy"],
+                                     placeholder="在下方输入问题，或点选一个示例问题。")
+                with gr.Row(equal_height=True):
+                    question = gr.Textbox(show_label=False, placeholder="输入问题，按回车提交", scale=8,
+                                          autofocus=True, elem_id="question")
+                    ask_button = gr.Button("提问", variant="primary", scale=1, elem_id="ask")
+                notice = gr.HTML(css_template=ui.CARD_CSS, js_on_load=None)
+                gr.Examples(EXAMPLES, inputs=question, label="示例问题")
+                cards = gr.HTML(css_template=ui.CARD_CSS, js_on_load=None, elem_id="citations")
+                copy_box = gr.Textbox(label="答案和出处（纯文本）", lines=3, max_lines=14, interactive=False,
+                                      buttons=["copy"], elem_id="answer-text")
+                with gr.Row():
+                    copy_button = gr.Button("复制答案和出处", elem_id="copy-answer", size="sm")
+                    gr.ClearButton([chatbot, question, notice, cards, copy_box], value="新对话", size="sm")
+            with gr.Tab("条款检索"):
+                with gr.Row(equal_height=True):
+                    query = gr.Textbox(label="检索词", placeholder="例如：计量服务 中小企业", scale=4)
+                    department = gr.Textbox(label="责任部门", placeholder="例如：工信部（可用简称）", scale=2)
+                    chapter = gr.Textbox(label="章节包含", placeholder="例如：保障措施", scale=2)
+                search_button = gr.Button("检索", variant="primary")
+                results = gr.HTML(css_template=ui.CARD_CSS, js_on_load=None)
+            with gr.Tab("文件库"):
+                summary = gr.Markdown()
+                table = gr.Dataframe(headers=DOCUMENT_HEADERS, interactive=False, wrap=True,
+                                     column_widths=["36%", "26%", "12%", "8%", "18%"])
+                gr.Markdown(f"### 添加文件\n支持 {' '.join(SUPPORTED_SUFFIXES)}。文件会复制到 "
+                            f"`{settings.corpus_paths[0]}` 并重建索引；文件无法读取时，原索引保持不变。")
+                upload = gr.File(label="选择文件", file_types=list(SUPPORTED_SUFFIXES), type="filepath")
+                add_button = gr.Button("添加并重建索引", variant="primary")
+                upload_status = gr.Markdown()
+
+        ask_inputs = [question, chatbot, documents, mode, k]
+        ask_outputs = [chatbot, question, cards, copy_box, notice]
+        ask_button.click(ask, ask_inputs, ask_outputs, api_name="ask")
+        question.submit(ask, ask_inputs, ask_outputs, api_visibility="private")
+        copy_button.click(None, copy_box, None, js=COPY_JS)
+        search_inputs = [query, documents, mode, k, department, chapter]
+        search_button.click(search, search_inputs, results, api_name="search")
+        query.submit(search, search_inputs, results, api_visibility="private")
+        add_button.click(add_document, upload, [upload_status, summary, table, documents, upload],
+                         api_name="add_document", concurrency_limit=1)
+        demo.load(corpus_state, None, [summary, table, documents], api_name="documents")
+    return demo
+
+
+def add_to_corpus(pipeline: Pipeline, file_path: str | None, *, progress: Progress | None = None) -> str:
+    """Copy a file into the corpus folder and re-index; a file that cannot be read changes nothing."""
+    if not file_path:
+        return "请先选择一个文件。"
+    upload = Path(file_path)
+    try:
+        document = load_document(upload)  # reject unreadable files before they reach the corpus
+    except CorpusError as error:
+        return f"未添加 {upload.name}：{str(error).replace(str(upload), upload.name)}"
+    target = Path(pipeline.settings.corpus_paths[0]) / upload.name
+    previous = target.read_bytes() if target.is_file() else None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(upload, target)
+    try:
+        report = pipeline.ingest(progress=progress)
+    except Exception as error:
+        if previous is None:
+            target.unlink(missing_ok=True)
+        else:
+            target.write_bytes(previous)
+        return f"未添加 {upload.name}，原索引保持不变：{user_message(error)}"
+    verb = "已更新" if previous is not None else "已添加"
+    skipped = "".join(f"\n- 跳过 {Path(s.path).name}：{s.reason}" for s in report.skipped)
+    return (f"{verb}《{document.title}》。索引现有 {report.clauses} 条条款，本次计算 {report.embedded} 条，"
+            f"用时 {report.seconds:.1f} 秒。{skipped}")
+
+
+def _initial_choices(pipeline: Pipeline) -> list[tuple[str, str]]:
+    try:
+        return ui.document_choices(pipeline.index.documents)
+    except RagError:
+        return []
+
+
+def prepare(pipeline: Pipeline) -> None:
+    """Build the index on first run and load the model, so the first question is answered promptly."""
+    if not pipeline.has_index():
+        corpus = ", ".join(pipeline.settings.corpus_paths)
+        log.info("no index at %s yet: indexing %s (first run only; a few minutes on a small CPU)",
+                 pipeline.settings.index_dir, corpus)
+        report = pipeline.ingest(progress=console_progress())
+        log.info("indexed %d clauses from %d documents in %.0fs", report.clauses,
+                 len(report.added) + len(report.changed) + len(report.unchanged), report.seconds)
+        for skipped in report.skipped:
+            log.warning("skipped %s: %s", skipped.path, skipped.reason)
+    details = pipeline.info()  # loads the model now rather than on the first question
+    index = details["index"]
+    log.info("index %s: %d documents, %d clauses", details["index_dir"], index["counts"]["documents"],
+             index["counts"]["clauses"])
+    if not index["matches_embedder"]:
+        log.warning("the index was built with another embedder: questions will fail until `rag ingest` rebuilds it")
+
+
+def console_progress() -> Progress:
+    """Log each stage's start and every tenth of it, so a non-terminal log shows progress too."""
+    last: dict[str, int] = {}
+
+    def report(stage: str, done: int, total: int) -> None:
+        step = 10 * done // total if total else 10
+        if last.get(stage) != step:
+            last[stage] = step
+            log.info("  %s %d/%d", stage, done, total)
+
+    return report
+
+
+def parse_settings(argv: Sequence[str] | None = None) -> Settings:
+    """Command-line options over RAG_* environment variables over defaults."""
+    parser = argparse.ArgumentParser(description="Web app for Q&A over Chinese policy documents.")
+    parser.add_argument("--host", help="address to bind (default 127.0.0.1, or RAG_HOST)")
+    parser.add_argument("--port", type=int, help="port (default 7860, or RAG_PORT)")
+    parser.add_argument("--username", help="require this user name (or RAG_USERNAME); needs --password")
+    parser.add_argument("--password", help="password for --username (or RAG_PASSWORD)")
+    parser.add_argument("--index", dest="index_dir", help="index directory (default index/default)")
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings(**vars(args))
+    except ValueError as error:
+        parser.error(str(error))
+    if bool(settings.username) != bool(settings.password):
+        parser.error("give both --username and --password (or RAG_USERNAME and RAG_PASSWORD), or neither")
+    return settings
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    # The app's own progress lines; libraries (httpx, sentence-transformers) only when something is wrong.
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    log.setLevel(logging.INFO)
+    settings = parse_settings(argv)
+    pipeline = Pipeline(settings)
+    try:
+        prepare(pipeline)
+    except RagError as error:
+        sys.exit(f"error: {error}")
+    auth = (settings.username, settings.password) if settings.username else None
+    demo = build_app(pipeline)
+    demo.queue(default_concurrency_limit=settings.concurrency)
+    demo.launch(server_name=settings.host, server_port=settings.port, auth=auth, max_file_size="50mb")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,248 @@
+"""The web app, launched for real on a free port over the real corpus index and driven with gradio_client."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from filelock import FileLock
+
+from app import add_to_corpus, build_app, parse_settings
+from rag import ui
+from rag.config import load_settings
+from rag.generate import NOT_FOUND_MARK
+from rag.pipeline import Pipeline
+from rag.store import open_index
+from tests.conftest import CORPUS_DIR
+
+gradio_client = pytest.importorskip("gradio_client")
+# Gradio's own queue code trips pandas deprecation warnings; they are not ours to fix.
+GRADIO_INTERNAL_WARNINGS = pytest.mark.filterwarnings("ignore:::gradio.queueing")
+pytestmark = GRADIO_INTERNAL_WARNINGS
+
+DEPARTMENT_QUESTION = "哪些部门负责质量基础设施一站式服务？"
+ACTION_PLAN_2022 = "进一步提高产品、工程和服务质量行动方案"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def launch(pipeline: Pipeline) -> Iterator[str]:
+    demo = build_app(pipeline)
+    demo.queue(default_concurrency_limit=2)
+    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(), quiet=True)
+    try:
+        yield url
+    finally:
+        demo.close()
+
+
+@pytest.fixture(scope="module")
+def client(corpus_pipeline: Pipeline) -> Iterator[Any]:
+    for url in launch(corpus_pipeline):
+        yield gradio_client.Client(url, verbose=False)
+
+
+@pytest.fixture(scope="module")
+def writable_pipeline(tmp_path_factory: pytest.TempPathFactory, corpus_index_dir: Path,
+                      default_embedder: Any) -> Pipeline:
+    """A pipeline over copies of the corpus and its index, so uploads leave the shared index alone."""
+    root = tmp_path_factory.mktemp("upload")
+    shutil.copytree(CORPUS_DIR, root / "corpus")
+    shutil.copytree(corpus_index_dir, root / "index", ignore=shutil.ignore_patterns(".lock"))
+    settings = load_settings(index_dir=str(root / "index"), corpus_paths=(str(root / "corpus"),))
+    return Pipeline(settings, embedder=default_embedder)
+
+
+@pytest.fixture(scope="module")
+def upload_client(writable_pipeline: Pipeline) -> Iterator[Any]:
+    for url in launch(writable_pipeline):
+        yield gradio_client.Client(url, verbose=False)
+
+
+def ask(client: Any, question: str, history: list[dict[str, Any]] | None = None, **settings: Any) -> dict[str, Any]:
+    messages, question_box, cards, plain_text, notice = client.predict(
+        question, history or [], settings.get("documents", []), settings.get("mode", "hybrid"), settings.get("k", 5),
+        api_name="/ask")
+    return {"messages": messages, "question_box": question_box, "cards": cards, "plain_text": plain_text,
+            "notice": notice}
+
+
+def last_answer(result: dict[str, Any]) -> str:
+    assert result["messages"][-1]["role"] == "assistant"
+    return ui.message_text(result["messages"][-1]["content"])
+
+
+# --- chat ----------------------------------------------------------------------------------------
+
+
+def test_department_question_is_answered_with_citation_cards(client: Any) -> None:
+    result = ask(client, DEPARTMENT_QUESTION)
+    assert result["notice"] == ""
+    assert result["question_box"] == ""  # cleared for the next question
+    assert [m["role"] for m in result["messages"]] == ["user", "assistant"]
+    assert "市场监管总局" in last_answer(result)
+    assert "[1]" in last_answer(result)
+    cards = result["cards"]
+    assert '<div class="section-title">出处</div>' in cards
+    assert ACTION_PLAN_2022 in cards
+    assert "（十六）提升质量基础设施服务效能" in cards
+    assert re.search(r'<span class="department( lead)?">市场监管总局', cards)  # a highlighted department chip
+    assert "<details><summary>条款全文</summary>" in cards and "大力开展质量基础设施“一站式”服务" in cards
+    plain = result["plain_text"]
+    assert plain.startswith(f"问：{DEPARTMENT_QUESTION}\n答：")
+    assert f"《{ACTION_PLAN_2022}" in plain and "六（十六） 提升质量基础设施服务效能（责任部门：市场监管总局" in plain
+    assert "<" not in plain  # plain text for pasting, no markup
+
+
+def test_follow_up_keeps_the_conversation(client: Any) -> None:
+    first = ask(client, "参与制定国家标准，市里奖励多少？")
+    assert "万元" in last_answer(first)
+    second = ask(client, "那行业标准呢？", history=first["messages"])
+    assert [m["role"] for m in second["messages"]] == ["user", "assistant"] * 2
+    assert second["notice"] == "" and "万元" in last_answer(second)
+
+
+def test_traditional_question_is_answered(client: Any) -> None:
+    result = ask(client, "哪些部門負責質量基礎設施一站式服務？")
+    assert result["notice"] == ""
+    assert "市场监管总局" in last_answer(result) or "市場監管總局" in last_answer(result)
+
+
+def test_unanswerable_question_gets_the_refusal(client: Any) -> None:
+    result = ask(client, "个人所得税起征点是多少？")
+    assert NOT_FOUND_MARK in last_answer(result)
+    assert '<div class="section-title">出处</div>' not in result["cards"]
+    assert "出处：" not in result["plain_text"]
+
+
+def test_empty_question_gets_a_message_and_the_server_keeps_serving(client: Any) -> None:
+    result = ask(client, "   ")
+    assert "empty" in result["notice"] or "问题" in result["notice"]
+    assert result["messages"] == []  # nothing added to the conversation
+    assert "Traceback" not in result["notice"]
+    assert "市场监管总局" in last_answer(ask(client, DEPARTMENT_QUESTION))
+
+
+def test_restricting_to_one_document_cites_only_it(client: Any) -> None:
+    result = ask(client, DEPARTMENT_QUESTION, documents=["2023-shanwei-quality-strong-city-opinion"])
+    assert "汕尾" in result["cards"] or "广东省质量强省建设纲要" in result["cards"]
+    assert ACTION_PLAN_2022 not in result["cards"]
+
+
+# --- search and corpus ---------------------------------------------------------------------------
+
+
+def search(client: Any, query: str, *, documents: list[str] | None = None, department: str = "",
+           chapter: str = "", k: int = 5) -> str:
+    return str(client.predict(query, documents or [], "hybrid", k, department, chapter, api_name="/search"))
+
+
+def test_search_lists_matching_clauses(client: Any) -> None:
+    html = search(client, "质量基础设施 一站式服务")
+    assert html.count('<article class="clause-card">') == 5
+    assert "（十六）提升质量基础设施服务效能" in html
+
+
+def test_search_department_filter_accepts_aliases(client: Any) -> None:
+    html = search(client, "质量基础设施", department="工信部", documents=["2022-18-departments-quality-improvement"])
+    assert html.count('<article class="clause-card">') >= 1
+    assert html.count("工业和信息化部") >= html.count('<article class="clause-card">')
+    assert "汕尾" not in html
+
+
+def test_search_with_nothing_left_after_filters_says_so(client: Any) -> None:
+    html = search(client, "质量", department="不存在的部门")
+    assert "没有匹配的条款" in html
+
+
+def test_corpus_listing(client: Any, corpus_pipeline: Pipeline) -> None:
+    summary, table, choices = client.predict(api_name="/documents")
+    rows = table["data"]
+    assert table["headers"] == ["标题", "发布机关", "日期", "条款数", "来源文件"]
+    assert len(rows) == 5 == len(corpus_pipeline.index.documents)
+    by_file = {row[4]: row for row in rows}
+    plan = by_file["2022-18-departments-quality-improvement.txt"]
+    assert plan[0].startswith(ACTION_PLAN_2022) and plan[1] == "市场监管总局等18部门" and plan[2] == "2022-12-03"
+    assert sum(int(row[3]) for row in rows) == corpus_pipeline.index.manifest["counts"]["clauses"]
+    assert f"已收录 5 个文件、{corpus_pipeline.index.manifest['counts']['clauses']} 条条款" in summary
+    assert ["贯彻实施质量发展纲要2014年行动计划", "2014-quality-outline-action-plan"] in choices["choices"]
+
+
+# --- uploads -------------------------------------------------------------------------------------
+
+
+def test_unreadable_uploads_change_nothing(upload_client: Any, writable_pipeline: Pipeline, tmp_path: Path) -> None:
+    live = open_index(writable_pipeline.settings.index_dir).directory
+    corpus_files = sorted(Path(writable_pipeline.settings.corpus_paths[0]).iterdir())
+    (tmp_path / "blob.txt").write_bytes(bytes(range(256)) * 8)
+    (tmp_path / "empty.md").write_bytes(b"")
+    for path, reason in ((tmp_path / "blob.txt", "binary"), (tmp_path / "empty.md", "empty")):
+        status, _, table, _, _ = upload_client.predict(gradio_client.handle_file(str(path)), api_name="/add_document")
+        assert status.startswith(f"未添加 {path.name}") and reason in status
+        assert str(tmp_path) not in status  # the user sees their file name, not the server's temp path
+        assert len(table["data"]) == 5
+    assert sorted(Path(writable_pipeline.settings.corpus_paths[0]).iterdir()) == corpus_files
+    assert open_index(writable_pipeline.settings.index_dir).directory == live
+    assert "（十六）" in search(upload_client, "质量基础设施 一站式服务")
+
+
+def test_uploaded_gbk_document_is_indexed_and_searchable(upload_client: Any, writable_pipeline: Pipeline,
+                                                         tmp_path: Path) -> None:
+    text = "关于支持计量检测服务的通知\n一、总体要求\n（一）建设计量检测公共服务平台。对新建的平台奖励八十万元。（市科技局牵头，市财政局负责）\n"
+    upload = tmp_path / "计量通知.txt"
+    upload.write_bytes(text.encode("gbk"))
+    status, summary, table, choices, file_box = upload_client.predict(
+        gradio_client.handle_file(str(upload)), api_name="/add_document")
+    assert status.startswith("已添加《关于支持计量检测服务的通知》"), status
+    assert "本次计算" in status and file_box is None
+    assert len(table["data"]) == 6 and "已收录 6 个文件" in summary
+    assert any(label == "关于支持计量检测服务的通知" for label, _ in choices["choices"])
+    assert (Path(writable_pipeline.settings.corpus_paths[0]) / "计量通知.txt").is_file()
+    assert "计量检测公共服务平台" in search(upload_client, "计量检测公共服务平台")
+
+
+def test_failed_reindex_rolls_back_and_keeps_the_old_index(writable_pipeline: Pipeline, tmp_path: Path) -> None:
+    upload = tmp_path / "another.md"
+    upload.write_text("# 另一份通知\n（一）加强质量监督抽查。\n", encoding="utf-8")
+    live = open_index(writable_pipeline.settings.index_dir).directory
+    # Another process (say `rag ingest`) is writing the index: the upload must wait its turn.
+    with FileLock(str(Path(writable_pipeline.settings.index_dir) / ".lock")):
+        message = add_to_corpus(writable_pipeline, str(upload))
+    assert message.startswith("未添加 another.md，原索引保持不变") and "another process" in message
+    assert not (Path(writable_pipeline.settings.corpus_paths[0]) / "another.md").exists()
+    assert open_index(writable_pipeline.settings.index_dir).directory == live
+    assert writable_pipeline.search("质量基础设施 一站式服务", k=3)
+
+
+# --- pure helpers and options ----------------------------------------------------------------------
+
+
+def test_history_pairs_reads_gradio_messages() -> None:
+    messages: list[dict[str, Any]] = [
+        {"role": "user", "content": [{"type": "text", "text": "参与制定国家标准，市里奖励多少？"}]},
+        {"role": "assistant", "content": [{"type": "text", "text": "每个项目奖励30万元。"}]},
+        {"role": "user", "content": "那行业标准呢？"},
+    ]
+    assert ui.history_pairs(messages) == [("参与制定国家标准，市里奖励多少？", "每个项目奖励30万元。")]
+
+
+def test_options_default_to_localhost_and_need_both_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("RAG_HOST", "RAG_PORT", "RAG_USERNAME", "RAG_PASSWORD", "RAG_INDEX_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    settings = parse_settings([])
+    assert (settings.host, settings.port, settings.username) == ("127.0.0.1", 7860, "")
+    monkeypatch.setenv("RAG_PORT", "8000")
+    settings = parse_settings(["--index", "/tmp/idx", "--username", "u", "--password", "p"])
+    assert (settings.port, settings.index_dir, settings.username, settings.password) == (8000, "/tmp/idx", "u", "p")
+    assert parse_settings(["--port", "9000"]).port == 9000
+    with pytest.raises(SystemExit):
+        parse_settings(["--username", "u"])

@@ -1,0 +1,78 @@
+"""The chat in a real headless Chromium (Debian's, not Playwright's download): ask, read the answer and its sources.
+
+Leaves a full-page screenshot in artifacts/chat.png for a human look.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rag.config import PROJECT_ROOT
+from rag.pipeline import Pipeline
+from tests.test_app import ACTION_PLAN_2022, DEPARTMENT_QUESTION, GRADIO_INTERNAL_WARNINGS, launch
+
+pytestmark = [pytest.mark.browser, GRADIO_INTERNAL_WARNINGS]
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+SCREENSHOT = PROJECT_ROOT / "artifacts" / "chat.png"
+
+
+@pytest.fixture(scope="module")
+def page(corpus_pipeline: Pipeline) -> Iterator[Any]:
+    if not Path(CHROMIUM).is_file():
+        pytest.skip(f"no Chromium at {CHROMIUM}: `make browser` installs Debian's (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed: pip install playwright")
+    for url in launch(corpus_pipeline):
+        with sync_api.sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+            context.grant_permissions(["clipboard-read", "clipboard-write"])
+            page = context.new_page()
+            page.set_default_timeout(120_000)  # the first question may wait for the model on a busy machine
+            page.goto(url)
+            yield page
+            browser.close()
+
+
+def test_asking_shows_the_answer_and_its_citation_card(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    page.locator("#question textarea").fill(DEPARTMENT_QUESTION)
+    page.locator("#question textarea").press("Enter")
+
+    expect(page.locator("#citations .clause-card").first).to_be_visible()
+    answer = page.locator(".message.bot, [data-testid='bot']").last
+    expect(answer).to_contain_text("市场监管总局")
+    expect(answer).to_contain_text("[1]")
+    card = page.locator("#citations .clause-card", has_text=ACTION_PLAN_2022)
+    expect(card).to_be_visible()
+    expect(card).to_contain_text("（十六）提升质量基础设施服务效能")
+    expect(card.locator(".department", has_text="市场监管总局")).to_be_visible()
+    # The full clause text is folded until asked for.
+    clause_text = card.locator(".clause-text")
+    expect(clause_text).to_be_hidden()
+    card.locator("summary").click()
+    expect(clause_text).to_contain_text("大力开展质量基础设施“一站式”服务")
+    # The plain-text copy for hotline staff holds the answer and its sources.
+    expect(page.locator("#answer-text textarea")).to_have_value(
+        re.compile(rf"^问：{re.escape(DEPARTMENT_QUESTION)}\n答：.*市场监管总局.*\n出处：\n\[1\] 《", re.S))
+
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    # A viewport as tall as the page keeps the fixed sidebar in place in a full-page capture.
+    page.set_viewport_size({"width": 1280, "height": page.evaluate("document.documentElement.scrollHeight")})
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
+
+    # One click puts the same text on the clipboard.
+    page.locator("#copy-answer").click()
+    expect(page.locator("#copy-answer")).to_contain_text("已复制")
+    assert page.evaluate("navigator.clipboard.readText()") == page.locator("#answer-text textarea").input_value()
