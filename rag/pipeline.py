@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.config import Settings
-from rag.embed import Embedder, describe_embedder, load_embedder
+from rag.embed import DEFAULT_NAMES, Embedder, describe_embedder, load_embedder
 from rag.errors import IndexNotFound
 from rag.ingest import load_corpus
 from rag.retrieve import Retriever, SearchFilters
@@ -26,6 +26,14 @@ def make_embedder(settings: Settings, *, show_progress: bool = False) -> Embedde
         cache_dir=Path(settings.model_cache_dir) if settings.model_cache_dir else None,
         show_progress=show_progress,
     )
+
+
+def make_query_embedder(settings: Settings) -> Embedder:
+    """The embedder for queries: the bundled engine for the default model when configured (same vectors)."""
+    if settings.embedder in DEFAULT_NAMES and settings.query_backend != settings.embed_backend:
+        return load_embedder(settings.embedder, backend=settings.query_backend, device=settings.device,
+                             batch_size=settings.batch_size)
+    return make_embedder(settings)
 
 
 def ingest(settings: Settings, paths: Sequence[str] | None = None, *, progress: Progress | None = None,
@@ -48,7 +56,7 @@ def open_searcher(settings: Settings, *, embedder: Embedder | None = None) -> Re
     index = open_index(settings.index_dir)
     return Retriever(
         index,
-        (lambda: embedder) if embedder is not None else (lambda: make_embedder(settings)),
+        (lambda: embedder) if embedder is not None else (lambda: make_query_embedder(settings)),
         candidates=settings.candidates,
         rrf_k=settings.rrf_k,
         dense_weight=settings.dense_weight,
@@ -58,7 +66,11 @@ def open_searcher(settings: Settings, *, embedder: Embedder | None = None) -> Re
 
 
 class Pipeline:
-    """A long-lived service object for the app: one embedder, the live index, reloaded after ingest."""
+    """A long-lived service object for the app: the embedders, the live index, reloaded after ingest.
+
+    The document embedder loads only when something is ingested; serving needs the query embedder alone.
+    An explicitly given embedder serves both.
+    """
 
     def __init__(self, settings: Settings, *, embedder: Embedder | None = None) -> None:
         self.settings = settings
@@ -67,14 +79,18 @@ class Pipeline:
         self._lock = threading.Lock()
 
     @cached_property
-    def embedder(self) -> Embedder:
+    def document_embedder(self) -> Embedder:
         return self._embedder or make_embedder(self.settings)
+
+    @cached_property
+    def query_embedder(self) -> Embedder:
+        return self._embedder or make_query_embedder(self.settings)
 
     @property
     def retriever(self) -> Retriever:
         with self._lock:
             if self._retriever is None:
-                self._retriever = open_searcher(self.settings, embedder=self.embedder)
+                self._retriever = open_searcher(self.settings, embedder=self.query_embedder)
             return self._retriever
 
     @property
@@ -83,13 +99,13 @@ class Pipeline:
 
     def has_index(self) -> bool:
         try:
-            self.retriever
+            _ = self.retriever
         except IndexNotFound:
             return False
         return True
 
     def ingest(self, paths: Sequence[str] | None = None, *, progress: Progress | None = None) -> IngestReport:
-        report = ingest(self.settings, paths, progress=progress, embedder=self.embedder)
+        report = ingest(self.settings, paths, progress=progress, embedder=self.document_embedder)
         with self._lock:
             self._retriever = None  # the next query opens the new version
         return report
@@ -116,7 +132,11 @@ class Pipeline:
         )
 
     def info(self) -> dict[str, Any]:
-        details: dict[str, Any] = {"embedder": describe_embedder(self.embedder), "index_dir": self.settings.index_dir}
+        details: dict[str, Any] = {
+            "embedder": describe_embedder(self.document_embedder),
+            "query_embedder": describe_embedder(self.query_embedder),
+            "index_dir": self.settings.index_dir,
+        }
         try:
             index = self.index
         except IndexNotFound:
@@ -129,6 +149,6 @@ class Pipeline:
             "counts": index.manifest["counts"],
             "dense_kind": index.manifest["dense_kind"],
             "built_with": index.embedder_info,
-            "matches_embedder": index.embedder_info["fingerprint"] == self.embedder.fingerprint,
+            "matches_embedder": index.embedder_info["fingerprint"] == self.query_embedder.fingerprint,
         }
         return details

@@ -47,10 +47,9 @@ def reciprocal_rank_fusion(rankings: Sequence[Sequence[int]], weights: Sequence[
 def normalize_query(query: str, *, max_chars: int) -> str:
     """Validate a query and bring it to the index's script and width (traditional → simplified)."""
     if not isinstance(query, str) or not query.strip():
-        raise QueryError("the question is empty: type a question or keywords, e.g. 哪些部门负责质量基础设施一站式服务")
+        raise QueryError("问题是空的：请输入问题或关键词，例如“哪些部门负责质量基础设施一站式服务？”")
     if len(query) > max_chars:
-        raise QueryError(f"the question is {len(query)} characters long; the limit is {max_chars}: "
-                         "shorten it to the part you want answered")
+        raise QueryError(f"问题太长（{len(query)} 字，上限 {max_chars} 字）：请只保留想问的部分")
     return re.sub(r"\s+", " ", normalize_width(to_simplified(query.strip())))
 
 

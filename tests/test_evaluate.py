@@ -23,7 +23,16 @@ from rag.cli_eval import eval_command, make_eval_command, search_function, setti
 from rag.config import Settings
 from rag.errors import RagError
 from rag.eval_report import compare_runs, load_run, run_to_dict, write_run
-from rag.evaluate import EvalError, EvalResult, Miss, evaluate, load_eval_set, run_retrieval, score_retrieval
+from rag.evaluate import (
+    EvalError,
+    EvalResult,
+    EvalSet,
+    Miss,
+    evaluate,
+    load_eval_set,
+    run_retrieval,
+    score_retrieval,
+)
 from rag.schema import Clause, Hit
 
 LOG2_3 = math.log2(3)
@@ -521,3 +530,23 @@ def test_cli_through_the_real_retriever(
     # Each question's distinctive words (品牌/价值/评价, 首席质量官/培训/补贴) occur only in its clause.
     assert run["metrics"]["lexical"]["hit@1"] == 1.0
     assert run["runs"]["lexical"]["p1"][0] == "quality-opinion#一（二）"
+
+
+def test_answer_checks_on_the_real_answerer(corpus_pipeline) -> None:  # type: ignore[no-untyped-def]
+    """Department questions of the real eval set, answered by the real pipeline, scored against gold names."""
+    from rag.config import PROJECT_ROOT
+    from rag.departments import canonical_department, known_department_names
+    from rag.evaluate import evaluate_answers
+
+    full = load_eval_set(PROJECT_ROOT / "eval")
+    chosen = {"a004", "a011"}  # 一站式 (18 departments + 汕尾 牵头); 质量共治 (质检总局 牵头)
+    subset = EvalSet(name=full.name, directory=full.directory,
+                     queries=tuple(q for q in full.queries if q.query_id in chosen),
+                     qrels={k: v for k, v in full.qrels.items() if k in chosen})
+    checks = evaluate_answers(subset, corpus_pipeline.ask, split="all", known_departments=known_department_names(),
+                              canonical=canonical_department)
+    assert checks["questions"] == 2
+    assert checks["metrics"]["citations_grounded"] == 1.0
+    assert checks["metrics"]["department_recall"] == 1.0
+    assert checks["metrics"]["answerable_declined"] == 0.0
+    assert checks["failures"] == []

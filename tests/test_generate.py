@@ -20,16 +20,9 @@ from langchain_core.messages import AIMessage
 
 from rag.chunk import split_clauses
 from rag.config import PROJECT_ROOT, load_settings
-from rag.generate import (
-    NOT_FOUND_MARK,
-    ExtractiveGenerator,
-    LlmGenerator,
-    build_generator,
-    question_kind,
-    split_sentences,
-    uncited_statements,
-)
+from rag.generate import NOT_FOUND_MARK, ExtractiveGenerator, question_kind, split_sentences
 from rag.ingest import load_corpus
+from rag.llm import LlmGenerator, build_generator, uncited_statements
 from rag.schema import Answer, Clause, Hit
 
 SHANWEI = "2023-shanwei-quality-strong-city-opinion"

@@ -32,9 +32,9 @@ def test_rrf_hand_computed() -> None:
 def test_normalize_query() -> None:
     assert normalize_query("  哪些部門負責質量基礎設施一站式服務？ ", max_chars=100) == "哪些部门负责质量基础设施一站式服务？"
     assert normalize_query("２０２５年　目标", max_chars=100) == "2025年 目标"
-    with pytest.raises(QueryError, match="empty"):
+    with pytest.raises(QueryError, match="问题是空的"):
         normalize_query(" \n\t", max_chars=100)
-    with pytest.raises(QueryError, match="limit is 10"):
+    with pytest.raises(QueryError, match="上限 10 字"):
         normalize_query("质" * 11, max_chars=10)
 
 
