@@ -53,6 +53,10 @@ _LEADING_LABEL = re.compile(r"^\s*(（[一二三四五六七八九十]{1,3}）|[
 _BIGRAM_DUPLICATE = 0.6  # sentences sharing this share of character bigrams say the same thing
 _WEAK_STATEMENT = 0.5  # relative to the best sentence's score
 _SHORT_LINE = 15  # characters
+# Department answers list clauses scoring at least this share of the best one (chosen on the dev split).
+DEPARTMENT_RATIO = 0.7
+# An unattributed clause scoring this many times the best attributed one answers instead.
+UNATTRIBUTED_LEAD = 1.5
 
 
 class Generator(Protocol):
@@ -147,12 +151,16 @@ class ExtractiveGenerator:
 
     name = "extractive"
 
-    def __init__(self, *, max_statements: int = 3, max_department_clauses: int = 3, top_hits: int = 5) -> None:
+    def __init__(self, *, max_statements: int = 3, max_department_clauses: int = 3, top_hits: int = 5,
+                 department_ratio: float = DEPARTMENT_RATIO) -> None:
         if not 1 <= max_statements <= 4:
             raise ValueError("max_statements must be between 1 and 4: answers stay short")
+        if not 0 < department_ratio <= 1:
+            raise ValueError("department_ratio must be in (0, 1]")
         self.max_statements = max_statements
         self.max_department_clauses = max_department_clauses
         self.top_hits = top_hits
+        self.department_ratio = department_ratio
 
     def answer(self, question: str, hits: Sequence[Hit], *, context: str = "") -> Answer:
         if not hits:
@@ -165,7 +173,7 @@ class ExtractiveGenerator:
         statements: list[str] = []
         if kind == "department":
             statements = self._departments(question, hits, terms, citations)
-            if not statements:
+            if not statements and not any(h.clause.departments for h in hits[: self.top_hits]):
                 statements = ["检索到的条款没有列明负责部门，最相关的规定如下："]
         elif kind == "figure":
             statements = self._sentences(question, hits, terms, citations, figures_only=True)
@@ -182,14 +190,18 @@ class ExtractiveGenerator:
                 clause = issued[0].clause
                 return [f"《{clause.doc_title}》由{clause.issuer}印发。{citations.marker(clause)}"]
         weights = _term_weights(terms, [f"{h.clause.title} {h.clause.text}" for h in hits])
-        candidates = [h for h in hits[: self.top_hits] if h.clause.departments]
-        scored = [(_overlap(f"{h.clause.title} {h.clause.title} {clause_body(h.clause)}", weights) * _rank_decay(h.rank), h)
-                  for h in candidates]
+        scored_all = [(_overlap(f"{h.clause.title} {h.clause.title} {clause_body(h.clause)}", weights)
+                       * _rank_decay(h.rank), h) for h in hits[: self.top_hits]]
+        scored = [(score, h) for score, h in scored_all if h.clause.departments]
         if not scored:
             return []
         best = max(score for score, _ in scored)
+        # A clearly better clause without a bracketed attribution names its body in its sentences
+        # ("市级财政和行业主管部门要…"): answer from those, not from another clause's departments.
+        if max(score for score, _ in scored_all) > UNATTRIBUTED_LEAD * best:
+            return []
         # Only clauses about as relevant as the best one: weakly related clauses list other departments.
-        chosen = [h for score, h in scored if score >= 0.5 * best][: self.max_department_clauses]
+        chosen = [h for score, h in scored if score >= self.department_ratio * best][: self.max_department_clauses]
         by_document: dict[str, list[Hit]] = {}
         for hit in chosen:
             by_document.setdefault(hit.clause.doc_id, []).append(hit)

@@ -272,3 +272,19 @@ def test_cli_ask_readable_not_found_and_filters(corpus_index_dir: Path, cli_env:
     assert empty.exit_code == 1 and empty.output.startswith("Error: 问题是空的")
     no_index = runner.invoke(ask_command, ["首席质量官", "--index", str(corpus_index_dir.parent / "none")])
     assert no_index.exit_code == 1 and "rag ingest" in no_index.output
+
+
+def test_department_named_in_the_sentence_not_a_bracket(corpus_pipeline) -> None:  # type: ignore[no-untyped-def]
+    # 七（二十二） has no trailing attribution: "市级财政和行业主管部门要……建立质量激励奖励项目动态优化清单".
+    # The answer must quote that sentence rather than list another clause's bracketed departments.
+    answer = corpus_pipeline.ask("质量激励奖励项目动态优化清单由谁负责建立？")
+    assert answer.found
+    assert "市级财政和行业主管部门" in answer.text
+    assert "city-product-quality-implementation-opinion#七（二十二）" in [c.clause.clause_id for c in answer.citations]
+
+
+def test_department_answer_starts_with_the_best_clause(corpus_pipeline) -> None:  # type: ignore[no-untyped-def]
+    answer = corpus_pipeline.ask("2014年加快制造业、服务业质量升级的牵头部门是哪个？")
+    assert answer.citations[0].clause.clause_id == "2014-quality-outline-action-plan#三（九）"
+    assert "三（九）「加快制造业、服务业质量升级」，由质检总局牵头" in answer.text
+    assert len(answer.citations) <= 2
