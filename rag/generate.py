@@ -53,6 +53,9 @@ _LEADING_LABEL = re.compile(r"^\s*(（[一二三四五六七八九十]{1,3}）|[
 _BIGRAM_DUPLICATE = 0.6  # sentences sharing this share of character bigrams say the same thing
 _WEAK_STATEMENT = 0.5  # relative to the best sentence's score
 _SHORT_LINE = 15  # characters
+# Figure answers quote the fragment holding the figure when a sentence is longer than this.
+FIGURE_SENTENCE_MAX_CHARS = 80
+_TIME_LEAD = re.compile(r"^((?:到|至|截至|截止到)?\d{4}年(?:底|前)?)[，,]")
 # Department answers list clauses scoring at least this share of the best one (chosen on the dev split).
 DEPARTMENT_RATIO = 0.7
 # An unattributed clause scoring this many times the best attributed one answers instead.
@@ -256,7 +259,10 @@ def _scored_sentences(question: str, hits: Sequence[Hit], terms: list[str], *, f
     candidates: list[tuple[Hit, int, str]] = []
     for hit in hits:
         title = hit.clause.title.strip().rstrip("。")
-        for order, text in enumerate(split_sentences(clause_body(hit.clause))):
+        sentences = split_sentences(clause_body(hit.clause))
+        if figures_only:
+            sentences = _figure_candidates(sentences)
+        for order, text in enumerate(sentences):
             if figures_only and not _FIGURE.search(text):
                 continue
             if not figures_only and text.rstrip("。；") == title:
@@ -273,6 +279,37 @@ def _scored_sentences(question: str, hits: Sequence[Hit], terms: list[str], *, f
             score += bonus * _rank_decay(hit.rank)
         scored.append(_Sentence(hit, order, text, score))
     return scored
+
+
+def _figure_candidates(sentences: Sequence[str]) -> list[str]:
+    """Sentences, with lists of targets cut into their figures; a target year carries to later sentences."""
+    candidates: list[str] = []
+    year = ""
+    for sentence in sentences:
+        lead = _TIME_LEAD.match(sentence)
+        year = lead.group(1) if lead else year
+        candidates += figure_fragments(sentence, year=year)
+    return candidates
+
+
+def figure_fragments(sentence: str, *, year: str = "") -> list[str]:
+    """The parts of a long list of targets that hold a figure, each led by the year they apply to.
+
+    Targets come as long lists ("到2025年，…，食品抽检合格率达到98.5%以上，…"): a hotline answer
+    should quote the one figure asked for. Other sentences stay whole: their commas separate a
+    condition from its consequence ("对主导制修订…的企业，…给予…奖励"), which must not be cut apart.
+    """
+    lead_match = _TIME_LEAD.match(sentence)
+    lead = lead_match.group(1) if lead_match else year
+    if len(sentence) <= FIGURE_SENTENCE_MAX_CHARS or not lead:
+        return [sentence]
+    fragments = []
+    for part in re.split(r"(?<=[，,])", sentence):
+        part = part.strip().rstrip("，,。；")
+        if part == lead or not _FIGURE.search(part):
+            continue
+        fragments.append(f"{lead}，……{part}" if lead and not part.startswith(lead) else part)
+    return fragments or [sentence]
 
 
 def _local_where(clause: Clause) -> str:

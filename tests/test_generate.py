@@ -329,3 +329,24 @@ def test_build_generator_picks_the_backend() -> None:
     assert isinstance(make_generator(settings), LlmGenerator)
     with pytest.raises(ValueError, match="llm_timeout_s"):
         build_generator(llm_base_url="http://127.0.0.1:9/v1", llm_model="m", llm_timeout_s=0)
+
+
+def test_figure_fragments_cut_target_lists_only() -> None:
+    from rag.generate import figure_fragments
+
+    targets = ("到2025年，质量整体水平进一步全面提高，人民群众质量获得感、满意度明显增强，制造业产品质量合格率"
+               "力争达到94.8%，食品抽检合格率达到98.5%以上，农产品质量安全例行监测合格率达到98%以上。")
+    assert figure_fragments(targets) == [
+        "到2025年，……制造业产品质量合格率力争达到94.8%",
+        "到2025年，……食品抽检合格率达到98.5%以上",
+        "到2025年，……农产品质量安全例行监测合格率达到98%以上",
+    ]
+    # a condition and its consequence stay together, however long the sentence
+    reward = ("对主导制修订国际、国家、行业标准的企业，在省每个项目分别资助30万元、20万元、10万元的基础上，"
+              "我市每个项目再分别给予30万元、20万元、10万元奖励，到2025年，全市参与制修订标准达到100项以上。")
+    assert figure_fragments(reward) == [reward]
+    # a later sentence of the same list carries the year given to it
+    assert figure_fragments("工程质量抽查符合率不断提高，房屋市政工程质量抽查符合率90%以上，公路水运工程质量"
+                            "一次验收合格率达到100%，竣工验收工程质量优良率达到90%以上，水利工程质量抽检合格率为98%以上。",
+                            year="到2025年")[0] == \
+        "到2025年，……房屋市政工程质量抽查符合率90%以上"
