@@ -188,23 +188,9 @@ def read_batch(handle: Any) -> Iterator[str]:
 
 
 def hit_record(hit: Hit) -> dict[str, Any]:
-    clause = hit.clause
-    return {
-        "rank": hit.rank,
-        "score": round(hit.score, 6),
-        "similarity": None if hit.similarity is None else round(hit.similarity, 4),
-        "id": clause.clause_id,
-        "doc_id": clause.doc_id,
-        "doc_title": clause.doc_title,
-        "source": clause.source,
-        "chapter": clause.chapter,
-        "clause": clause.label,
-        "clause_title": clause.title,
-        "departments": list(clause.departments),
-        "lead_department": clause.lead_department,
-        "citation": clause.citation,
-        "text": clause.text,
-    }
+    similarity = None if hit.similarity is None else round(hit.similarity, 4)
+    return {"rank": hit.rank, "score": round(hit.score, 6), "similarity": similarity,
+            **hit.clause.as_record(), "text": hit.clause.text}
 
 
 def render_hits(query: str, hits: list[Hit]) -> str:

@@ -30,19 +30,5 @@ class ClauseRetriever(BaseRetriever):
 
 
 def hit_to_document(hit: Hit) -> LangChainDocument:
-    clause = hit.clause
-    metadata: dict[str, Any] = {
-        "id": clause.clause_id,
-        "doc_id": clause.doc_id,
-        "doc_title": clause.doc_title,
-        "chapter": clause.chapter,
-        "clause": clause.label,
-        "clause_title": clause.title,
-        "departments": list(clause.departments),
-        "lead_department": clause.lead_department,
-        "citation": clause.citation,
-        "source": clause.source,
-        "rank": hit.rank,
-        "score": hit.score,
-    }
-    return LangChainDocument(page_content=clause.text, metadata=metadata, id=clause.clause_id)
+    metadata: dict[str, Any] = {**hit.clause.as_record(), "rank": hit.rank, "score": hit.score}
+    return LangChainDocument(page_content=hit.clause.text, metadata=metadata, id=hit.clause.clause_id)

@@ -60,6 +60,21 @@ class Clause:
         """The clause id without the part suffix: all parts of one long clause share it."""
         return self.clause_id.rsplit("-", 1)[0] if self.part > 1 else self.clause_id
 
+    def as_record(self) -> dict[str, object]:
+        """The public fields under the names of the JSON contract (`rag search --json`, LangChain metadata)."""
+        return {
+            "id": self.clause_id,
+            "doc_id": self.doc_id,
+            "doc_title": self.doc_title,
+            "source": self.source,
+            "chapter": self.chapter,
+            "clause": self.label,
+            "clause_title": self.title,
+            "departments": list(self.departments),
+            "lead_department": self.lead_department,
+            "citation": self.citation,
+        }
+
     @property
     def citation(self) -> str:
         """Short human citation, e.g. 《…》六（十六） or 《…》第四十八条."""
