@@ -66,6 +66,8 @@ class Retriever:
         self.rrf_k = rrf_k
         self.weights = (dense_weight, lexical_weight)
         self.max_query_chars = max_query_chars
+        # Rows allowed by each filter: a Python pass over every clause, done once per filter and index.
+        self._allowed_cache: dict[SearchFilters, Rows] = {}
 
     @property
     def embedder(self) -> Embedder:
@@ -120,6 +122,11 @@ class Retriever:
     def _allowed_rows(self, filters: SearchFilters) -> Rows | None:
         if not filters.active:
             return None
+        if filters not in self._allowed_cache:
+            self._allowed_cache[filters] = self._matching_rows(filters)
+        return self._allowed_cache[filters]
+
+    def _matching_rows(self, filters: SearchFilters) -> Rows:
         rows = [
             row for row, clause in enumerate(self.index.clauses)
             if (not filters.doc_ids or clause.doc_id in filters.doc_ids)
