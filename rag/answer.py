@@ -110,12 +110,12 @@ def follow_up_context(question: str, earlier_questions: Sequence[str]) -> list[s
 def mentioned_documents(text: str, documents: Iterable[DocumentEntry]) -> tuple[str, ...]:
     """Documents the question names: by full title, 《title》, document number or the issuer's place (汕尾)."""
     found = []
+    quoted = re.findall(r"《([^》]{4,})》", text)
     for document in documents:
         keys = [document.title, document.doc_number]
         place = _PLACE.match(document.issuer or "")
         if place:
             keys.append(place.group(1))
-        quoted = re.findall(r"《([^》]{4,})》", text)
         if any(key and key in text for key in keys) or any(q in document.title for q in quoted):
             found.append(document.doc_id)
     return tuple(found)

@@ -7,7 +7,7 @@ character of the document; `clause.text == document.text[clause.start:clause.end
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cn2an
 
@@ -59,7 +59,7 @@ def split_clauses(document: Document, *, max_chars: int = 800) -> list[Clause]:
                 clause_id = f"{clause.clause_id}~{suffix}"
                 suffix += 1
             used_ids.add(clause_id)
-            clauses.append(clause if clause_id == clause.clause_id else _with_id(clause, clause_id))
+            clauses.append(clause if clause_id == clause.clause_id else replace(clause, clause_id=clause_id))
     return clauses
 
 
@@ -251,7 +251,7 @@ def _make_clauses(document: Document, span: _Span, max_chars: int, lead_first_li
         piece_start = document.text.index(piece, offset)
         offset = piece_start + len(piece)
         clause_id = base.clause_id if number == 1 else f"{base.clause_id}-{number}"
-        parts.append(_replace(base, clause_id=clause_id, text=piece, start=piece_start, end=offset, part=number))
+        parts.append(replace(base, clause_id=clause_id, text=piece, start=piece_start, end=offset, part=number))
     return parts
 
 
@@ -295,11 +295,3 @@ def _split_long(text: str, max_chars: int) -> list[str]:
     return [piece.strip() for piece in pieces if piece.strip()]
 
 
-def _replace(clause: Clause, **changes: object) -> Clause:
-    from dataclasses import replace
-
-    return replace(clause, **changes)  # type: ignore[arg-type]
-
-
-def _with_id(clause: Clause, clause_id: str) -> Clause:
-    return _replace(clause, clause_id=clause_id)

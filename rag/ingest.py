@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from rag.clean import clean_text, is_traditional
@@ -51,7 +51,7 @@ def load_corpus(paths: Sequence[str | Path]) -> LoadedCorpus:
             skipped.append(SkippedFile(str(path), str(error)))
             continue
         if document.doc_id in used_ids:  # same file name in two folders: qualify by the folder
-            document = _with_doc_id(document, slugify(f"{path.parent.name}-{path.stem}"))
+            document = replace(document, doc_id=slugify(f"{path.parent.name}-{path.stem}"))
         used_ids.add(document.doc_id)
         documents.append(document)
     return LoadedCorpus(tuple(documents), tuple(skipped))
@@ -117,9 +117,3 @@ def _stem_date(stem: str) -> str:
 def _first(pattern: re.Pattern[str], text: str) -> str:
     match = pattern.search(text)
     return match.group(0) if match else ""
-
-
-def _with_doc_id(document: Document, doc_id: str) -> Document:
-    from dataclasses import replace
-
-    return replace(document, doc_id=doc_id)

@@ -99,11 +99,6 @@ class Retriever:
             ranked = dense or lexical
         return self._hits(ranked, k, query_vector)
 
-    def similarity(self, query: str, rows: Sequence[int]) -> list[float]:
-        """Dense cosine between the query and the given clause rows (for relevance thresholds)."""
-        vector = self.embedder.embed_queries([normalize_query(query, max_chars=self.max_query_chars)])[0]
-        return [float(self.index.vectors[row] @ vector) for row in rows]
-
     def _dense(self, vector: np.ndarray, depth: int, allowed: Rows | None) -> list[tuple[int, float]]:
         scores, rows = self.index.dense.search(vector[None, :], depth, allowed)
         return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0]
