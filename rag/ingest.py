@@ -9,14 +9,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from rag.clean import clean_text, is_traditional
+from rag.doc_meta import infer_date, infer_issuer, infer_title
 from rag.errors import CorpusError
 from rag.loaders import iter_source_files, read_text
 from rag.schema import Document
 
 MANIFEST_NAME = "manifest.json"
-_DATE = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日")
 _DOC_NUMBER = re.compile(r"[\u4e00-\u9fff]{1,8}〔\d{4}〕\d+号")
-_TITLE_MAX_CHARS = 60
 
 
 @dataclass(frozen=True)
@@ -79,33 +78,16 @@ def load_document(path: Path, *, metadata: dict[str, str] | None = None) -> Docu
     traditional = is_traditional(loaded.text)
     return Document(
         doc_id=metadata.get("doc_id") or slugify(path.stem),
-        title=metadata.get("title") or infer_title(cleaned, path),
+        title=metadata.get("title") or infer_title(cleaned, path, original=loaded.text),
         text=cleaned,
         source=str(path),
         original=loaded.text,
-        issuer=metadata.get("issuer", ""),
-        date=metadata.get("date") or _stem_date(path.stem) or infer_date(cleaned),
+        issuer=metadata.get("issuer") or infer_issuer(cleaned),
+        date=metadata.get("date") or _stem_date(path.stem) or infer_date(cleaned, original=loaded.text),
         doc_number=metadata.get("doc_number") or _first(_DOC_NUMBER, cleaned),
         script=metadata.get("script") or ("traditional" if traditional else "simplified"),
         lead_first_listed="列第一位者为牵头部门" in cleaned,
     )
-
-
-def infer_title(cleaned: str, path: Path) -> str:
-    """The first line when it is short enough to be a title, else the file name."""
-    first_line = cleaned.split("\n", 1)[0].strip()
-    if 4 <= len(first_line) <= _TITLE_MAX_CHARS and not first_line.endswith(("。", "：")):
-        return first_line
-    return path.stem
-
-
-def infer_date(cleaned: str) -> str:
-    """The last written date (signature dates come last), as ISO YYYY-MM-DD."""
-    dates = _DATE.findall(cleaned[-400:]) or _DATE.findall(cleaned[:400])
-    if not dates:
-        return ""
-    year, month, day = dates[-1]
-    return f"{year}-{int(month):02d}-{int(day):02d}"
 
 
 def _stem_date(stem: str) -> str:

@@ -1,4 +1,4 @@
-"""rag.ingest: the bundled corpus with its manifest, and bad files that must not stop a batch."""
+"""rag.ingest: the bundled corpus with and without its manifest, and bad files that must not stop a batch."""
 
 from __future__ import annotations
 
@@ -9,13 +9,16 @@ import pytest
 from pypdf import PdfWriter
 
 from rag.chunk import split_clauses
+from rag.doc_meta import infer_date, infer_issuer, infer_title
 from rag.errors import CorpusError
-from rag.ingest import infer_date, infer_title, load_corpus, load_document, slugify
+from rag.ingest import load_corpus, load_document, slugify
 from rag.loaders import read_text
 from rag.schema import Clause
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 DATA = Path(__file__).resolve().parent / "data"
+# The five founding documents as users first sent them: hashed file names, no manifest.
+SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 POLICY = (DATA / "policy-short.txt").read_text(encoding="utf-8")
 
 
@@ -72,6 +75,7 @@ def test_file_without_manifest_entry_gets_title_date_and_id_from_its_text(tmp_pa
     assert document.doc_id == "县质量强县意见"
     assert document.title == "关于加快推进质量强县建设的实施意见"
     assert document.date == "2024-03-01"  # the signature date at the end
+    assert document.issuer == "某某县人民政府"  # the signature above it
     assert document.script == "simplified"
 
 
@@ -101,10 +105,104 @@ def test_slugify(name: str, slug: str) -> None:
     assert slugify(name) == slug
 
 
-def test_infer_title_and_date() -> None:
+# --- metadata from the text, without a manifest ------------------------------------------------
+
+SEED_METADATA = {
+    # seed file: (title, issuer, date) inferred from its text; the manifest's values wherever the text holds them
+    "000_45b2a2e55522e087.txt": (
+        "大动作！18部门联合推动质量提升",  # a news repost: the headline is the only title it has
+        "",  # no signature; the manifest's "市场监管总局等18部门" is not in the text
+        "2022-12-03",  # the page's 发布时间, the repost date the manifest records
+    ),
+    "001_e79713d7ae117acc.txt": (
+        "关于进一步发挥质量基础设施支撑引领民营企业提质增效升级作用的意见",  # not the news headline above it
+        "市场监管总局、全国工商联、国家发展改革委、科技部、工业和信息化部、商务部",  # six signature lines
+        "2021-09-28",
+    ),
+    "002_39ede413c97485a6.txt": (
+        "贯彻实施质量发展纲要2014年行动计划",  # the plan the 国务院办公厅关于印发…的通知 issues, and the body
+        "国务院办公厅",
+        "2014-04-21",
+    ),
+    "003_ef1cf041d010b2d1.txt": (
+        "关于全面提升产品质量的实施意见",  # from "《….docx》由会员分享"; the body's first line reads "产品质"
+        "",  # the city is anonymised as XX and nobody signs
+        "",
+    ),
+    "004_b1fe23aa4b7401b8.txt": (
+        "关于深入贯彻落实《广东省质量强省建设纲要》的实施意见（征求意见稿）",  # not the call for comments above
+        "汕尾市市场监督管理局",  # the notice's signature, not the address line that ends with the same name
+        "2023-09-26",  # the signature date, not the 2023年10月26日 deadline for comments
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SEED_METADATA))
+def test_seed_without_manifest_is_described_from_its_text(tmp_path: Path, name: str) -> None:
+    if not SEEDS.is_dir():
+        pytest.skip(f"the seed documents are not beside the repository ({SEEDS})")
+    path = tmp_path / name
+    path.write_bytes((SEEDS / name).read_bytes())
+    document = load_document(path)
+    assert (document.title, document.issuer, document.date) == SEED_METADATA[name]
+
+
+# The bundled corpus holds the same files under readable names; its manifest is the truth to match.
+MANIFEST = json.loads((CORPUS / "manifest.json").read_text(encoding="utf-8"))
+NOT_IN_TEXT = {"2022-18-departments-quality-improvement.txt": ("title", "issuer")}  # a news repost's excerpt
+
+
+@pytest.mark.parametrize("name", sorted(name for name, entry in MANIFEST.items() if isinstance(entry, dict)))
+def test_bundled_file_without_manifest_matches_the_manifest_where_its_text_can(tmp_path: Path, name: str) -> None:
+    path = tmp_path / name
+    path.write_bytes((CORPUS / name).read_bytes())
+    document = load_document(path)
+    for field in ("title", "issuer", "date"):
+        if field not in NOT_IN_TEXT.get(name, ()):
+            assert getattr(document, field) == MANIFEST[name][field], field
+
+
+def test_a_law_heading_is_its_title(tmp_path: Path) -> None:
+    path = tmp_path / "law.md"
+    path.write_text("# 产品质量法\n\n## 第一章 总则\n\n第一条 为了加强对产品质量的监督管理，制定本法。\n", encoding="utf-8")
+    assert load_document(path).title == "产品质量法"
+
+
+def test_text_without_a_title_line_is_named_by_its_file(tmp_path: Path) -> None:
+    path = tmp_path / "座谈会记录.txt"
+    path.write_text(
+        "为贯彻落实《质量强国建设纲要》，会议听取了各部门的情况汇报。\n\n"  # a cited document is not this one's title
+        "会议要求各部门进一步加强质量监管，确保各项任务落到实处。\n",
+        encoding="utf-8",
+    )
+    document = load_document(path)
+    assert (document.title, document.issuer) == ("座谈会记录", "")
+
+
+def test_infer_title() -> None:
     assert infer_title("关于全面提升产品质量的实施意见\n正文。", Path("x.txt")) == "关于全面提升产品质量的实施意见"
     assert infer_title("为贯彻落实有关要求，现提出如下意见。\n", Path("x.txt")) == "x"  # a sentence, not a title
+    draft = "关于加快质量强县建设的实施意见\n（征求意见稿）\n为加快质量强县建设，制定本意见。"
+    assert infer_title(draft, Path("x.txt")) == "关于加快质量强县建设的实施意见（征求意见稿）"
+    # A title quoted twice at the top of the page (the share line the cleaner drops) beats the file name.
+    share = "《关于加快质量强县建设的实施意见.docx》由会员分享，更多相关《关于加快质量强县建设的实施意见.docx(8页)》"
+    assert infer_title("为加快质量强县建设，制定本意见。", Path("x.txt"), original=share) == "关于加快质量强县建设的实施意见"
+
+
+def test_infer_issuer_reads_only_the_signature() -> None:
+    assert infer_issuer("正文。\n某某县人民政府\n2024年3月1日") == "某某县人民政府"
+    assert infer_issuer("正文。\n市场监管总局\n全国工商联\n商务部\n2021年9月28日") == "市场监管总局、全国工商联、商务部"
+    assert infer_issuer("正文。\n某某县人民政府") == "某某县人民政府"  # signed without a date
+    # An organisation named elsewhere is not the issuer: an address, a duty note, "我局".
+    assert infer_issuer("地址：某某市城区某某路某某市市场监督管理局\n2023年9月26日") == ""
+    assert infer_issuer("我局牵头起草了本意见。\n（科技部、商务部等按职责分工负责）") == ""
+
+
+def test_infer_date() -> None:
     assert infer_date("2020年1月2日起草。\n……\n某某县人民政府\n2024年3月1日") == "2024-03-01"
+    # The signature line wins over a later deadline written in a sentence.
+    assert infer_date("某某局\n2023年9月26日\n意见请于2023年10月26日前反馈。") == "2023-09-26"
+    assert infer_date("没有日期", original="来源：某某 | 发布时间: 2022-12-03 | 分享到") == "2022-12-03"
     assert infer_date("没有日期") == ""
 
 
