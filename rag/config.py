@@ -37,17 +37,23 @@ class Settings:
     mode: str = "hybrid"  # "hybrid" | "dense" | "lexical"
     top_k: int = 10
     candidates: int = 50  # per retriever, before fusion
-    rrf_k: int = 60
+    # Hybrid ranking (rag.retrieve.Ranking), tuned on the eval dev split (bench/tune_ranking.py):
+    # fused = (dense_weight · minmax(cosine) + lexical_weight · minmax(BM25)) / Σ weights, plus bonuses.
     dense_weight: float = 1.0
     lexical_weight: float = 1.0
+    heading_weight: float = 0.3  # BM25 on document title/chapter, relative to BM25 on the clause text
+    department_boost: float = 0.1  # for department questions, clauses that name departments
+    document_boost: float = 0.2  # for questions naming a document or its place, that document's clauses
     ann_threshold: int = 20_000  # above this many clauses, use an approximate FAISS index
     ann_kind: str = "hnsw"  # "hnsw" | "flat"
     max_query_chars: int = 2_000
 
     # --- answers ----------------------------------------------------------
-    # Dense cosine (plus a small word-overlap bonus) below which nothing counts as relevant;
-    # calibrated on the eval dev split (rag.answer.calibrate_threshold): e5 scores crowd into 0.85–0.95.
-    min_relevance: float = 0.86
+    # The supported-answer decision (rag/support.py), calibrated on the eval dev split with
+    # `rag eval --calibrate`: answer when (best cosine − the question's mean cosine to the index)
+    # + coverage_weight × (IDF-weighted share of its content words in the top clauses) ≥ min_support.
+    min_support: float = 0.04
+    coverage_weight: float = 0.05
     llm_base_url: str = ""  # OpenAI-compatible endpoint; "" → extractive answers only
     llm_model: str = ""
     llm_api_key: str = ""

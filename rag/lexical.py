@@ -15,15 +15,10 @@ import numpy as np
 import numpy.typing as npt
 
 from rag.departments import known_department_names
+from rag.vocabulary import STOPWORDS
 
 jieba.setLogLevel(logging.WARNING)
 
-# Function words and punctuation carry no lexical signal in policy text.
-STOPWORDS = frozenset(
-    "的 了 和 与 及 是 在 对 等 为 把 被 将 有 也 或 而 并 要 由 于 以 其 之 就 都 从 到 这 那 个 "
-    "吗 呢 吧 啊 呀 么 什么 哪些 哪个 怎么 怎样 如何 我们 我 你 他 她 它 能 可以 有没有 是否 请问 一下 "
-    "一个 一些 哪 谁 多少 给 让 想 会".split()
-)
 _TOKEN_KEEP = re.compile(r"[0-9A-Za-z\u3400-\u4dbf\u4e00-\u9fff%]")
 
 

@@ -12,9 +12,10 @@ from rag.config import Settings
 from rag.embed import DEFAULT_NAMES, Embedder, describe_embedder, load_embedder
 from rag.errors import IndexNotFound
 from rag.ingest import load_corpus
-from rag.retrieve import Retriever, SearchFilters
+from rag.retrieve import Ranking, Retriever, SearchFilters
 from rag.schema import Answer, Hit
 from rag.store import ClauseIndex, IngestReport, Progress, build_index, open_index
+from rag.support import SupportThresholds
 
 
 def make_embedder(settings: Settings, *, show_progress: bool = False) -> Embedder:
@@ -51,6 +52,12 @@ def ingest(settings: Settings, paths: Sequence[str] | None = None, *, progress: 
     )
 
 
+def ranking_from(settings: Settings) -> Ranking:
+    return Ranking(dense_weight=settings.dense_weight, lexical_weight=settings.lexical_weight,
+                   heading_weight=settings.heading_weight, department_boost=settings.department_boost,
+                   document_boost=settings.document_boost)
+
+
 def open_searcher(settings: Settings, *, embedder: Embedder | None = None) -> Retriever:
     """A retriever over the index in settings.index_dir; the embedder loads on first dense query."""
     index = open_index(settings.index_dir)
@@ -58,9 +65,7 @@ def open_searcher(settings: Settings, *, embedder: Embedder | None = None) -> Re
         index,
         (lambda: embedder) if embedder is not None else (lambda: make_query_embedder(settings)),
         candidates=settings.candidates,
-        rrf_k=settings.rrf_k,
-        dense_weight=settings.dense_weight,
-        lexical_weight=settings.lexical_weight,
+        ranking=ranking_from(settings),
         max_query_chars=settings.max_query_chars,
     )
 
@@ -128,7 +133,8 @@ class Pipeline:
             k=k or self.settings.top_k,
             mode=mode or self.settings.mode,
             filters=filters,
-            min_relevance=self.settings.min_relevance,
+            thresholds=SupportThresholds(min_support=self.settings.min_support,
+                                         coverage_weight=self.settings.coverage_weight),
         )
 
     def info(self) -> dict[str, Any]:

@@ -1,22 +1,25 @@
-"""Search an index: dense (FAISS), lexical (BM25) or both fused by reciprocal rank."""
+"""Search an index: dense (FAISS), lexical (BM25) or both fused, with intent- and document-aware ranking."""
 
 from __future__ import annotations
 
-import re
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from rag.clean import normalize_width, to_simplified
 from rag.departments import department_matches
 from rag.embed import Embedder
 from rag.errors import QueryError
 from rag.index import Rows
-from rag.schema import Hit
+from rag.question import Query, analyze_question, normalize_query
+from rag.schema import Hit, Matrix
 from rag.store import ClauseIndex
 
 MODES = ("hybrid", "dense", "lexical")
+QUERY_VECTORS_KEPT = 64
+__all__ = ["MODES", "Retriever", "SearchFilters", "Ranking", "convex_fusion", "normalize_query",
+           "reciprocal_rank_fusion"]
 
 
 @dataclass(frozen=True)
@@ -30,13 +33,23 @@ class SearchFilters:
         return bool(self.doc_ids or self.department or self.chapter)
 
 
+@dataclass(frozen=True)
+class Ranking:
+    """How hybrid search weighs its signals; defaults live in config.Settings (tuned on the dev split)."""
+
+    dense_weight: float  # share of the dense cosine in the fused score …
+    lexical_weight: float  # … and of BM25, each min-max normalised over the candidate pool
+    heading_weight: float  # BM25 of the title/chapter field, relative to the clause text
+    department_boost: float  # a department question prefers clauses that name departments
+    document_boost: float  # a question naming a document (汕尾, 《…》) prefers its clauses
+
+
 def reciprocal_rank_fusion(rankings: Sequence[Sequence[int]], weights: Sequence[float], *, k: int = 60
                            ) -> list[tuple[int, float]]:
     """Fuse ranked lists of rows: score(row) = Σ weight / (k + rank), ranks 1-based; best first."""
     if k < 1:
         raise ValueError("rrf k must be at least 1")
-    if any(w < 0 for w in weights) or not any(w > 0 for w in weights):
-        raise ValueError("rrf weights must be non-negative with at least one positive")
+    _check_weights(weights)
     fused: dict[int, float] = {}
     for ranking, weight in zip(rankings, weights, strict=True):
         for rank, row in enumerate(ranking, start=1):
@@ -44,30 +57,42 @@ def reciprocal_rank_fusion(rankings: Sequence[Sequence[int]], weights: Sequence[
     return sorted(fused.items(), key=lambda item: (-item[1], item[0]))
 
 
-def normalize_query(query: str, *, max_chars: int) -> str:
-    """Validate a query and bring it to the index's script and width (traditional → simplified)."""
-    if not isinstance(query, str) or not query.strip():
-        raise QueryError("问题是空的：请输入问题或关键词，例如“哪些部门负责质量基础设施一站式服务？”")
-    if len(query) > max_chars:
-        raise QueryError(f"问题太长（{len(query)} 字，上限 {max_chars} 字）：请只保留想问的部分")
-    return re.sub(r"\s+", " ", normalize_width(to_simplified(query.strip())))
+def convex_fusion(scores: Sequence[np.ndarray], weights: Sequence[float]) -> np.ndarray:
+    """Σ weightᵢ · minmax(scoresᵢ) / Σ weights over one candidate pool (rows aligned across the arrays).
+
+    Unlike rank fusion this keeps how far apart the candidates are: a clause far ahead on BM25 is not
+    pulled level with one that the noisier dense ranking happens to put first.
+    """
+    _check_weights(weights)
+    total = np.zeros(len(scores[0]), dtype=np.float64)
+    for values, weight in zip(scores, weights, strict=True):
+        low, high = float(np.min(values)), float(np.max(values))
+        if high > low:
+            total += weight * (values - low) / (high - low)
+    return total / sum(weights)
+
+
+def _check_weights(weights: Sequence[float]) -> None:
+    if any(w < 0 for w in weights) or not any(w > 0 for w in weights):
+        raise ValueError("fusion weights must be non-negative with at least one positive")
 
 
 class Retriever:
     """Searches one loaded index. The embedder loads on first dense use; lexical needs none."""
 
-    def __init__(self, index: ClauseIndex, embedder_factory: Callable[[], Embedder], *, candidates: int = 50,
-                 rrf_k: int = 60, dense_weight: float = 1.0, lexical_weight: float = 1.0,
-                 max_query_chars: int = 2_000) -> None:
+    def __init__(self, index: ClauseIndex, embedder_factory: Callable[[], Embedder], *, ranking: Ranking,
+                 candidates: int = 50, max_query_chars: int = 2_000) -> None:
         self.index = index
         self._embedder_factory = embedder_factory
         self._embedder: Embedder | None = None
         self.candidates = candidates
-        self.rrf_k = rrf_k
-        self.weights = (dense_weight, lexical_weight)
+        self.ranking = ranking
         self.max_query_chars = max_query_chars
         # Rows allowed by each filter: a Python pass over every clause, done once per filter and index.
         self._allowed_cache: dict[SearchFilters, Rows] = {}
+        # The last query vectors: the relevance decision reuses the vector the search just computed.
+        self._vectors: dict[str, Matrix] = {}
+        self._vectors_lock = threading.Lock()  # the app answers several requests at once
 
     @property
     def embedder(self) -> Embedder:
@@ -77,42 +102,82 @@ class Retriever:
             self._embedder = embedder
         return self._embedder
 
-    def search(self, query: str, *, k: int = 10, mode: str = "hybrid",
+    def analyze(self, question: str, *, history: Sequence[str] = ()) -> Query:
+        """The one analysis of `question` against this index's documents."""
+        return analyze_question(question, max_chars=self.max_query_chars, history=history,
+                                documents=self.index.documents)
+
+    def search(self, query: str | Query, *, k: int = 10, mode: str = "hybrid",
                filters: SearchFilters = SearchFilters()) -> list[Hit]:
         """The k best clauses for `query`; parts of one long clause count once."""
         if mode not in MODES:
             raise QueryError(f"unknown search mode {mode!r}: use one of {', '.join(MODES)}")
         if k < 1:
             raise QueryError("k must be at least 1")
-        text = normalize_query(query, max_chars=self.max_query_chars)
+        analyzed = query if isinstance(query, Query) else self.analyze(query)
         allowed = self._allowed_rows(filters)
         if allowed is not None and len(allowed) == 0:
             return []
         depth = max(self.candidates, 2 * k)
-        query_vector = self.embedder.embed_queries([text])[0] if mode != "lexical" else None
-        dense = self._dense(query_vector, depth, allowed) if query_vector is not None else []
-        lexical = self._lexical(text, depth, allowed) if mode != "dense" else []
-        if mode == "hybrid":
-            ranked = reciprocal_rank_fusion([[r for r, _ in dense], [r for r, _ in lexical]], self.weights,
-                                            k=self.rrf_k)
-        else:
-            ranked = dense or lexical
-        return self._hits(ranked, k, query_vector)
+        vector = self.query_vector(analyzed.search_text) if mode != "lexical" else None
+        if mode == "dense" and vector is not None:
+            ranked = self.index.dense_search(vector, depth, allowed)
+        elif mode == "lexical":
+            ranked = self._lexical(analyzed, depth, allowed)
+        elif vector is not None:
+            ranked = self._hybrid(analyzed, vector, depth, allowed)
+        return self._hits(ranked, k, vector)
 
-    def _dense(self, vector: np.ndarray, depth: int, allowed: Rows | None) -> list[tuple[int, float]]:
-        scores, rows = self.index.dense.search(vector[None, :], depth, allowed)
-        return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0]
+    def query_vector(self, text: str) -> Matrix:
+        """The embedding of a query text, remembered for the next few calls."""
+        with self._vectors_lock:
+            vector = self._vectors.get(text)
+        if vector is None:
+            vector = self.embedder.embed_queries([text])[0]
+            with self._vectors_lock:
+                if len(self._vectors) >= QUERY_VECTORS_KEPT:
+                    self._vectors.pop(next(iter(self._vectors)))
+                self._vectors[text] = vector
+        return vector
 
-    def _lexical(self, text: str, depth: int, allowed: Rows | None) -> list[tuple[int, float]]:
-        scores = self.index.lexical.scores(text)
+    def typical_similarity(self, query: Query) -> float:
+        """The query's mean cosine to every clause: the level that any clause reaches without being relevant."""
+        return float(self.index.centroid @ self.query_vector(query.search_text))
+
+    def _hybrid(self, query: Query, vector: Matrix, depth: int, allowed: Rows | None) -> list[tuple[int, float]]:
+        """Fuse the dense and lexical candidates, then prefer what the question's intent and names ask for."""
+        dense = self.index.dense_search(vector, depth, allowed)
+        lexical_all = self._lexical_scores(query, allowed)
+        lexical = _top_rows(lexical_all, depth)
+        pool = np.asarray(sorted({r for r, _ in dense} | {r for r, _ in lexical}), dtype=np.int64)
+        if len(pool) == 0:
+            return []
+        fused = convex_fusion([self.index.similarities(pool, vector), lexical_all[pool]],
+                              (self.ranking.dense_weight, self.ranking.lexical_weight))
+        fused = fused + self._preferences(query, pool)
+        order = np.lexsort((pool, -fused))
+        return [(int(pool[i]), float(fused[i])) for i in order]
+
+    def _preferences(self, query: Query, pool: Rows) -> np.ndarray:
+        """Bonuses for clauses that fit what was asked: departments for a department question, the named document."""
+        bonus = np.zeros(len(pool), dtype=np.float64)
+        clauses = [self.index.clauses[row] for row in pool]
+        if query.intent == "department" and self.ranking.department_boost:
+            bonus += self.ranking.department_boost * np.asarray([bool(c.departments) for c in clauses])
+        if query.documents and self.ranking.document_boost:
+            bonus += self.ranking.document_boost * np.asarray([c.doc_id in query.documents for c in clauses])
+        return bonus
+
+    def _lexical_scores(self, query: Query, allowed: Rows | None) -> np.ndarray:
+        scores = self.index.lexical_scores(query.lexical_text, heading_weight=self.ranking.heading_weight)
         if allowed is not None:
             masked = np.full_like(scores, -1.0)
             masked[allowed] = scores[allowed]
             scores = masked
-        depth = min(depth, len(scores))
-        top = np.argpartition(-scores, depth - 1)[:depth] if depth < len(scores) else np.arange(len(scores))
-        top = top[np.argsort(-scores[top], kind="stable")]
-        return [(int(row), float(scores[row])) for row in top if scores[row] > 0]
+        return scores
+
+    def _lexical(self, query: Query, depth: int, allowed: Rows | None) -> list[tuple[int, float]]:
+        return _top_rows(self._lexical_scores(query, allowed), depth)
 
     def _allowed_rows(self, filters: SearchFilters) -> Rows | None:
         if not filters.active:
@@ -130,7 +195,7 @@ class Retriever:
         ]
         return np.asarray(rows, dtype=np.int64)
 
-    def _hits(self, ranked: Sequence[tuple[int, float]], k: int, query_vector: np.ndarray | None) -> list[Hit]:
+    def _hits(self, ranked: Sequence[tuple[int, float]], k: int, query_vector: Matrix | None) -> list[Hit]:
         hits: list[Hit] = []
         seen: set[str] = set()
         for row, score in ranked:
@@ -138,8 +203,19 @@ class Retriever:
             if clause.base_id in seen:
                 continue
             seen.add(clause.base_id)
-            similarity = float(self.index.vectors[row] @ query_vector) if query_vector is not None else None
+            similarity = (float(self.index.similarities(np.asarray([row]), query_vector)[0])
+                          if query_vector is not None else None)
             hits.append(Hit(clause=clause, score=float(score), rank=len(hits) + 1, similarity=similarity))
             if len(hits) == k:
                 break
         return hits
+
+
+def _top_rows(scores: np.ndarray, depth: int) -> list[tuple[int, float]]:
+    """The `depth` best-scoring rows with a positive score, best first."""
+    depth = min(depth, len(scores))
+    if depth <= 0:
+        return []
+    top = np.argpartition(-scores, depth - 1)[:depth] if depth < len(scores) else np.arange(len(scores))
+    top = top[np.argsort(-scores[top], kind="stable")]
+    return [(int(row), float(scores[row])) for row in top if scores[row] > 0]

@@ -3,7 +3,7 @@
 Layout of `index/<name>/`:
     CURRENT                  name of the live version directory (replaced atomically)
     .lock                    held by the one writer
-    v-<timestamp>/manifest.json, clauses.jsonl, vectors.npy, dense.faiss, lexical/, words.json
+    v-<timestamp>/manifest.json, clauses.jsonl, vectors.npy, dense.faiss, lexical/, headings/, words.json
 
 A build writes a new version directory and only then points CURRENT at it, so a crash or a failed
 ingest leaves the previous version usable.
@@ -19,6 +19,7 @@ import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -28,12 +29,12 @@ from filelock import FileLock, Timeout
 from rag.chunk import split_clauses
 from rag.embed import Embedder
 from rag.errors import CorpusError, IndexLocked, IndexMismatch, IndexNotFound
-from rag.index import FaissIndex, build_vector_index
+from rag.index import FaissIndex, Rows, build_vector_index
 from rag.ingest import LoadedCorpus, SkippedFile
 from rag.lexical import Bm25LexicalIndex, load_user_words, save_user_words, shared_tokenizer
 from rag.schema import Clause, Document, Matrix
 
-INDEX_FORMAT = 1
+INDEX_FORMAT = 2  # 2: vectors of the bare clause text; document title and chapter in their own BM25 field
 # Bare headings carry no content of their own; their words reach every clause through `chapter`.
 UNINDEXED_KINDS = frozenset({"heading"})
 EMBED_BATCH = 64
@@ -71,15 +72,37 @@ class ClauseIndex:
     """A loaded index version: clause records, dense vectors and the BM25 state."""
 
     def __init__(self, directory: Path, manifest: dict[str, Any], clauses: list[Clause],
-                 vectors: Matrix, dense: FaissIndex, lexical: Bm25LexicalIndex) -> None:
+                 vectors: Matrix, dense: FaissIndex, lexical: Bm25LexicalIndex, headings: Bm25LexicalIndex) -> None:
         self.directory = directory
         self.manifest = manifest
         self.clauses = clauses
         self.vectors = vectors
         self.dense = dense
         self.lexical = lexical
+        self.headings = headings
         self.documents = [DocumentEntry(**entry) for entry in manifest["documents"]]
         self.row_of = {clause.clause_id: row for row, clause in enumerate(clauses)}
+
+    def dense_search(self, vector: Matrix, depth: int, allowed: Rows | None = None) -> list[tuple[int, float]]:
+        """The `depth` rows nearest to one query vector, as (row, cosine), best first."""
+        scores, rows = self.dense.search(vector[None, :], depth, allowed)
+        return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0]
+
+    @cached_property
+    def centroid(self) -> Matrix:
+        """Mean clause vector: its dot product with a query is the query's mean cosine to every clause."""
+        return np.asarray(self.vectors.mean(axis=0), dtype=np.float32)
+
+    def similarities(self, rows: Rows, vector: Matrix) -> Matrix:
+        """Cosine of each row's clause vector to one query vector."""
+        return self.vectors[rows] @ vector
+
+    def lexical_scores(self, text: str, *, heading_weight: float) -> Matrix:
+        """BM25 of every row: clause text plus `heading_weight` × the document title/chapter field."""
+        scores = self.lexical.scores(text)
+        if heading_weight:
+            scores = scores + heading_weight * self.headings.scores(text)
+        return scores
 
     @property
     def embedder_info(self) -> dict[str, Any]:
@@ -115,9 +138,10 @@ def open_index(directory: str | Path) -> ClauseIndex:
     dense = FaissIndex.load(version / "dense.faiss", manifest["dense_kind"])
     tokenizer = shared_tokenizer(load_user_words(version / "words.json"))
     lexical = Bm25LexicalIndex.load(version / "lexical", tokenizer)
-    if not (len(clauses) == len(vectors) == dense.size == lexical.size):
+    headings = Bm25LexicalIndex.load(version / "headings", tokenizer)
+    if not (len(clauses) == len(vectors) == dense.size == lexical.size == headings.size):
         raise IndexMismatch(f"index at {root} is inconsistent: run `rag ingest` to rebuild it")
-    return ClauseIndex(version, manifest, clauses, vectors, dense, lexical)
+    return ClauseIndex(version, manifest, clauses, vectors, dense, lexical, headings)
 
 
 def build_index(
@@ -147,7 +171,7 @@ def build_index(
 
 def _build_locked(corpus: LoadedCorpus, root: Path, embedder: Embedder, max_clause_chars: int,
                   ann_threshold: int, ann_kind: str, progress: Progress, started: float) -> IngestReport:
-    settings = {"max_clause_chars": max_clause_chars}
+    settings = {"max_clause_chars": max_clause_chars, "passages": PASSAGE_FORMAT}
     previous = _reusable_previous(root, embedder, settings)
     old_hashes = {entry.doc_id: entry.content_hash for entry in previous.documents} if previous else {}
     clauses: list[Clause] = []
@@ -167,6 +191,8 @@ def _build_locked(corpus: LoadedCorpus, root: Path, embedder: Embedder, max_clau
     tokenizer = shared_tokenizer(tuple(words))
     lexical = Bm25LexicalIndex(tokenizer)
     lexical.build([passage_text(c) for c in clauses])
+    headings = Bm25LexicalIndex(tokenizer)
+    headings.build([heading_text(c) for c in clauses])
     manifest = {
         "format": INDEX_FORMAT,
         "embedder": {"name": embedder.name, "backend": embedder.backend, "dimension": embedder.dimension,
@@ -180,7 +206,7 @@ def _build_locked(corpus: LoadedCorpus, root: Path, embedder: Embedder, max_clau
     version = root / f"v-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{time.perf_counter_ns() % 10**6}"
     version.mkdir()
     try:
-        _write_version(version, manifest, clauses, vectors, dense, lexical, words)
+        _write_version(version, manifest, clauses, vectors, dense, lexical, headings, words)
         _point_current_at(root, version)
     except BaseException:
         shutil.rmtree(version, ignore_errors=True)
@@ -201,10 +227,23 @@ def _build_locked(corpus: LoadedCorpus, root: Path, embedder: Embedder, max_clau
     )
 
 
+# Bump when what is embedded changes: vectors of an older format are not reused.
+PASSAGE_FORMAT = 2
+
+
 def passage_text(clause: Clause) -> str:
-    """What is embedded and BM25-indexed: the document title and chapter give every clause context."""
-    heading = " ".join(part for part in (clause.doc_title, clause.chapter, clause.section) if part)
-    return f"{heading}\n{clause.text}" if heading and clause.kind != "preamble" else clause.text
+    """What is embedded and BM25-indexed as the clause's body: its own text, nothing else.
+
+    Measured on questions written apart from eval/: prefixing the document title and chapter cost dense
+    recall@5 0.87 → 0.75; the headings match through their own lexical field instead (`heading_text`).
+    """
+    return clause.text
+
+
+def heading_text(clause: Clause) -> str:
+    """The clause's context as a separate lexical field: document title, issuer, chapter, section, departments."""
+    parts = (clause.doc_title, clause.issuer, clause.chapter, clause.section, " ".join(clause.departments))
+    return " ".join(part for part in parts if part) or "∅"
 
 
 def _embed_reusing(clauses: Sequence[Clause], previous: ClauseIndex | None, old_hashes: dict[str, str],
@@ -242,13 +281,15 @@ def _entry(document: Document, clause_count: int) -> DocumentEntry:
 
 
 def _write_version(version: Path, manifest: dict[str, Any], clauses: Sequence[Clause], vectors: Matrix,
-                   dense: FaissIndex, lexical: Bm25LexicalIndex, words: Sequence[str]) -> None:
+                   dense: FaissIndex, lexical: Bm25LexicalIndex, headings: Bm25LexicalIndex,
+                   words: Sequence[str]) -> None:
     with (version / "clauses.jsonl").open("w", encoding="utf-8") as handle:
         for clause in clauses:
             handle.write(json.dumps(dataclasses.asdict(clause), ensure_ascii=False) + "\n")
     np.save(version / "vectors.npy", vectors)
     dense.save(version / "dense.faiss")
     lexical.save(version / "lexical")
+    headings.save(version / "headings")
     save_user_words(words, version / "words.json")
     # The manifest goes last: a version directory without one was never finished.
     (version / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")

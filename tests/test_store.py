@@ -10,11 +10,15 @@ import numpy as np
 import pytest
 from filelock import FileLock
 
+from rag.config import Settings
 from rag.errors import CorpusError, IndexLocked, IndexMismatch, IndexNotFound
 from rag.ingest import load_corpus
+from rag.pipeline import ranking_from
 from rag.retrieve import Retriever, SearchFilters
 from rag.store import build_index, open_index
 from tests.conftest import HashingEmbedder
+
+RANKING = ranking_from(Settings())
 
 
 def build(corpus_dir: Path, index_dir: Path, embedder: HashingEmbedder, **kwargs: object):  # type: ignore[no-untyped-def]
@@ -95,7 +99,7 @@ def test_missing_index_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_index_from_another_embedder_is_refused(corpus_copy: Path, tmp_path: Path) -> None:
     build(corpus_copy, tmp_path / "idx", HashingEmbedder(64))
-    retriever = Retriever(open_index(tmp_path / "idx"), lambda: HashingEmbedder(64, salt="-other"))
+    retriever = Retriever(open_index(tmp_path / "idx"), lambda: HashingEmbedder(64, salt="-other"), ranking=RANKING)
     with pytest.raises(IndexMismatch, match="built with embedder hashing-64"):
         retriever.search("质量", mode="dense")
     # lexical search needs no embedder, so it still works
@@ -134,13 +138,13 @@ def test_approximate_index_above_threshold(corpus_copy: Path, tmp_path: Path, ha
     build(corpus_copy, tmp_path / "idx", hashing_embedder, ann_threshold=10, ann_kind="hnsw")
     index = open_index(tmp_path / "idx")
     assert index.manifest["dense_kind"] == "hnsw" and index.dense.kind == "hnsw"
-    hits = Retriever(index, lambda: hashing_embedder).search("质量基础设施一站式服务", mode="dense", k=5)
+    hits = Retriever(index, lambda: hashing_embedder, ranking=RANKING).search("质量基础设施一站式服务", mode="dense", k=5)
     assert len(hits) == 5
 
 
 def test_filters_restrict_results(corpus_copy: Path, tmp_path: Path, hashing_embedder: HashingEmbedder) -> None:
     build(corpus_copy, tmp_path / "idx", hashing_embedder)
-    retriever = Retriever(open_index(tmp_path / "idx"), lambda: hashing_embedder)
+    retriever = Retriever(open_index(tmp_path / "idx"), lambda: hashing_embedder, ranking=RANKING)
     for mode in ("hybrid", "dense", "lexical"):
         only_2014 = retriever.search("质量", mode=mode, filters=SearchFilters(doc_ids=("2014-quality-outline-action-plan",)))
         assert only_2014 and {h.clause.doc_id for h in only_2014} == {"2014-quality-outline-action-plan"}

@@ -1,0 +1,149 @@
+"""One analysis of the question, done once: the `Query` that retrieval, the relevance decision and the answer share.
+
+Normalise (width, spaces, traditional → simplified), find the intent, the content words, the policy terms
+for colloquial words, the documents the question names and, for an elliptical follow-up, the earlier
+questions it leans on.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from rag.clean import is_traditional, normalize_width, to_simplified
+from rag.errors import QueryError
+from rag.lexical import shared_tokenizer
+from rag.vocabulary import GENERIC_WORDS, INTENT_WORDS, is_content_word, policy_terms_for
+
+if TYPE_CHECKING:
+    from rag.store import DocumentEntry
+
+DEPARTMENT_QUESTION = re.compile(
+    r"(哪些|哪个|哪几个|什么|哪一个)(部门|单位|部委|机构)|谁(来)?(负责|牵头|管|主管|跟踪|督促|组织|建立|推动)"
+    r"|由谁|归谁|牵头的|牵头部门|牵头单位|负责部门|主管部门|责任部门|联合(印)?发"
+)
+LEAD_QUESTION = re.compile(r"牵头|主要负责|谁(来)?主管|主管部门")
+FIGURE_QUESTION = re.compile(
+    r"多少|几(个|家|项|年|天|次|倍|成)|哪(一)?年|哪(一)?天|何时|什么时候|截止|期限|日期|比例|合格率|符合率|优良率"
+    r"|目标|金额|奖金|额度|最多|最高|最低|不低于|不少于|文号"
+)
+# Opening or closing words of an elliptical follow-up: "那牵头的是哪个部门？", "汕尾的呢？", "具体奖励多少？".
+_FOLLOW_UP = re.compile(r"^(那|那么|那个|还有|另外|此外|其中|具体|这个|这些|这项|这|该|它|其|同样|再|又|以及|分别)|呢$")
+_REFERRING = ("这项", "这个", "这些", "上述", "该项", "该条", "其中", "它们", "这方面", "此项", "前面", "刚才")
+_PLACE = re.compile(r"^([\u4e00-\u9fff]{2,3}?)(?:市(?!场)|省|县|自治区)")
+_HAS_CONTENT = re.compile(r"[0-9A-Za-z\u3400-\u4dbf\u4e00-\u9fff]")
+MAX_FOLLOW_UP_TURNS = 3
+EMPTY_QUESTION = "问题是空的：请输入问题或关键词，例如“哪些部门负责质量基础设施一站式服务？”"
+
+
+@dataclass(frozen=True)
+class Query:
+    """A question as every later stage sees it."""
+
+    raw: str  # as the user typed it
+    text: str  # normalised: simplified script, half-width, single spaces
+    traditional: bool  # asked in traditional characters: answer in them
+    intent: str  # "department" | "figure" | "general"
+    asks_lead: bool  # a department question about the lead department (牵头)
+    terms: tuple[str, ...]  # content words of the question and its context
+    expansions: tuple[str, ...]  # policy terms for its colloquial words (山寨 → 假冒伪劣)
+    documents: tuple[str, ...] = ()  # doc ids the question (or its context) names
+    context: tuple[str, ...] = ()  # earlier questions an elliptical follow-up leans on, oldest first
+
+    @property
+    def search_text(self) -> str:
+        """What is embedded: the question with the earlier questions it leans on."""
+        return " ".join((*self.context, self.text))
+
+    @property
+    def lexical_text(self) -> str:
+        """What BM25 matches: the search text plus the policy terms of its colloquial words."""
+        return " ".join((self.search_text, *self.expansions))
+
+
+def normalize_query(query: str, *, max_chars: int) -> str:
+    """Validate a query and bring it to the index's script and width (traditional → simplified)."""
+    if not isinstance(query, str) or not _HAS_CONTENT.search(query):
+        raise QueryError(EMPTY_QUESTION)
+    if len(query) > max_chars:
+        raise QueryError(f"问题太长（{len(query)} 字，上限 {max_chars} 字）：请只保留想问的部分")
+    return re.sub(r"\s+", " ", normalize_width(to_simplified(query.strip())))
+
+
+def analyze_question(question: str, *, max_chars: int = 2_000, history: Sequence[str] = (),
+                     documents: Iterable[DocumentEntry] = ()) -> Query:
+    """The `Query` for `question`; `history` holds the earlier questions of the conversation, oldest first."""
+    text = normalize_query(question, max_chars=max_chars)
+    context = tuple(follow_up_context(text, [q for q in history if isinstance(q, str) and q.strip()]))
+    intent = question_intent(text)
+    if intent == "general" and context:
+        intent = question_intent(" ".join(context))  # "汕尾的呢？" asks what the previous question asked
+    full = " ".join((*context, text))
+    documents = tuple(documents)
+    named = mentioned_documents(text, documents) or (mentioned_documents(full, documents) if context else ())
+    return Query(raw=question, text=text, traditional=is_traditional(question), intent=intent,
+                 asks_lead=intent == "department" and bool(LEAD_QUESTION.search(text)),
+                 terms=tuple(content_terms(full)), expansions=policy_terms_for(full), documents=named,
+                 context=context)
+
+
+def question_intent(text: str) -> str:
+    """"department" (who is responsible), "figure" (amounts, rates, years) or "general"."""
+    if DEPARTMENT_QUESTION.search(text):
+        return "department"
+    if FIGURE_QUESTION.search(text):
+        return "figure"
+    return "general"
+
+
+def query_terms(text: str) -> list[str]:
+    """Words of a question without function and intent words, in order, once each."""
+    seen: list[str] = []
+    for token in shared_tokenizer().tokenize(text):
+        if token not in INTENT_WORDS and token not in seen and not (len(token) == 1 and not token.isdigit()):
+            seen.append(token)
+    return seen
+
+
+def content_terms(text: str) -> list[str]:
+    """The distinctive words of a question: what a relevant clause should contain."""
+    return [t for t in query_terms(text) if is_content_word(t)]
+
+
+def is_follow_up(question: str) -> bool:
+    """An elliptical question that only makes sense after the previous one."""
+    core = re.sub(r"[\s？?！!。，,、]", "", question)
+    if _FOLLOW_UP.search(core) or any(word in core for word in _REFERRING):
+        return True
+    return not [t for t in query_terms(core) if t not in GENERIC_WORDS]
+
+
+def follow_up_context(question: str, earlier_questions: Sequence[str]) -> list[str]:
+    """The earlier questions a follow-up leans on, oldest first: back to the last self-contained one."""
+    if not earlier_questions or not is_follow_up(question):
+        return []
+    chain: list[str] = []
+    for previous in reversed(earlier_questions[-MAX_FOLLOW_UP_TURNS:]):
+        try:
+            chain.insert(0, normalize_query(previous, max_chars=10_000))
+        except QueryError:
+            continue
+        if not is_follow_up(previous):
+            break
+    return chain
+
+
+def mentioned_documents(text: str, documents: Iterable[DocumentEntry]) -> tuple[str, ...]:
+    """Documents the question names: by full title, 《title》, document number or the issuer's place (汕尾)."""
+    found = []
+    quoted = re.findall(r"《([^》]{4,})》", text)
+    for document in documents:
+        keys = [document.title, document.doc_number]
+        place = _PLACE.match(document.issuer or "")
+        if place:
+            keys.append(place.group(1))
+        if any(key and key in text for key in keys) or any(q in document.title for q in quoted):
+            found.append(document.doc_id)
+    return tuple(found)
