@@ -11,33 +11,16 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from rag.departments import parse_attribution
-from rag.lexical import shared_tokenizer
+from rag.question import Query, query_terms
 from rag.schema import Answer, Citation, Clause, Hit
-
-if TYPE_CHECKING:
-    pass
 
 log = logging.getLogger(__name__)
 
 NOT_FOUND_MARK = "未在已收录的文件中找到"
 
-# Words that say what kind of answer is wanted, not what it is about; they never score a sentence.
-INTENT_WORDS = frozenset(
-    "部门 单位 部委 机构 负责 牵头 职责 分工 管 归 涉及 由谁 联合 印发 发布 多少 几 钱 哪年 哪天 时候 "
-    "具体 现在 目前 政策 规定 措施 文件 要求 有没有 有什么 什么 支持 国家 政府 市里 省里 这边 那边 能 拿到 "
-    "关于 方面 情况 工作 问题 呢".split()
-)
-_DEPARTMENT_QUESTION = re.compile(
-    r"(哪些|哪个|哪几个|什么|哪一个)(部门|单位|部委|机构)|谁(来)?(负责|牵头|管|主管|跟踪|督促|组织|建立|推动)"
-    r"|由谁|归谁|牵头的|牵头部门|牵头单位|负责部门|主管部门|责任部门|联合(印)?发"
-)
-_FIGURE_QUESTION = re.compile(
-    r"多少|几(个|家|项|年|天|次|倍|成)|哪(一)?年|哪(一)?天|何时|什么时候|截止|期限|日期|比例|合格率|符合率|优良率"
-    r"|目标|金额|奖金|额度|最多|最高|最低|不低于|不少于|文号"
-)
 # A figure: digits, or a Chinese numeral with a unit of money, count or share ("百年老店" is no figure).
 _FIGURE = re.compile(r"\d|[一二三四五六七八九十百千万两]+(万元|亿元|元|家|项|倍|个百分点)")
 # What a figure question asks for, and what a sentence holding that answer looks like.
@@ -62,34 +45,23 @@ DEPARTMENT_RATIO = 0.7
 UNATTRIBUTED_LEAD = 1.5
 
 
+# Consultation notices, addresses and contact lines of a preamble or signature never answer a question.
+BOILERPLATE = re.compile(r"邮箱|电子邮件|邮寄|通讯地址|联系电话|联系人|传真|邮编|邮政编码|征求意见|意见反馈|来源[:：]|浏览|分享到")
+# A national document is listed first unless the question names a place or a document.
+_LOCAL_ISSUER = re.compile(r"([\u4e00-\u9fff]{2,3}?)(?:市(?!场)|省|县|自治区)")
+MAX_SENTENCES_PER_CLAUSE = 3
+
+
 class Generator(Protocol):
     name: str  # "extractive" | "llm": recorded as Answer.mode
 
-    def answer(self, question: str, hits: Sequence[Hit], *, context: str = "") -> Answer:
-        """Answer `question` from `hits` only; `context` holds earlier questions of a follow-up."""
+    def answer(self, query: Query, hits: Sequence[Hit]) -> Answer:
+        """Answer `query` from `hits` only (its context holds the earlier questions of a follow-up)."""
         ...
 
 
 def not_found_text(question: str) -> str:
     return f"{NOT_FOUND_MARK}与“{question.strip()}”直接相关的规定。"
-
-
-def question_kind(question: str) -> str:
-    """"department" (who is responsible), "figure" (amounts, rates, years) or "general"."""
-    if _DEPARTMENT_QUESTION.search(question):
-        return "department"
-    if _FIGURE_QUESTION.search(question):
-        return "figure"
-    return "general"
-
-
-def query_terms(text: str) -> list[str]:
-    """Content words of a question: jieba tokens without function and intent words."""
-    seen: list[str] = []
-    for token in shared_tokenizer().tokenize(text):
-        if token not in INTENT_WORDS and token not in seen and not (len(token) == 1 and not token.isdigit()):
-            seen.append(token)
-    return seen
 
 
 def clause_body(clause: Clause) -> str:
@@ -116,6 +88,20 @@ def split_sentences(text: str) -> list[str]:
         elif sentence:
             sentences.append(sentence)
     return [s for s in sentences if len(re.findall(r"[\u4e00-\u9fff]", s)) >= 3]
+
+
+def scope(clause: Clause) -> str:
+    """Which level a document speaks for, for answers that quote several: 汕尾市，征求意见稿 / 国家层面."""
+    parts = []
+    place = _LOCAL_ISSUER.search(f"{clause.issuer} {clause.doc_title}")
+    parts.append(f"地方：{place.group(0)}" if place else ("国家层面" if clause.issuer else ""))
+    if "征求意见稿" in clause.doc_title:
+        parts.append("征求意见稿")
+    return "，".join(p for p in parts if p)
+
+
+def is_local(clause: Clause) -> bool:
+    return bool(_LOCAL_ISSUER.search(f"{clause.issuer} {clause.doc_title}")) or not clause.issuer
 
 
 def where(clause: Clause) -> str:
@@ -165,27 +151,29 @@ class ExtractiveGenerator:
         self.top_hits = top_hits
         self.department_ratio = department_ratio
 
-    def answer(self, question: str, hits: Sequence[Hit], *, context: str = "") -> Answer:
+    def answer(self, query: Query, hits: Sequence[Hit]) -> Answer:
+        question = query.text
         if not hits:
-            return Answer(question=question, text=not_found_text(question), found=False, mode=self.name)
-        kind = question_kind(question)
-        if kind == "general" and context:
-            kind = question_kind(context)  # "汕尾的呢？" asks what the previous question asked
-        terms = query_terms(f"{context} {question}" if context else question)
+            return Answer(question=question, text=not_found_text(question), found=False, mode=self.name,
+                          outcome="not_found")
+        if not query.documents:
+            hits = _national_first(hits)
+        terms = [*query_terms(query.search_text), *query.expansions]
         citations = CitationNumbers()
         statements: list[str] = []
-        if kind == "department":
-            statements = self._departments(question, hits, terms, citations)
+        if query.intent == "department":
+            statements = self._departments(question, hits, terms, citations, asks_lead=query.asks_lead)
             if not statements and not any(h.clause.departments for h in hits[: self.top_hits]):
                 statements = ["检索到的条款没有列明负责部门，最相关的规定如下："]
-        elif kind == "figure":
+        elif query.intent == "figure":
             statements = self._sentences(question, hits, terms, citations, figures_only=True)
         if not citations.clauses:
             statements += self._sentences(question, hits, terms, citations, figures_only=False)
         return Answer(question=question, text="\n".join(statements), found=True,
                       citations=citations.as_tuple(), mode=self.name)
 
-    def _departments(self, question: str, hits: Sequence[Hit], terms: list[str], citations: CitationNumbers) -> list[str]:
+    def _departments(self, question: str, hits: Sequence[Hit], terms: list[str], citations: CitationNumbers, *,
+                     asks_lead: bool = False) -> list[str]:
         """Responsible departments of the relevant top clauses, lead marked, grouped by document."""
         if re.search("联合(印)?发|发文|印发|发布", question):
             issued = [h for h in hits[: self.top_hits] if h.clause.issuer]
@@ -209,16 +197,18 @@ class ExtractiveGenerator:
         for hit in chosen:
             by_document.setdefault(hit.clause.doc_id, []).append(hit)
         statements = []
+        several = len(by_document) > 1
         for group in by_document.values():
             title = group[0].clause.doc_title
+            level = f"（{scope(group[0].clause)}）" if several and scope(group[0].clause) else ""
             if len(group) == 1:
                 clause = group[0].clause
-                statements.append(f"根据《{title}》{_local_where(clause)}，{_responsibility(clause)}。"
-                                  f"{citations.marker(clause)}")
+                statements.append(f"根据《{title}》{level}{_local_where(clause)}，"
+                                  f"{_responsibility(clause, asks_lead=asks_lead)}。{citations.marker(clause)}")
             else:
-                parts = [f"{_local_where(h.clause)}，{_responsibility(h.clause)}{citations.marker(h.clause)}"
-                         for h in group]
-                statements.append(f"根据《{title}》：" + "；".join(parts) + "。")
+                parts = [f"{_local_where(h.clause)}，{_responsibility(h.clause, asks_lead=asks_lead)}"
+                         f"{citations.marker(h.clause)}" for h in group]
+                statements.append(f"根据《{title}》{level}：" + "；".join(parts) + "。")
         return statements
 
     def _sentences(self, question: str, hits: Sequence[Hit], terms: list[str], citations: CitationNumbers, *,
@@ -234,14 +224,16 @@ class ExtractiveGenerator:
             # No sentence shares a word with the question: the opening of the best clause.
             ranked = [s for s in scored if s.hit.rank == hits[0].rank][:2] or [
                 _Sentence(hits[0], 0, clause_body(hits[0].clause)[:200], 1.0)]
+        # A figure is one sentence; a measure is often spread over several ("咨询问诊…技术帮扶…认证培训").
+        per_clause, closeness = (2, 0.6) if figures_only else (MAX_SENTENCES_PER_CLAUSE, 0.5)
         picked: dict[str, list[_Sentence]] = {}
         for candidate in ranked:
             clause_id = candidate.hit.clause.clause_id
             group = picked.get(clause_id, [])
-            if (not group and len(picked) == self.max_statements) or len(group) == 2:
+            if (not group and len(picked) == self.max_statements) or len(group) == per_clause:
                 continue
-            # A clause's second sentence only when it scores close to its first.
-            if group and candidate.score < 0.6 * group[0].score:
+            # A clause's further sentences only when they score close to its first.
+            if group and candidate.score < closeness * group[0].score:
                 continue
             if any(_same(candidate.text, other.text) for chosen in picked.values() for other in chosen):
                 continue  # the same provision repeated in another document
@@ -263,6 +255,8 @@ def _scored_sentences(question: str, hits: Sequence[Hit], terms: list[str], *, f
         if figures_only:
             sentences = _figure_candidates(sentences)
         for order, text in enumerate(sentences):
+            if BOILERPLATE.search(text):
+                continue
             if figures_only and not _FIGURE.search(text):
                 continue
             if not figures_only and text.rstrip("。；") == title:
@@ -320,9 +314,16 @@ def _local_where(clause: Clause) -> str:
     return f"{citation}「{title}」" if title and title not in citation else citation
 
 
-def _responsibility(clause: Clause) -> str:
+def _national_first(hits: Sequence[Hit]) -> list[Hit]:
+    """Among the top hits, a national document's clauses before a local one's; rank order otherwise."""
+    return sorted(hits, key=lambda h: (h.rank > 3 or is_local(h.clause), h.rank))
+
+
+def _responsibility(clause: Clause, *, asks_lead: bool = False) -> str:
     lead = clause.lead_department
     others = [d for d in clause.departments if d != lead]
+    if asks_lead and not lead:
+        return f"未明确牵头部门，由{'、'.join(clause.departments)}按职责分工负责"
     if lead and others:
         return f"由{lead}牵头，{'、'.join(others)}按职责分工负责"
     if lead:

