@@ -50,7 +50,7 @@ def answer_question(
         answer = generator.answer(query, hits)
         if support.outcome == "partly" and answer.found:
             answer = dataclasses.replace(answer, outcome="partly", reasons=support.reasons,
-                                         text=f"文件中有相关规定，但没有写明{support.asked_detail}。相关规定如下：\n"
+                                         text=f"文件中有相关规定，但没有写明{'、'.join(support.unstated)}。相关规定如下：\n"
                                               f"{answer.text}")
     answer = dataclasses.replace(answer, question=question, retrieved_ids=tuple(hit.clause.clause_id for hit in hits))
     return in_script_of(query.traditional, answer)
@@ -100,6 +100,7 @@ def load_calibration_questions(paths: Iterable[str | Path], *, split: str = "dev
 
 SUPPORT_LEVELS = tuple(round(0.015 + 0.001 * i, 3) for i in range(46))  # 0.015 … 0.060
 COVERAGE_WEIGHTS = (0.0, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06)
+UNKNOWN_WEIGHTS = (0.0, 0.01, 0.02, 0.03, 0.05)
 MAX_WRONGLY_DECLINED = 0.03
 
 
@@ -117,8 +118,8 @@ def calibrate_support(questions: Sequence[tuple[str, bool]], *, retriever: Retri
         hits = retriever.search(query, k=k, mode=mode)
         prepared.append((query, hits, answerable, retriever.typical_similarity(query) if hits else None))
     results = []
-    for level, weight in itertools.product(SUPPORT_LEVELS, COVERAGE_WEIGHTS):
-        thresholds = SupportThresholds(min_support=level, coverage_weight=weight)
+    for level, weight, unknown in itertools.product(SUPPORT_LEVELS, COVERAGE_WEIGHTS, UNKNOWN_WEIGHTS):
+        thresholds = SupportThresholds(min_support=level, coverage_weight=weight, unknown_weight=unknown)
         outcomes = [(assess_support(q, h, retriever.index, thresholds=thresholds, typical_similarity=t).outcome, a)
                     for q, h, a, t in prepared]
         positives = [o for o, a in outcomes if a]

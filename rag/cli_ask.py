@@ -43,6 +43,8 @@ def answer_record(answer: Answer) -> dict[str, Any]:
         "question": answer.question,
         "answer": answer.text,
         "found": answer.found,
+        "outcome": answer.outcome,
+        "reasons": list(answer.reasons),
         "citations": [{"n": c.n, **_clause_fields(c.clause)} for c in answer.citations],
         "mode": answer.mode,
         "related": [{"rank": h.rank, "similarity": _rounded(h.similarity), **_clause_fields(h.clause)}
@@ -57,6 +59,8 @@ def render_answer(answer: Answer) -> str:
     if answer.citations:
         lines += ["", _label("来源：", answer)]
         lines += [f"[{c.n}] {_source(c.clause)}" for c in answer.citations]
+    if answer.reasons:
+        lines += ["", _label("原因：", answer) + "；".join(answer.reasons)]
     if answer.related:
         lines += ["", _label("可能相关：", answer)]
         lines += [f"- {_source(hit.clause)}" for hit in answer.related]

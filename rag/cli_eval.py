@@ -27,7 +27,15 @@ from rag.eval_report import (
     utc_timestamp,
     write_run,
 )
-from rag.evaluate import EvalSet, SearchFunction, evaluate, load_eval_set
+from rag.evaluate import (
+    CONVERSATIONS_FILE,
+    EvalSet,
+    SearchFunction,
+    evaluate,
+    evaluate_conversations,
+    load_conversations,
+    load_eval_set,
+)
 from rag.metrics import check_ks
 from rag.schema import Hit
 
@@ -97,16 +105,29 @@ def answer_checks(eval_set: EvalSet, settings: Settings, *, split: str) -> dict[
     from rag.pipeline import Pipeline
 
     pipeline = Pipeline(settings)
-    return evaluate_answers(eval_set, pipeline.ask, split=split, known_departments=known_department_names(),
-                            canonical=canonical_department)
+    checks = evaluate_answers(eval_set, pipeline.ask, split=split, known_departments=known_department_names(),
+                              canonical=canonical_department)
+    conversations_file = Path(eval_set.directory) / CONVERSATIONS_FILE
+    if conversations_file.is_file():
+        checks["conversations"] = evaluate_conversations(
+            load_conversations(conversations_file), lambda question, history: pipeline.ask(question, history=history),
+            split=split)
+    return checks
 
 
 def render_answer_checks(checks: dict[str, Any]) -> str:
     lines = [f"answer checks ({checks['questions']} questions):", "| check | value |", "|---|---|"]
     lines += [f"| {name} | {value:.3f} |" for name, value in sorted(checks["metrics"].items())]
-    lines += [f"- {f['id']} ({f['style']}): found={f['found']} expected={f['expected_found']}"
+    lines += [f"- {f['id']} ({f['style']}{'/' + f['kind'] if f.get('kind') else ''}): outcome={f.get('outcome')} "
+              f"expected={'answer' if f['expected_found'] else 'decline'}"
               f"{' ungrounded citations' if f['ungrounded_citations'] else ''}: {f['question']}"
               for f in checks["failures"]]
+    if "conversations" in checks:
+        talks = checks["conversations"]
+        lines += ["", f"two-turn conversations ({talks['conversations']}):", "| check | value |", "|---|---|"]
+        lines += [f"| {name} | {value:.3f} |" for name, value in sorted(talks["metrics"].items())]
+        lines += [f"- {f['id']} ({f['kind']}): {' → '.join(f['turns'])} outcome={f['outcome']} cited={f['cited']}"
+                  for f in talks["failures"]]
     return "\n".join(lines)
 
 

@@ -40,6 +40,7 @@ class EvalQuery:
     split: str  # "dev" | "test"
     set_name: str  # metadata "set", e.g. "policy" | "laws"; defaults to the directory name
     departments: tuple[str, ...] = ()  # gold department names for a department question
+    kind: str = ""  # for unanswerable questions: "off-domain" | "near-domain" | "detail"
 
 
 @dataclass(frozen=True)
@@ -177,7 +178,7 @@ def _parse_query(record: Any, *, where: str, default_set: str) -> EvalQuery:
         raise EvalError(f"{where}: metadata.set must be a string")
     if not isinstance(departments, list) or not all(isinstance(d, str) for d in departments):
         raise EvalError(f"{where}: metadata.departments must be a list of strings")
-    return EvalQuery(query_id, text, style, split, set_name, tuple(departments))
+    return EvalQuery(query_id, text, style, split, set_name, tuple(departments), str(metadata.get("kind", "")))
 
 
 def _read_qrels(file: Path) -> dict[str, dict[str, int]]:
@@ -318,14 +319,99 @@ def evaluate_answers(eval_set: EvalSet, ask: Callable[[str], Any], *, split: str
             text=answer.text,
             citation_ids=tuple(citation.clause.clause_id for citation in answer.citations),
             retrieved_ids=tuple(answer.retrieved_ids),
+            outcome=answer.outcome,
         )
         records[query.query_id] = record
-        wrong_decision = answer.found != (query.query_id in answerable)
+        wrong_decision = record.not_found if query.query_id in answerable else not record.declined
         ungrounded = not set(record.citation_ids) <= set(record.retrieved_ids)
         if wrong_decision or ungrounded:
             failures.append({"id": query.query_id, "question": query.text, "style": query.style,
+                             "kind": query.kind, "outcome": answer.outcome,
                              "found": answer.found, "expected_found": query.query_id in answerable,
                              "ungrounded_citations": ungrounded, "answer": answer.text})
     metrics = score_answers(records, answerable_ids=answerable, gold_departments=eval_set.gold_departments(),
-                            known_departments=known_departments, canonical=canonical)
+                            known_departments=known_departments, canonical=canonical, qrels=eval_set.qrels,
+                            kinds={q.query_id: q.kind for q in eval_set.queries if q.kind})
     return {"questions": len(records), "metrics": metrics, "failures": failures}
+
+
+# --- two-turn conversations ----------------------------------------------------------------------
+
+CONVERSATIONS_FILE = "conversations.jsonl"
+# (question, earlier turns as (question, answer) pairs) → Answer
+AskWithHistory = Callable[[str, Sequence[tuple[str, str]]], Any]
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """Turns of which the last is elliptical, and what its answer must do (see eval/README.md)."""
+
+    conversation_id: str
+    turns: tuple[str, ...]
+    split: str
+    kind: str  # "department" | "figure" | "general" | "detail-missing"
+    clauses: tuple[str, ...]  # clauses that answer the last turn
+    lead_department: str | None = None  # "" when the clauses name no lead; None when not asked
+    departments: tuple[str, ...] = ()
+
+
+def load_conversations(path: str | Path) -> tuple[Conversation, ...]:
+    """Read conversations.jsonl: {"_id", "turns": [...], "split", "expect": {"clauses", "kind", …}}."""
+    conversations = []
+    for number, line in enumerate(_read_lines(Path(path)), start=1):
+        if not line.strip():
+            continue
+        where = f"{path}:{number}"
+        try:
+            record = json.loads(line)
+            expect = record["expect"]
+            turns = tuple(str(t) for t in record["turns"])
+            conversation = Conversation(
+                conversation_id=str(record["_id"]), turns=turns, split=str(record["split"]),
+                kind=str(expect["kind"]), clauses=tuple(expect.get("clauses", ())),
+                lead_department=expect.get("lead_department"), departments=tuple(expect.get("departments", ())))
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise EvalError(f"{where}: not a conversation record ({exc})") from exc
+        if len(turns) < 2 or conversation.split not in SPLITS:
+            raise EvalError(f"{where}: a conversation needs at least two turns and a split of dev or test")
+        conversations.append(conversation)
+    return tuple(conversations)
+
+
+def evaluate_conversations(conversations: Sequence[Conversation], ask: AskWithHistory, *, split: str
+                           ) -> dict[str, Any]:
+    """Ask each conversation turn by turn; score whether the last answer answers its own ask.
+
+    - answered on its ask: a detail-missing ask is not answered outright; otherwise the first citation
+      answers the last turn, a lead question names the lead (or says none is named), and a
+      department question names the gold departments' lead or first department.
+    """
+    from rag.question import LEAD_QUESTION
+
+    failures = []
+    passed = first_gold = 0
+    selected = [c for c in conversations if split == "all" or c.split == split]
+    for conversation in selected:
+        history: list[tuple[str, str]] = []
+        for turn in conversation.turns[:-1]:
+            history.append((turn, ask(turn, tuple(history)).text))
+        answer = ask(conversation.turns[-1], tuple(history))
+        cited = [c.clause.base_id for c in answer.citations]
+        cites_gold = bool(cited) and cited[0] in conversation.clauses
+        first_gold += cites_gold
+        if conversation.kind == "detail-missing":
+            ok = answer.outcome != "answered"
+        else:
+            ok = cites_gold and answer.outcome != "not_found"
+            if conversation.lead_department is not None and LEAD_QUESTION.search(conversation.turns[-1]):
+                expected = conversation.lead_department or "未明确牵头部门"
+                ok = ok and expected in answer.text
+        passed += ok
+        if not ok:
+            failures.append({"id": conversation.conversation_id, "turns": list(conversation.turns),
+                             "kind": conversation.kind, "outcome": answer.outcome, "cited": cited[:3],
+                             "answer": answer.text})
+    total = len(selected) or 1
+    return {"conversations": len(selected), "metrics": {"answered_on_its_ask": passed / total,
+                                                        "first_citation_gold": first_gold / total},
+            "failures": failures}

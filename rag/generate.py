@@ -46,7 +46,8 @@ UNATTRIBUTED_LEAD = 1.5
 
 
 # Consultation notices, addresses and contact lines of a preamble or signature never answer a question.
-BOILERPLATE = re.compile(r"邮箱|电子邮件|邮寄|通讯地址|联系电话|联系人|传真|邮编|邮政编码|征求意见|意见反馈|来源[:：]|浏览|分享到")
+BOILERPLATE = re.compile(r"邮箱|电子邮件|邮寄|地址[:：]|通讯地址|联系电话|联系人|传真|邮编|邮政编码|征求意见|意见反馈|来源[:：]"
+                         r"|浏览|分享到")
 # A national document is listed first unless the question names a place or a document.
 _LOCAL_ISSUER = re.compile(r"([\u4e00-\u9fff]{2,3}?)(?:市(?!场)|省|县|自治区)")
 MAX_SENTENCES_PER_CLAUSE = 3
@@ -158,7 +159,7 @@ class ExtractiveGenerator:
                           outcome="not_found")
         if not query.documents:
             hits = _national_first(hits)
-        terms = [*query_terms(query.search_text), *query.expansions]
+        terms = query_terms(query.lexical_text)  # the question's words and policy terms, not the place it names
         citations = CitationNumbers()
         statements: list[str] = []
         if query.intent == "department":
@@ -168,7 +169,8 @@ class ExtractiveGenerator:
         elif query.intent == "figure":
             statements = self._sentences(question, hits, terms, citations, figures_only=True)
         if not citations.clauses:
-            statements += self._sentences(question, hits, terms, citations, figures_only=False)
+            statements += self._sentences(question, hits, terms, citations, figures_only=False,
+                                          whole_measures=query.intent == "measures")
         return Answer(question=question, text="\n".join(statements), found=True,
                       citations=citations.as_tuple(), mode=self.name)
 
@@ -181,8 +183,10 @@ class ExtractiveGenerator:
                 clause = issued[0].clause
                 return [f"《{clause.doc_title}》由{clause.issuer}印发。{citations.marker(clause)}"]
         weights = _term_weights(terms, [f"{h.clause.title} {h.clause.text}" for h in hits])
+        # A preamble or signature names no one's duty: it never stands in for an attributed clause.
         scored_all = [(_overlap(f"{h.clause.title} {h.clause.title} {clause_body(h.clause)}", weights)
-                       * _rank_decay(h.rank), h) for h in hits[: self.top_hits]]
+                       * _rank_decay(h.rank), h) for h in hits[: self.top_hits]
+                      if h.clause.kind not in ("preamble", "closing")]
         scored = [(score, h) for score, h in scored_all if h.clause.departments]
         if not scored:
             return []
@@ -212,25 +216,29 @@ class ExtractiveGenerator:
         return statements
 
     def _sentences(self, question: str, hits: Sequence[Hit], terms: list[str], citations: CitationNumbers, *,
-                   figures_only: bool) -> list[str]:
+                   figures_only: bool, whole_measures: bool = False) -> list[str]:
         """The best-scoring sentences of the top clauses, one statement per clause."""
         scored = _scored_sentences(question, hits, terms, figures_only=figures_only)
         ranked = sorted((s for s in scored if s.score > 0), key=lambda s: (-s.score, s.hit.rank, s.order))
-        # Statements well below the best one are from weakly related clauses: leave them out.
-        ranked = [s for s in ranked if s.score >= _WEAK_STATEMENT * ranked[0].score]
+        best = ranked[0].score if ranked else 0.0
         if not ranked:
             if figures_only:
                 return []
             # No sentence shares a word with the question: the opening of the best clause.
             ranked = [s for s in scored if s.hit.rank == hits[0].rank][:2] or [
                 _Sentence(hits[0], 0, clause_body(hits[0].clause)[:200], 1.0)]
-        # A figure is one sentence; a measure is often spread over several ("咨询问诊…技术帮扶…认证培训").
+        # A figure is one sentence; measures are often spread over a clause ("咨询问诊…技术帮扶…认证培训").
         per_clause, closeness = (2, 0.6) if figures_only else (MAX_SENTENCES_PER_CLAUSE, 0.5)
+        if whole_measures:
+            per_clause, closeness = MAX_SENTENCES_PER_CLAUSE + 1, 0.25
         picked: dict[str, list[_Sentence]] = {}
         for candidate in ranked:
             clause_id = candidate.hit.clause.clause_id
             group = picked.get(clause_id, [])
             if (not group and len(picked) == self.max_statements) or len(group) == per_clause:
+                continue
+            # A new clause only when its best sentence is near the best overall: weakly related clauses stay out.
+            if not group and candidate.score < _WEAK_STATEMENT * best:
                 continue
             # A clause's further sentences only when they score close to its first.
             if group and candidate.score < closeness * group[0].score:

@@ -204,6 +204,16 @@ class AnswerRecord:
     text: str
     citation_ids: tuple[str, ...] = ()
     retrieved_ids: tuple[str, ...] = ()
+    outcome: str = ""  # "answered" | "partly" | "not_found"; "" → from `found`
+
+    @property
+    def declined(self) -> bool:
+        """Did not answer outright: said nothing relevant was found, or that the asked detail is not stated."""
+        return (self.outcome or ("answered" if self.found else "not_found")) != "answered"
+
+    @property
+    def not_found(self) -> bool:
+        return (self.outcome or ("answered" if self.found else "not_found")) == "not_found"
 
 
 def answer_record(answer: Answer, hits: Sequence[Hit]) -> AnswerRecord:
@@ -213,6 +223,7 @@ def answer_record(answer: Answer, hits: Sequence[Hit]) -> AnswerRecord:
         text=answer.text,
         citation_ids=tuple(citation.clause.clause_id for citation in answer.citations),
         retrieved_ids=tuple(hit.clause.clause_id for hit in hits),
+        outcome=answer.outcome,
     )
 
 
@@ -223,11 +234,15 @@ def score_answers(
     gold_departments: Mapping[str, Collection[str]],
     known_departments: Collection[str] = (),
     canonical: Callable[[str], str] = _same_name,
+    qrels: Mapping[str, Mapping[str, int]] | None = None,
+    kinds: Mapping[str, str] | None = None,
 ) -> dict[str, float]:
     """Answer-level rates over the questions in `answers`; a key is absent when no question fits it.
 
-    - "unanswerable_declined": share of unanswerable questions answered with found=False
-    - "answerable_declined": share of answerable questions wrongly declined
+    - "unanswerable_declined": share of unanswerable questions not answered outright ("partly" counts:
+      it says the asked detail is not stated); "declined:<kind>" per kind of unanswerable question
+    - "answerable_declined": share of answerable questions wrongly answered "not found"
+    - "first_citation_gold": share of answerable questions whose first citation is a gold clause (`qrels`)
     - "citations_grounded": share of answers whose every citation is a retrieved clause
     - "department_precision" / "department_recall": macro means over the questions with gold
       departments; names are looked for among `known_departments` and every gold name, and
@@ -237,8 +252,17 @@ def score_answers(
     vocabulary = set(known_departments) | {name for names in gold_departments.values() for name in names}
     samples: dict[str, list[float]] = {}
     for query_id, answer in answers.items():
-        key = "answerable_declined" if query_id in answerable_ids else "unanswerable_declined"
-        samples.setdefault(key, []).append(0.0 if answer.found else 1.0)
+        if query_id in answerable_ids:
+            samples.setdefault("answerable_declined", []).append(1.0 if answer.not_found else 0.0)
+            if qrels is not None:
+                first = answer.citation_ids[0].rsplit("-", 1)[0] if answer.citation_ids else ""
+                gold = relevant_ids(qrels.get(query_id, {}))
+                samples.setdefault("first_citation_gold", []).append(
+                    1.0 if answer.citation_ids and (answer.citation_ids[0] in gold or first in gold) else 0.0)
+        else:
+            samples.setdefault("unanswerable_declined", []).append(1.0 if answer.declined else 0.0)
+            if kinds and kinds.get(query_id):
+                samples.setdefault(f"declined:{kinds[query_id]}", []).append(1.0 if answer.declined else 0.0)
         grounded = citations_grounded(answer.citation_ids, answer.retrieved_ids)
         samples.setdefault("citations_grounded", []).append(1.0 if grounded else 0.0)
         if gold_departments.get(query_id):

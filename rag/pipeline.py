@@ -58,6 +58,11 @@ def ranking_from(settings: Settings) -> Ranking:
                    document_boost=settings.document_boost)
 
 
+def thresholds_from(settings: Settings) -> SupportThresholds:
+    return SupportThresholds(min_support=settings.min_support, coverage_weight=settings.coverage_weight,
+                             unknown_weight=settings.unknown_weight)
+
+
 def open_searcher(settings: Settings, *, embedder: Embedder | None = None) -> Retriever:
     """A retriever over the index in settings.index_dir; the embedder loads on first dense query."""
     index = open_index(settings.index_dir)
@@ -133,8 +138,7 @@ class Pipeline:
             k=k or self.settings.top_k,
             mode=mode or self.settings.mode,
             filters=filters,
-            thresholds=SupportThresholds(min_support=self.settings.min_support,
-                                         coverage_weight=self.settings.coverage_weight),
+            thresholds=thresholds_from(self.settings),
         )
 
     def info(self) -> dict[str, Any]:

@@ -30,6 +30,9 @@ FIGURE_QUESTION = re.compile(
     r"|目标|金额|奖金|额度|最多|最高|最低|不低于|不少于|文号"
 )
 # Opening or closing words of an elliptical follow-up: "那牵头的是哪个部门？", "汕尾的呢？", "具体奖励多少？".
+# "有哪些支持？", "政府有啥帮扶？", "怎么推动…": the answer is a set of measures, often a whole clause.
+MEASURES_QUESTION = re.compile(r"(哪些|什么|啥|哪方面)(支持|措施|政策|帮扶|扶持|鼓励|举措|安排|要求|服务|渠道)"
+                               r"|怎么(推动|推进|支持|帮|扶持|做|搞|安排|规定)|如何(推动|推进|支持|开展)")
 _FOLLOW_UP = re.compile(r"^(那|那么|那个|还有|另外|此外|其中|具体|这个|这些|这项|这|该|它|其|同样|再|又|以及|分别)|呢$")
 _REFERRING = ("这项", "这个", "这些", "上述", "该项", "该条", "其中", "它们", "这方面", "此项", "前面", "刚才")
 _PLACE = re.compile(r"^([\u4e00-\u9fff]{2,3}?)(?:市(?!场)|省|县|自治区)")
@@ -45,12 +48,13 @@ class Query:
     raw: str  # as the user typed it
     text: str  # normalised: simplified script, half-width, single spaces
     traditional: bool  # asked in traditional characters: answer in them
-    intent: str  # "department" | "figure" | "general"
+    intent: str  # "department" | "figure" | "measures" | "general"
     asks_lead: bool  # a department question about the lead department (牵头)
     terms: tuple[str, ...]  # content words of the question and its context
     expansions: tuple[str, ...]  # policy terms for its colloquial words (山寨 → 假冒伪劣)
     documents: tuple[str, ...] = ()  # doc ids the question (or its context) names
     context: tuple[str, ...] = ()  # earlier questions an elliptical follow-up leans on, oldest first
+    naming: tuple[str, ...] = ()  # the words that named those documents (汕尾, a title, a document number)
 
     @property
     def search_text(self) -> str:
@@ -59,8 +63,15 @@ class Query:
 
     @property
     def lexical_text(self) -> str:
-        """What BM25 matches: the search text plus the policy terms of its colloquial words."""
-        return " ".join((self.search_text, *self.expansions))
+        """What BM25 matches: the search text plus the policy terms of its colloquial words.
+
+        Words that named a document are left out: every clause of that document repeats its place name,
+        so they would rank the clauses that say 汕尾市 most often, not the ones that answer.
+        """
+        text = self.search_text
+        for word in self.naming:
+            text = text.replace(word, " ")
+        return " ".join((text, *self.expansions))
 
 
 def normalize_query(query: str, *, max_chars: int) -> str:
@@ -78,23 +89,28 @@ def analyze_question(question: str, *, max_chars: int = 2_000, history: Sequence
     text = normalize_query(question, max_chars=max_chars)
     context = tuple(follow_up_context(text, [q for q in history if isinstance(q, str) and q.strip()]))
     intent = question_intent(text)
-    if intent == "general" and context:
+    if intent in ("general", "measures") and context and question_intent(" ".join(context)) != "general":
         intent = question_intent(" ".join(context))  # "汕尾的呢？" asks what the previous question asked
     full = " ".join((*context, text))
     documents = tuple(documents)
-    named = mentioned_documents(text, documents) or (mentioned_documents(full, documents) if context else ())
+    named, naming = document_mentions(text, documents)
+    if not named and context:
+        named, naming = document_mentions(full, documents)
     return Query(raw=question, text=text, traditional=is_traditional(question), intent=intent,
                  asks_lead=intent == "department" and bool(LEAD_QUESTION.search(text)),
-                 terms=tuple(content_terms(full)), expansions=policy_terms_for(full), documents=named,
-                 context=context)
+                 terms=tuple(t for t in content_terms(full) if not any(t in word for word in naming)),
+                 expansions=policy_terms_for(full), documents=named, context=context, naming=naming)
 
 
 def question_intent(text: str) -> str:
-    """"department" (who is responsible), "figure" (amounts, rates, years) or "general"."""
+    """"department" (who is responsible), "figure" (amounts, rates, years), "measures" (what support,
+    how something is pushed forward) or "general"."""
     if DEPARTMENT_QUESTION.search(text):
         return "department"
     if FIGURE_QUESTION.search(text):
         return "figure"
+    if MEASURES_QUESTION.search(text):
+        return "measures"
     return "general"
 
 
@@ -137,13 +153,22 @@ def follow_up_context(question: str, earlier_questions: Sequence[str]) -> list[s
 
 def mentioned_documents(text: str, documents: Iterable[DocumentEntry]) -> tuple[str, ...]:
     """Documents the question names: by full title, 《title》, document number or the issuer's place (汕尾)."""
-    found = []
+    return document_mentions(text, documents)[0]
+
+
+def document_mentions(text: str, documents: Iterable[DocumentEntry]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(doc ids the question names, the words of the question that named them)."""
+    found: list[str] = []
+    words: list[str] = []
     quoted = re.findall(r"《([^》]{4,})》", text)
     for document in documents:
         keys = [document.title, document.doc_number]
         place = _PLACE.match(document.issuer or "")
         if place:
-            keys.append(place.group(1))
-        if any(key and key in text for key in keys) or any(q in document.title for q in quoted):
+            keys += [place.group(0), place.group(1)]  # 汕尾市 before 汕尾
+        matched = [key for key in keys if key and key in text]
+        matched += [f"《{q}》" for q in quoted if q in document.title]
+        if matched:
             found.append(document.doc_id)
-    return tuple(found)
+            words += [w for w in matched if w not in words]
+    return tuple(found), tuple(words)

@@ -25,24 +25,31 @@ from rag.vocabulary import colloquial_lexicon
 
 TOP_FOR_SUPPORT = 3
 
-# What a detail question asks for, and what a clause stating it looks like.
+# What a detail question asks for, and what a clause stating it looks like. A question may ask several.
 DETAILS: tuple[tuple[str, re.Pattern[str], re.Pattern[str]], ...] = (
-    ("金额", re.compile(r"多少钱|奖金|奖励多少|补贴多少|资助多少|金额|额度|费用|收费|多少费|给多少"),
+    ("金额", re.compile(r"多少钱|奖金|(奖励|补贴|资助|补|给|奖)多少|金额|额度|多少(经费|资金|钱)"
+                      r"|(什么|啥|哪些)(奖励|补贴|资助)|(奖励|补贴)(标准|是什么)"),
      re.compile(r"\d\s*(万|亿)?元|[一二三四五六七八九十百千]+\s*(万|亿)?元")),
-    ("日期或期限", re.compile(r"截止|期限|什么时候|何时|哪天|几号|多久|多长时间|周期|几年一次|多少天"),
-     re.compile(r"\d{4}\s*年|\d+\s*(个)?(月|日|天|年|工作日)|年底|年内|每年|每两年")),
-    ("网址", re.compile(r"网址|网站|官网|链接|在哪个网|哪个平台"), re.compile(r"https?://|www\.|\.cn|\.com|网站|平台")),
+    ("收费", re.compile(r"收费|收不收|要钱|免费|费用|交钱|花钱"), re.compile(r"免费|收费|费用|无偿|不收取")),
+    ("日期", re.compile(r"几月|几号|哪天|哪一天|日期"), re.compile(r"\d{1,2}\s*月|[一二三四五六七八九十]{1,2}月")),
+    ("时间或期限", re.compile(r"截止|期限|什么时候|何时|多久|多长时间|周期|几年一次|多少天|到账"),
+     re.compile(r"\d{4}\s*年|\d+\s*(个)?(月|日|天|年|工作日)|年底|年内|每年|每两年|[一二三四五六七八九十]+(个)?(月|天|日|年)内")),
+    ("网址", re.compile(r"网址|网站|官网|链接|在哪(里)?查|哪个平台|哪里能查"),
+     re.compile(r"https?://|www\.|\.gov\.cn|\.com|网址")),
     ("电话", re.compile(r"电话|热线|手机号|号码|联系方式"), re.compile(r"\d{3,4}-?\d{7,8}|1\d{10}|12345|热线")),
+    ("地点", re.compile(r"在哪(里|儿)?(开|办|举办|举行)|什么地方|地点"), re.compile(r"在[\u4e00-\u9fff]{2,8}(举办|举行|召开)|地点")),
     ("比例或数量", re.compile(r"比例|百分之|多少家|多少个|多少项|多少名|几家|几个|几项|合格率|达到多少"),
      re.compile(r"\d|[一二三四五六七八九十百千]+(家|个|项|名|批)|百分之")),
-    ("申请材料或流程", re.compile(r"材料|流程|手续|怎么申请|如何申请|去哪申请|申请条件|报名|表格|怎么报"),
-     re.compile(r"申请|申报|材料|程序|流程|报名")),
+    ("申请程序", re.compile(r"材料|流程|手续|怎么(申请|申报|报|办)|如何(申请|申报|办理)|去哪(里)?(申请|报)|自动发|自己(去)?报"),
+     re.compile(r"程序|流程|材料|提交|办理|申请表|受理")),
+    ("资格条件", re.compile(r"资格|证书|条件|门槛|要求是什么|够不够格"), re.compile(r"资格|条件|具备|应当|须")),
+    ("人员", re.compile(r"(组长|负责人|主任|局长)是谁|谁是(组长|负责人)"), re.compile(r"(组长|负责人|主任|局长)(由|为|是)")),
 )
 
 
 @dataclass(frozen=True)
 class SupportThresholds:
-    """An answer needs margin + coverage_weight × coverage ≥ min_support.
+    """An answer needs margin + coverage_weight × coverage − unknown_weight × unknown ≥ min_support.
 
     Calibrated on the eval dev split (`rag eval --calibrate`); the defaults live in config.Settings.
     One weighted sum, because each signal alone fails differently: colloquial questions share few words
@@ -51,11 +58,12 @@ class SupportThresholds:
 
     min_support: float
     coverage_weight: float
+    unknown_weight: float
 
-    def score(self, margin: float | None, coverage: float) -> float:
+    def score(self, margin: float | None, coverage: float, unknown: float) -> float:
         """Without a cosine (lexical search) the words decide alone, on the same scale."""
         base = margin if margin is not None else self.min_support - self.coverage_weight * 0.5
-        return base + self.coverage_weight * coverage
+        return base + self.coverage_weight * coverage - self.unknown_weight * unknown
 
 
 @dataclass(frozen=True)
@@ -63,8 +71,10 @@ class Support:
     outcome: str  # "answered" | "partly" | "not_found"
     margin: float | None  # None when the question was not embedded (lexical mode)
     coverage: float
+    unknown: float  # share of the question's content words that no indexed clause contains
     missing_terms: tuple[str, ...]  # content words no top clause contains
-    asked_detail: str  # "" or what the question asks for, e.g. "金额"
+    asked_details: tuple[str, ...]  # what the question asks for, e.g. ("金额",)
+    unstated: tuple[str, ...]  # the asked details no top clause states
     reasons: tuple[str, ...]  # why the answer was declined or partial, for the user
 
 
@@ -78,33 +88,41 @@ def assess_support(query: Query, hits: Sequence[Hit], index: ClauseIndex, *, thr
     similarities = [h.similarity for h in top if h.similarity is not None]
     margin = max(similarities) - typical_similarity if similarities and typical_similarity is not None else None
     coverage, missing = term_coverage(query, [h.clause for h in top], index)
-    detail = asked_detail(query.text)
+    unknown, unknown_terms = unknown_share(query, index)
+    details = asked_details(query.text)
     reasons: list[str] = []
     if not top:
-        return Support("not_found", margin, 0.0, missing, detail, ("没有检索到任何条款。",))
-    if thresholds.score(margin, coverage) < thresholds.min_support:
-        if missing:
-            reasons.append(f"文件中没有出现问题里的关键词：{'、'.join(missing[:4])}")
+        return Support("not_found", margin, 0.0, 1.0, missing, details, details, ("没有检索到任何条款。",))
+    if thresholds.score(margin, coverage, unknown) < thresholds.min_support:
+        if unknown_terms:
+            reasons.append(f"已收录的文件中没有出现“{'、'.join(unknown_terms[:4])}”")
+        elif missing:
+            reasons.append(f"最相关的条款中没有出现“{'、'.join(missing[:4])}”")
         reasons.append("最接近的条款与问题的意思相差较远")
-        return Support("not_found", margin, coverage, missing, detail, tuple(reasons))
-    if detail and not detail_stated(detail, [h.clause for h in top]):
-        return Support("partly", margin, coverage, missing, detail,
-                       (f"相关条款没有写明{detail}",))
-    return Support("answered", margin, coverage, missing, detail, ())
+        return Support("not_found", margin, coverage, unknown, missing, details, details, tuple(reasons))
+    unstated = tuple(d for d in details if not detail_stated(d, [h.clause for h in top], query.terms))
+    if unstated:
+        return Support("partly", margin, coverage, unknown, missing, details, unstated,
+                       (f"相关条款没有写明{'、'.join(unstated)}",))
+    return Support("answered", margin, coverage, unknown, missing, details, (), ())
 
 
-def asked_detail(text: str) -> str:
-    """The kind of detail a question asks for ("金额", "网址", …), or "" for none of them."""
-    for name, asked, _ in DETAILS:
-        if asked.search(text):
-            return name
-    return ""
+def asked_details(text: str) -> tuple[str, ...]:
+    """The kinds of detail a question asks for ("金额", "网址", …), in DETAILS order."""
+    return tuple(name for name, asked, _ in DETAILS if asked.search(text))
 
 
-def detail_stated(detail: str, clauses: Sequence[Clause]) -> bool:
-    """Whether any of `clauses` holds the kind of detail asked for."""
+def detail_stated(detail: str, clauses: Sequence[Clause], terms: Sequence[str]) -> bool:
+    """Whether a sentence of `clauses` holds the kind of detail asked for next to one of the question's words.
+
+    The same sentence, because a clause about 质量奖 may hold an amount that belongs to another measure.
+    """
     shape = next(stated for name, _, stated in DETAILS if name == detail)
-    return any(shape.search(c.text) for c in clauses)
+    for clause in clauses:
+        for sentence in re.split(r"(?<=[。；！？\n])", clause.text):
+            if shape.search(sentence) and (not terms or any(t in sentence for t in terms)):
+                return True
+    return False
 
 
 def term_coverage(query: Query, clauses: Sequence[Clause], index: ClauseIndex) -> tuple[float, tuple[str, ...]]:
@@ -123,6 +141,18 @@ def term_coverage(query: Query, clauses: Sequence[Clause], index: ClauseIndex) -
         else:
             missing.append(term)
     return (covered / total if total else 1.0), tuple(missing)
+
+
+def unknown_share(query: Query, index: ClauseIndex) -> tuple[float, tuple[str, ...]]:
+    """Length-weighted share of the question's content words that no clause contains (nor a policy term
+    standing in for them), and those words: 增值税, 起征点 in a corpus of quality policies."""
+    if not query.terms:
+        return 0.0, ()
+    alternatives = _ByContainment({c: t for c, t in colloquial_lexicon() if c in query.search_text})
+    unknown = [t for t in query.terms
+               if _frequency(index, t) == 0 and not any(_frequency(index, a) for a in alternatives.get(t, ()))]
+    total = sum(min(len(t), 4) for t in query.terms)
+    return sum(min(len(t), 4) for t in unknown) / total, tuple(unknown)
 
 
 def _partial(term: str, text: str) -> bool:
@@ -145,10 +175,14 @@ class _ByContainment(dict[str, tuple[str, ...]]):
 
 
 def _idf(index: ClauseIndex, term: str) -> float:
-    return _idf_cached(id(index), len(index.clauses), term, index)
+    return math.log((len(index.clauses) + 1) / (_frequency(index, term) + 0.5))
 
 
-@lru_cache(maxsize=20_000)
-def _idf_cached(index_id: int, size: int, term: str, index: ClauseIndex) -> float:
-    frequency = sum(term in c.text for c in index.clauses)
-    return math.log((size + 1) / (frequency + 0.5))
+def _frequency(index: ClauseIndex, term: str) -> int:
+    """Clauses containing `term` (substring), cached per index version and term."""
+    return _frequency_cached(str(index.directory), term, index)
+
+
+@lru_cache(maxsize=50_000)
+def _frequency_cached(version: str, term: str, index: ClauseIndex) -> int:
+    return sum(term in c.text for c in index.clauses)

@@ -18,13 +18,13 @@ from rag.config import Settings
 from rag.errors import QueryError
 from rag.generate import ExtractiveGenerator
 from rag.llm import LlmGenerator
-from rag.pipeline import Pipeline
+from rag.pipeline import Pipeline, thresholds_from
 from rag.question import follow_up_context, is_follow_up, mentioned_documents
 from rag.retrieve import SearchFilters
 from rag.schema import Answer
 from rag.support import SupportThresholds
 
-THRESHOLDS = SupportThresholds(min_support=Settings().min_support, coverage_weight=Settings().coverage_weight)
+THRESHOLDS = thresholds_from(Settings())
 
 SHANWEI = "2023-shanwei-quality-strong-city-opinion"
 PLAN_2022 = "2022-18-departments-quality-improvement"
@@ -76,7 +76,7 @@ def test_threshold_is_what_decides(corpus_pipeline: Pipeline) -> None:
     question = "哪些部门负责质量基础设施一站式服务？"
     assert ask(corpus_pipeline, question).found
     strict = answer_question(question, retriever=corpus_pipeline.retriever, generator=ExtractiveGenerator(),
-                             thresholds=SupportThresholds(min_support=0.5, coverage_weight=0.05))
+                             thresholds=SupportThresholds(min_support=0.5, coverage_weight=0.05, unknown_weight=0.0))
     assert not strict.found and strict.related and strict.outcome == "not_found" and strict.reasons
 
 
@@ -248,7 +248,9 @@ def test_cli_ask_json(corpus_index_dir: Path, cli_env: None) -> None:
                                               "--json"])
     assert result.exit_code == 0, result.output
     record = json.loads(result.output)
-    assert list(record) == ["question", "answer", "found", "citations", "mode", "related", "warnings"]
+    assert list(record) == ["question", "answer", "found", "outcome", "reasons", "citations", "mode", "related",
+                            "warnings"]
+    assert record["outcome"] == "answered" and record["reasons"] == []
     assert record["found"] is True and record["mode"] == "extractive" and SIX_DEPARTMENTS in record["answer"]
     citation = next(c for c in record["citations"] if c["id"] == f"{PLAN_2022}#六（十六）")
     assert list(citation) == ["n", "id", "doc_title", "chapter", "clause", "text"]
@@ -266,6 +268,7 @@ def test_cli_ask_readable_not_found_and_filters(corpus_index_dir: Path, cli_env:
     missing = runner.invoke(ask_command, ["个人所得税起征点现在是多少？", "--index", str(corpus_index_dir), "--json"])
     record = json.loads(missing.output)
     assert record["found"] is False and record["citations"] == [] and len(record["related"]) == 3
+    assert record["outcome"] == "not_found" and any("个人所得税" in r or "起征点" in r for r in record["reasons"])
     empty = runner.invoke(ask_command, ["  ", "--index", str(corpus_index_dir)])
     assert empty.exit_code == 1 and empty.output.startswith("Error: 问题是空的")
     no_index = runner.invoke(ask_command, ["首席质量官", "--index", str(corpus_index_dir.parent / "none")])

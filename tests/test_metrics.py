@@ -237,7 +237,7 @@ def _clause(clause_id: str) -> Clause:
 def test_answer_record_flattens_answer_and_hits() -> None:
     answer = Answer(question="问", text="答[1]", found=True, citations=(Citation(1, _clause("doc#1")),))
     hits = [Hit(_clause("doc#1"), 0.9, 1), Hit(_clause("doc#2"), 0.5, 2)]
-    assert answer_record(answer, hits) == AnswerRecord(True, "答[1]", ("doc#1",), ("doc#1", "doc#2"))
+    assert answer_record(answer, hits) == AnswerRecord(True, "答[1]", ("doc#1",), ("doc#1", "doc#2"), "answered")
 
 
 def test_score_answers() -> None:
