@@ -47,7 +47,9 @@ def answer_question(
         answer = Answer(question=query.text, text=not_found_text(question), found=False, outcome="not_found",
                         related=tuple(hits[:RELATED_SHOWN]), mode="extractive", reasons=support.reasons)
     else:
-        answer = generator.answer(query, hits)
+        # A partial answer quotes what the documents do say about the topic, not figures of other measures.
+        asked = dataclasses.replace(query, intent="general") if support.outcome == "partly" else query
+        answer = generator.answer(asked, hits)
         if support.outcome == "partly" and answer.found:
             answer = dataclasses.replace(answer, outcome="partly", reasons=support.reasons,
                                          text=f"文件中有相关规定，但没有写明{'、'.join(support.unstated)}。相关规定如下：\n"
@@ -101,35 +103,42 @@ def load_calibration_questions(paths: Iterable[str | Path], *, split: str = "dev
 SUPPORT_LEVELS = tuple(round(0.015 + 0.001 * i, 3) for i in range(46))  # 0.015 … 0.060
 COVERAGE_WEIGHTS = (0.0, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06)
 UNKNOWN_WEIGHTS = (0.0, 0.01, 0.02, 0.03, 0.05)
-MAX_WRONGLY_DECLINED = 0.03
+# The target is ≤ 3 % on unseen questions; thresholds fitted to the limit on ~180 dev questions overshoot it
+# there (policy test 6.8 % when fitted to 3 %), so calibration keeps a margin.
+MAX_WRONGLY_DECLINED = 0.015
 
 
-def calibrate_support(questions: Sequence[tuple[str, bool]], *, retriever: Retriever, k: int = 10,
+def calibrate_support(question_sets: Sequence[tuple[Sequence[tuple[str, bool]], Retriever]], *, k: int = 10,
                       mode: str = "hybrid") -> Calibration:
     """The thresholds that decline the most unanswerable questions while wrongly declining ≤ 3 % of the rest.
 
-    A "partly" outcome counts as declining an unanswerable question (it says the detail is not stated).
+    `question_sets` pairs (question, answerable) lists with the retriever of their corpus: pooling sets
+    over different corpora gives thresholds that do not depend on one corpus. A "partly" outcome counts
+    as declining an unanswerable question (it says the detail is not stated). Among equally good
+    thresholds the one wrongly declining fewest, then the lowest, is kept.
     """
-    if not any(a for _, a in questions) or all(a for _, a in questions):
-        raise ValueError("calibration needs both answerable and unanswerable questions")
     prepared = []
-    for question, answerable in questions:
-        query = retriever.analyze(question)
-        hits = retriever.search(query, k=k, mode=mode)
-        prepared.append((query, hits, answerable, retriever.typical_similarity(query) if hits else None))
+    for questions, retriever in question_sets:
+        for question, answerable in questions:
+            query = retriever.analyze(question)
+            hits = retriever.search(query, k=k, mode=mode)
+            typical = retriever.typical_similarity(query) if hits else None
+            prepared.append((query, hits, answerable, typical, retriever))
+    if not any(p[2] for p in prepared) or all(p[2] for p in prepared):
+        raise ValueError("calibration needs both answerable and unanswerable questions")
     results = []
     for level, weight, unknown in itertools.product(SUPPORT_LEVELS, COVERAGE_WEIGHTS, UNKNOWN_WEIGHTS):
         thresholds = SupportThresholds(min_support=level, coverage_weight=weight, unknown_weight=unknown)
-        outcomes = [(assess_support(q, h, retriever.index, thresholds=thresholds, typical_similarity=t).outcome, a)
-                    for q, h, a, t in prepared]
+        outcomes = [(assess_support(q, h, r.index, thresholds=thresholds, typical_similarity=t).outcome, a)
+                    for q, h, a, t, r in prepared]
         positives = [o for o, a in outcomes if a]
         negatives = [o for o, a in outcomes if not a]
         wrongly = sum(o == "not_found" for o in positives) / len(positives)
         declined = sum(o != "answered" for o in negatives) / len(negatives)
-        results.append((wrongly <= MAX_WRONGLY_DECLINED, declined, -wrongly, thresholds))
-    best = max(results, key=lambda r: r[:3])
-    return Calibration(thresholds=best[3], declined_unanswerable=best[1], wrongly_declined=-best[2],
-                       answerable=sum(a for _, a in questions), unanswerable=sum(not a for _, a in questions))
+        results.append((wrongly <= MAX_WRONGLY_DECLINED, declined, -wrongly, -level, thresholds))
+    best = max(results, key=lambda r: r[:4])
+    return Calibration(thresholds=best[4], declined_unanswerable=best[1], wrongly_declined=-best[2],
+                       answerable=sum(p[2] for p in prepared), unanswerable=sum(not p[2] for p in prepared))
 
 
 # --- script -------------------------------------------------------------------------------------

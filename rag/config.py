@@ -49,12 +49,12 @@ class Settings:
     max_query_chars: int = 2_000
 
     # --- answers ----------------------------------------------------------
-    # The supported-answer decision (rag/support.py), calibrated on the eval dev split with
-    # `rag eval --calibrate`: answer when (best cosine − the question's mean cosine to the index)
-    # + coverage_weight × (IDF-weighted share of its content words in the top clauses)
+    # The supported-answer decision (rag/support.py), calibrated on the dev splits of the policy and laws
+    # sets pooled (bench/calibrate_support.py): answer when (best cosine − the question's mean cosine to
+    # the index) + coverage_weight × (IDF-weighted share of its content words in the top clauses)
     # − unknown_weight × (share of its content words in no clause) ≥ min_support.
-    min_support: float = 0.027
-    coverage_weight: float = 0.04
+    min_support: float = 0.016
+    coverage_weight: float = 0.02
     unknown_weight: float = 0.02  # × the share of its content words found in no clause at all
     llm_base_url: str = ""  # OpenAI-compatible endpoint; "" → extractive answers only
     llm_model: str = ""

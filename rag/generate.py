@@ -230,7 +230,7 @@ class ExtractiveGenerator:
         # A figure is one sentence; measures are often spread over a clause ("咨询问诊…技术帮扶…认证培训").
         per_clause, closeness = (2, 0.6) if figures_only else (MAX_SENTENCES_PER_CLAUSE, 0.5)
         if whole_measures:
-            per_clause, closeness = MAX_SENTENCES_PER_CLAUSE + 1, 0.25
+            per_clause, closeness = MAX_SENTENCES_PER_CLAUSE + 1, 0.0  # every sentence sharing a word
         picked: dict[str, list[_Sentence]] = {}
         for candidate in ranked:
             clause_id = candidate.hit.clause.clause_id

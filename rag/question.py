@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from rag.clean import is_traditional, normalize_width, to_simplified
 from rag.errors import QueryError
 from rag.lexical import shared_tokenizer
-from rag.vocabulary import GENERIC_WORDS, INTENT_WORDS, is_content_word, policy_terms_for
+from rag.vocabulary import INTENT_WORDS, is_content_word, policy_terms_for
 
 if TYPE_CHECKING:
     from rag.store import DocumentEntry
@@ -24,6 +24,7 @@ DEPARTMENT_QUESTION = re.compile(
     r"(哪些|哪个|哪几个|什么|哪一个)(部门|单位|部委|机构)|谁(来)?(负责|牵头|管|主管|跟踪|督促|组织|建立|推动)"
     r"|由谁|归谁|牵头的|牵头部门|牵头单位|负责部门|主管部门|责任部门|联合(印)?发"
 )
+DEPARTMENT_WORDS = re.compile(r"牵头|负责|部门|单位|分工|职责|主管")
 LEAD_QUESTION = re.compile(r"牵头|主要负责|谁(来)?主管|主管部门")
 FIGURE_QUESTION = re.compile(
     r"多少|几(个|家|项|年|天|次|倍|成)|哪(一)?年|哪(一)?天|何时|什么时候|截止|期限|日期|比例|合格率|符合率|优良率"
@@ -71,6 +72,9 @@ class Query:
         text = self.search_text
         for word in self.naming:
             text = text.replace(word, " ")
+        if self.intent == "department":
+            # Every attributed clause says "…牵头，…按职责分工负责": those words pick no clause.
+            text = DEPARTMENT_WORDS.sub(" ", text)
         return " ".join((text, *self.expansions))
 
 
@@ -133,7 +137,7 @@ def is_follow_up(question: str) -> bool:
     core = re.sub(r"[\s？?！!。，,、]", "", question)
     if _FOLLOW_UP.search(core) or any(word in core for word in _REFERRING):
         return True
-    return not [t for t in query_terms(core) if t not in GENERIC_WORDS]
+    return not content_terms(core)
 
 
 def follow_up_context(question: str, earlier_questions: Sequence[str]) -> list[str]:

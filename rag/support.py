@@ -51,7 +51,7 @@ DETAILS: tuple[tuple[str, re.Pattern[str], re.Pattern[str]], ...] = (
 class SupportThresholds:
     """An answer needs margin + coverage_weight × coverage − unknown_weight × unknown ≥ min_support.
 
-    Calibrated on the eval dev split (`rag eval --calibrate`); the defaults live in config.Settings.
+    Calibrated on the eval dev splits (bench/calibrate_support.py); the defaults live in config.Settings.
     One weighted sum, because each signal alone fails differently: colloquial questions share few words
     with their clause (low coverage, good margin), and off-topic questions can still reuse policy words.
     """

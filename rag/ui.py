@@ -105,6 +105,8 @@ def clause_card(clause: Clause, *, marker: str = "") -> str:
 def answer_cards(answer: Answer) -> str:
     """The sources under an answer; when nothing was found, the "可能相关" clauses instead."""
     parts = [f'<div class="notice">{escape(warning)}</div>' for warning in answer.warnings]
+    if answer.reasons:  # why the answer was declined or is partial, so the reader can judge it
+        parts.append(f'<div class="muted reasons">原因：{escape("；".join(answer.reasons))}</div>')
     if answer.found and answer.citations:
         parts.append('<div class="section-title">出处</div>')
         parts.extend(clause_card(c.clause, marker=f"[{c.n}]") for c in answer.citations)
@@ -118,6 +120,8 @@ def answer_cards(answer: Answer) -> str:
 def answer_plain_text(answer: Answer) -> str:
     """The answer with its sources, ready to paste into a hotline reply or a ticket."""
     lines = [f"问：{answer.question.strip()}", f"答：{answer.text.strip()}"]
+    if answer.reasons:
+        lines.append(f"（原因：{'；'.join(answer.reasons)}）")
     if answer.found and answer.citations:
         lines += ["", "出处："]
         lines += [f"[{c.n}] {clause_reference(c.clause)}" for c in answer.citations]

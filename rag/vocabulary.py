@@ -20,7 +20,9 @@ STOPWORDS = frozenset(
 INTENT_WORDS = frozenset(
     "部门 单位 部委 机构 负责 牵头 职责 分工 管 归 涉及 由谁 联合 印发 发布 多少 几 钱 哪年 哪天 时候 "
     "具体 现在 目前 政策 规定 措施 文件 要求 有没有 有什么 什么 支持 国家 政府 市里 省里 这边 那边 能 拿到 "
-    "关于 方面 情况 工作 问题 呢 怎么办 办法 渠道 哪里 哪儿 找谁 需要 应该".split()
+    "关于 方面 情况 工作 问题 呢 怎么办 办法 渠道 哪里 哪儿 找谁 需要 应该 "
+    # the kind of detail asked for ("奖金多少？" after a question about 质量奖 is a follow-up)
+    "奖金 金额 费用 条件 材料 流程 手续 时间 期限 日期 地点 网址 电话 比例 标准是 具体是".split()
 )
 
 # Words so common in policy text that sharing them says nothing about relevance.

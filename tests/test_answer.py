@@ -19,7 +19,7 @@ from rag.errors import QueryError
 from rag.generate import ExtractiveGenerator
 from rag.llm import LlmGenerator
 from rag.pipeline import Pipeline, thresholds_from
-from rag.question import follow_up_context, is_follow_up, mentioned_documents
+from rag.question import mentioned_documents
 from rag.retrieve import SearchFilters
 from rag.schema import Answer
 from rag.support import SupportThresholds
@@ -170,43 +170,13 @@ def test_pipeline_ask_uses_the_configured_generator(corpus_pipeline: Pipeline) -
     assert answer.mode == "extractive" and SIX_DEPARTMENTS in answer.text
 
 
-# --- follow-ups and document mentions -------------------------------------------------------------
-
-
-@pytest.mark.parametrize(("question", "expected"), [
-    ("那牵头的是哪个部门？", True),
-    ("汕尾的呢？", True),
-    ("具体奖励多少？", True),
-    ("这些措施由谁落实？", True),
-    ("首席质量官", False),
-    ("哪些部门负责质量基础设施一站式服务？", False),
-    ("汕尾的食品抽检合格率目标是多少？", False),
-])
-def test_is_follow_up(question: str, expected: bool) -> None:
-    assert is_follow_up(question) is expected
-
-
-def test_follow_up_context_goes_back_to_the_last_full_question() -> None:
-    earlier = ["首席质量官", "哪些部门负责质量基础设施一站式服务？", "汕尾的呢？"]
-    assert follow_up_context("那牵头的是哪个部门？", earlier) == ["哪些部门负责质量基础设施一站式服务？", "汕尾的呢？"]
-    assert follow_up_context("首席质量官有什么要求？", earlier) == []
-    assert follow_up_context("汕尾的呢？", []) == []
-
-
-def test_mentioned_documents(corpus_pipeline: Pipeline) -> None:
-    documents = corpus_pipeline.index.documents
-    assert mentioned_documents("汕尾的呢？", documents) == (SHANWEI,)
-    assert mentioned_documents("《关于全面提升产品质量的实施意见》有哪些奖励？", documents) == (CITY,)
-    assert mentioned_documents("哪些部门负责质量基础设施一站式服务？", documents) == ()
-
-
 # --- calibration ----------------------------------------------------------------------------------
 
 
 def test_calibrate_support_separates_the_two_kinds(corpus_pipeline: Pipeline) -> None:
     questions = [("哪些部门负责质量基础设施一站式服务？", True), ("企业主导制定国际标准，市里每个项目奖励多少钱？", True),
                  ("个人所得税起征点现在是多少？", False), ("公司公章丢了，要怎么登报挂失？", False)]
-    calibration = calibrate_support(questions, retriever=corpus_pipeline.retriever)
+    calibration = calibrate_support([(questions, corpus_pipeline.retriever)])
     assert calibration.wrongly_declined == 0.0 and calibration.declined_unanswerable == 1.0
     assert (calibration.answerable, calibration.unanswerable) == (2, 2)
     for question, answerable in questions:
@@ -214,7 +184,7 @@ def test_calibrate_support_separates_the_two_kinds(corpus_pipeline: Pipeline) ->
                                  thresholds=calibration.thresholds)
         assert answer.found is answerable
     with pytest.raises(ValueError, match="both answerable and unanswerable"):
-        calibrate_support(questions[:2], retriever=corpus_pipeline.retriever)
+        calibrate_support([(questions[:2], corpus_pipeline.retriever)])
 
 
 def test_load_calibration_questions(tmp_path: Path) -> None:

@@ -246,3 +246,42 @@ def test_options_default_to_localhost_and_need_both_credentials(monkeypatch: pyt
     assert parse_settings(["--port", "9000"]).port == 9000
     with pytest.raises(SystemExit):
         parse_settings(["--username", "u"])
+
+
+# --- the five chat cases of issue 10, through the real app ----------------------------------------
+
+
+def test_quality_award_amount_is_a_partial_answer_citing_the_award_clauses(client: Any) -> None:
+    result = ask(client, "汕尾市对获得质量奖的企业有什么奖励？")
+    answer = last_answer(result)
+    assert answer.startswith("文件中有相关规定，但没有写明金额。")
+    assert "开展市政府质量奖评选表彰" in answer and "地址" not in answer  # no 序言 postal address
+    assert "原因：相关条款没有写明金额" in result["cards"] and "九（二十五）" in result["plain_text"]
+
+
+def test_colloquial_help_question_gets_help_measures_not_a_target(client: Any) -> None:
+    answer = last_answer(ask(client, "我是开小厂的，产品老是被抽检不合格，政府有啥帮扶？"))
+    assert "质量技术帮扶" in answer.splitlines()[0]
+    assert "合格率分别保持在" not in answer
+
+
+def test_lead_follow_up_names_the_lead_or_says_none_is_named(client: Any) -> None:
+    first = ask(client, "2014年的行动计划里，推进质量共治要做哪些事？")
+    second = ask(client, "这项工作谁牵头？", history=first["messages"])
+    assert "由质检总局牵头" in last_answer(second) and last_answer(second) != last_answer(first)
+    first = ask(client, "18部门的方案里，强化企业主体责任这一条由哪些部门负责？")
+    second = ask(client, "有没有牵头的部门？", history=first["messages"])
+    assert "未明确牵头部门" in last_answer(second)
+
+
+def test_traditional_measures_question_quotes_the_whole_clause(client: Any) -> None:
+    answer = last_answer(ask(client, "民營企業想參加質量管理體系認證，有哪些支持？"))
+    assert "諮詢問診和技術幫扶" in answer and "認證培訓" in answer  # not only the clause's first sentence
+    assert "质量" not in answer  # stays in traditional script
+
+
+def test_national_plan_comes_first_and_each_document_says_its_level(client: Any) -> None:
+    answer = last_answer(ask(client, DEPARTMENT_QUESTION))
+    national, local = answer.splitlines()[:2]
+    assert "（国家层面）六（十六）" in national and "市场监管总局" in national
+    assert "（地方：汕尾市，征求意见稿）八（二十四）" in local

@@ -550,3 +550,41 @@ def test_answer_checks_on_the_real_answerer(corpus_pipeline) -> None:  # type: i
     assert checks["metrics"]["department_recall"] == 1.0
     assert checks["metrics"]["answerable_declined"] == 0.0
     assert checks["failures"] == []
+
+
+# --- two-turn conversations ----------------------------------------------------------------------
+
+
+def test_conversations_are_scored_on_the_last_turns_own_ask(tmp_path: Path, corpus_pipeline) -> None:  # type: ignore[no-untyped-def]
+    from rag.evaluate import EvalError, evaluate_conversations, load_conversations
+
+    records = [
+        {"_id": "t1", "turns": ["2014年的行动计划里，推进质量共治要做哪些事？", "这项工作谁牵头？"], "split": "test",
+         "expect": {"clauses": ["2014-quality-outline-action-plan#四（十三）"], "kind": "department",
+                    "lead_department": "质检总局"}},
+        {"_id": "t2", "turns": ["汕尾市对质量奖有什么安排？", "奖金多少？"], "split": "test",
+         "expect": {"clauses": ["2023-shanwei-quality-strong-city-opinion#九（二十五）",
+                                "2023-shanwei-quality-strong-city-opinion#七（二十一）"], "kind": "detail-missing"}},
+        {"_id": "t3", "turns": ["首席质量官", "由谁负责推动？"], "split": "dev",
+         "expect": {"clauses": ["nowhere#一"], "kind": "department"}},
+    ]
+    path = tmp_path / "conversations.jsonl"
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records), encoding="utf-8")
+    conversations = load_conversations(path)
+    asked: list[tuple[str, int]] = []
+
+    def ask(question: str, history):  # type: ignore[no-untyped-def]
+        asked.append((question, len(history)))
+        return corpus_pipeline.ask(question, history=history)
+
+    result = evaluate_conversations(conversations, ask, split="test")
+    assert asked == [(records[0]["turns"][0], 0), (records[0]["turns"][1], 1),
+                     (records[1]["turns"][0], 0), (records[1]["turns"][1], 1)]
+    assert result["conversations"] == 2 and result["failures"] == []
+    assert result["metrics"] == {"answered_on_its_ask": 1.0, "first_citation_gold": 1.0}
+    failing = evaluate_conversations(conversations, ask, split="dev")  # gold that no answer can cite
+    assert failing["metrics"]["answered_on_its_ask"] == 0.0 and failing["failures"][0]["id"] == "t3"
+    path.write_text('{"_id": "x", "turns": ["只有一轮"], "split": "dev", "expect": {"kind": "general"}}\n',
+                    encoding="utf-8")
+    with pytest.raises(EvalError, match="two turns"):
+        load_conversations(path)

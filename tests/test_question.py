@@ -1,0 +1,110 @@
+"""The one analysis of a question (rag/question.py) and the vocabulary it uses, on real questions."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.errors import QueryError
+from rag.pipeline import Pipeline
+from rag.question import (
+    analyze_question,
+    follow_up_context,
+    is_follow_up,
+    mentioned_documents,
+    question_intent,
+)
+from rag.vocabulary import is_content_word, parse_lexicon, policy_terms_for
+
+SHANWEI = "2023-shanwei-quality-strong-city-opinion"
+CITY = "city-product-quality-implementation-opinion"
+
+
+@pytest.mark.parametrize(("question", "intent"), [
+    ("哪些部门负责质量基础设施一站式服务？", "department"),
+    ("质量共治由谁牵头？", "department"),
+    ("企业主导制定国际标准，市里每个项目奖励多少钱？", "figure"),
+    ("2014年质量工作行动计划是国务院办公厅哪天印发的？", "figure"),
+    ("民营企业想参加质量管理体系认证，有哪些支持？", "measures"),
+    ("我是开小厂的，产品老是被抽检不合格，政府有啥帮扶？", "measures"),
+    ("首席质量官", "general"),
+])
+def test_intent(question: str, intent: str) -> None:
+    assert question_intent(question) == intent
+    assert analyze_question(question).intent == intent
+
+
+def test_a_traditional_question_is_normalised_once() -> None:
+    query = analyze_question("  民營企業想參加質量管理體系認證，有哪些支持？ ")
+    assert query.traditional and query.text == "民营企业想参加质量管理体系认证，有哪些支持？"
+    assert query.raw == "  民營企業想參加質量管理體系認證，有哪些支持？ "
+    assert {"民营企业", "认证"} <= set(query.terms)
+    assert "支持" not in query.terms and "哪些" not in query.terms  # intent and stop words carry no topic
+
+
+def test_colloquial_words_bring_policy_terms_into_the_lexical_query() -> None:
+    query = analyze_question("我是开小厂的，产品老是被抽检不合格，政府有啥帮扶？")
+    assert {"中小企业", "监督抽查"} <= set(query.expansions)
+    assert "老是" not in query.terms  # a filler of spoken questions
+    assert query.lexical_text.endswith(" ".join(query.expansions))
+    assert query.search_text == query.text  # the vector sees the question as asked
+
+
+def test_lead_questions() -> None:
+    assert analyze_question("那牵头的是哪个部门？").asks_lead
+    assert not analyze_question("哪些部门负责质量基础设施一站式服务？").asks_lead
+
+
+def test_follow_up_inherits_context_intent_and_the_named_document(corpus_pipeline: Pipeline) -> None:
+    documents = corpus_pipeline.index.documents
+    query = analyze_question("汕尾的呢？", history=["哪些部门负责质量基础设施一站式服务？"], documents=documents)
+    assert query.context == ("哪些部门负责质量基础设施一站式服务？",)
+    assert query.intent == "department" and query.documents == (SHANWEI,)
+    assert "汕尾" not in query.lexical_text  # the place chose the document; it does not rank its clauses
+    standalone = analyze_question("首席质量官有什么要求？", history=["汕尾的呢？"], documents=documents)
+    assert standalone.context == () and standalone.documents == ()
+
+
+def test_named_documents(corpus_pipeline: Pipeline) -> None:
+    documents = corpus_pipeline.index.documents
+    assert mentioned_documents("汕尾的呢？", documents) == (SHANWEI,)
+    assert mentioned_documents("《关于全面提升产品质量的实施意见》有哪些奖励？", documents) == (CITY,)
+    assert mentioned_documents("哪些部门负责质量基础设施一站式服务？", documents) == ()
+    query = analyze_question("汕尾市对获得质量奖的企业有什么奖励？", documents=documents)
+    assert query.documents == (SHANWEI,) and query.naming[:2] == ("汕尾市", "汕尾")
+    assert "质量奖" in query.terms and "汕尾" not in query.terms
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("那牵头的是哪个部门？", True),
+    ("汕尾的呢？", True),
+    ("具体奖励多少？", True),
+    ("这些措施由谁落实？", True),
+    ("首席质量官", False),
+    ("哪些部门负责质量基础设施一站式服务？", False),
+    ("汕尾的食品抽检合格率目标是多少？", False),
+])
+def test_is_follow_up(question: str, expected: bool) -> None:
+    assert is_follow_up(question) is expected
+
+
+def test_follow_up_context_goes_back_to_the_last_full_question() -> None:
+    earlier = ["首席质量官", "哪些部门负责质量基础设施一站式服务？", "汕尾的呢？"]
+    assert follow_up_context("那牵头的是哪个部门？", earlier) == ["哪些部门负责质量基础设施一站式服务？", "汕尾的呢？"]
+    assert follow_up_context("首席质量官有什么要求？", earlier) == []
+    assert follow_up_context("汕尾的呢？", []) == []
+
+
+@pytest.mark.parametrize("question", ["", "   ", "？？？", "……！", "质" * 2_001])
+def test_questions_without_content_are_refused(question: str) -> None:
+    with pytest.raises(QueryError):
+        analyze_question(question)
+
+
+def test_vocabulary() -> None:
+    assert not is_content_word("哪些") and not is_content_word("部门") and not is_content_word("质量")
+    assert not is_content_word("没有") and is_content_word("首席质量官")
+    assert policy_terms_for("网店卖山寨货") == ("假冒伪劣", "假冒", "电子商务", "网络")  # lexicon order
+    assert policy_terms_for("假冒伪劣 山寨") == ()  # terms already in the question are not repeated
+    assert parse_lexicon("# comment\n小厂\t中小企业,小微企业\n\n") == (("小厂", ("中小企业", "小微企业")),)
+    with pytest.raises(ValueError, match="line 1"):
+        parse_lexicon("小厂 中小企业")

@@ -1,0 +1,56 @@
+"""The supported-answer decision (rag/support.py) over the real index of the bundled corpus."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.config import Settings
+from rag.pipeline import Pipeline, thresholds_from
+from rag.support import Support, asked_details, assess_support, detail_stated
+
+THRESHOLDS = thresholds_from(Settings())
+
+
+def support_for(pipeline: Pipeline, question: str) -> Support:
+    retriever = pipeline.retriever
+    query = retriever.analyze(question)
+    hits = retriever.search(query, k=10)
+    return assess_support(query, hits, retriever.index, thresholds=THRESHOLDS,
+                          typical_similarity=retriever.typical_similarity(query))
+
+
+@pytest.mark.parametrize("question", [
+    "哪些部门负责质量基础设施一站式服务？",
+    "企业主导制定国际标准，市里每个项目奖励多少钱？",
+    "民營企業想參加質量管理體系認證，有哪些支持？",
+])
+def test_answerable_questions_are_answered(corpus_pipeline: Pipeline, question: str) -> None:
+    support = support_for(corpus_pipeline, question)
+    assert support.outcome == "answered" and support.reasons == ()
+
+
+@pytest.mark.parametrize("question", ["个人所得税起征点现在是多少？", "公司公章丢了，要怎么登报挂失？"])
+def test_off_domain_questions_are_declined_with_a_reason(corpus_pipeline: Pipeline, question: str) -> None:
+    support = support_for(corpus_pipeline, question)
+    assert support.outcome == "not_found"
+    assert support.unknown > 0.5 and "已收录的文件中没有出现" in support.reasons[0]
+
+
+def test_a_detail_the_documents_do_not_state_is_a_partial_answer(corpus_pipeline: Pipeline) -> None:
+    support = support_for(corpus_pipeline, "汕尾市政府质量奖奖金是多少？")
+    assert support.outcome == "partly" and support.unstated == ("金额",)
+    assert support.reasons == ("相关条款没有写明金额",)
+
+
+def test_asked_details() -> None:
+    assert asked_details("奖金是多少？") == ("金额",)
+    assert asked_details("今年的中国民营企业合作大会什么时候开？在哪里开？") == ("时间或期限", "地点")
+    assert asked_details("红黑榜在哪个网站能查到？") == ("网址",)
+    assert asked_details("首席质量官有什么要求？") == ()
+
+
+def test_a_detail_counts_only_beside_the_question_words(corpus_pipeline: Pipeline) -> None:
+    clauses = {c.clause_id: c for c in corpus_pipeline.index.clauses}
+    reward = clauses["city-product-quality-implementation-opinion#一（二）"]  # 30万元、20万元、10万元 for 国际标准
+    assert detail_stated("金额", [reward], ["制修订"])
+    assert not detail_stated("金额", [reward], ["质量奖"])
