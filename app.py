@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,7 +21,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # the app runs offli
 
 import gradio as gr  # noqa: E402
 
-from rag import ui  # noqa: E402
+from rag import ui, uploads  # noqa: E402
 from rag.config import Settings, load_settings  # noqa: E402
 from rag.errors import CorpusError, RagError  # noqa: E402
 from rag.ingest import load_document  # noqa: E402
@@ -42,6 +41,7 @@ EXAMPLES = [
     "2025年要建立多少项社会公用计量标准？",
 ]
 MODE_CHOICES = [("混合（推荐）", "hybrid"), ("语义", "dense"), ("关键词", "lexical")]
+ANONYMOUS = "匿名用户"  # who uploaded a file when the login is off
 GENERIC_ERROR = "抱歉，处理这个请求时出了意外错误（已记录在服务器日志中）。请稍后重试，或换个问法。"
 DOCUMENT_HEADERS = ["标题", "发布机关", "日期", "条款数", "来源文件"]
 # Copies with a textarea fallback: navigator.clipboard exists only on https and localhost.
@@ -90,25 +90,34 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
             return ui.notice_html(user_message(error))
         return ui.search_results(hits)
 
-    def corpus_state() -> tuple[str, list[list[Any]], Any]:
-        """Summary line, document table and the 限定文件 choices, for page load and after an upload."""
+    removable = settings.allow_document_removal
+
+    def corpus_state() -> tuple[Any, ...]:
+        """Summary line, document table, the 限定文件 choices (and the removable uploads), after any change."""
+        removal = (gr.update(choices=upload_choices(pipeline), value=None),) if removable else ()
         try:
             index = pipeline.index
         except Exception as error:
-            return user_message(error), [], gr.update(choices=[])
+            return user_message(error), [], gr.update(choices=[]), *removal
         counts = index.manifest["counts"]
         summary = (f"已收录 {counts['documents']} 个文件、{counts['clauses']} 条条款"
                    f"（索引建于 {index.manifest['built_at']}）。")
-        return summary, ui.document_rows(index.documents), gr.update(choices=ui.document_choices(index.documents))
+        return (summary, ui.document_rows(index.documents), gr.update(choices=ui.document_choices(index.documents)),
+                *removal)
 
     # Gradio recognises a gr.Progress default and hands each request its own tracker.
-    def add_document(file_path: str | None, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
+    def add_document(file_path: str | None, request: gr.Request,
+                     progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
         try:
-            message = add_to_corpus(pipeline, file_path, progress=lambda stage, done, total: progress(
-                (done, total) if total else 1.0, desc=ui.progress_label(stage, done, total)))
+            message = add_to_corpus(pipeline, file_path, uploaded_by=getattr(request, "username", None) or ANONYMOUS,
+                                    progress=lambda stage, done, total: progress(
+                                        (done, total) if total else 1.0, desc=ui.progress_label(stage, done, total)))
         except Exception as error:
             message = user_message(error)
         return (message, *corpus_state(), None)
+
+    def remove_document(doc_id: str | None) -> tuple[Any, ...]:
+        return (remove_from_corpus(pipeline, doc_id), *corpus_state())
 
     demo = gr.Blocks(title="政策文件问答")
     with demo:
@@ -146,11 +155,14 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
                 summary = gr.Markdown()
                 table = gr.Dataframe(headers=DOCUMENT_HEADERS, interactive=False, wrap=True,
                                      column_widths=["36%", "26%", "12%", "8%", "18%"])
-                gr.Markdown(f"### 添加文件\n支持 {' '.join(SUPPORTED_SUFFIXES)}。文件会复制到 "
-                            f"`{settings.corpus_paths[0]}` 并重建索引；文件无法读取时，原索引保持不变。")
+                gr.Markdown(f"### 添加文件\n支持 {' '.join(SUPPORTED_SUFFIXES)}。上传的文件作为新文件另行保存，"
+                            "不会替换已收录的文件；标题后注明“用户上传”、上传人和时间。文件无法读取时，原索引保持不变。")
                 upload = gr.File(label="选择文件", file_types=list(SUPPORTED_SUFFIXES), type="filepath")
                 add_button = gr.Button("添加并重建索引", variant="primary")
                 upload_status = gr.Markdown()
+                if removable:
+                    removal_choice = gr.Dropdown(choices=upload_choices(pipeline), label="删除上传的文件（维护）")
+                    remove_button = gr.Button("删除并重建索引", variant="stop")
 
         ask_inputs = [question, chatbot, documents, mode, k]
         ask_outputs = [chatbot, question, cards, copy_box, notice]
@@ -160,37 +172,61 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
         search_inputs = [query, documents, mode, k, department, chapter]
         search_button.click(search, search_inputs, results, api_name="search")
         query.submit(search, search_inputs, results, api_visibility="private")
-        add_button.click(add_document, upload, [upload_status, summary, table, documents, upload],
-                         api_name="add_document", concurrency_limit=1)
-        demo.load(corpus_state, None, [summary, table, documents], api_name="documents")
+        state_outputs = [summary, table, documents, *([removal_choice] if removable else [])]
+        add_button.click(add_document, upload, [upload_status, *state_outputs, upload],
+                         api_name="add_document", concurrency_limit=1, concurrency_id="corpus")
+        if removable:
+            remove_button.click(remove_document, removal_choice, [upload_status, *state_outputs],
+                                api_name="remove_document", concurrency_limit=1, concurrency_id="corpus")
+        demo.load(corpus_state, None, state_outputs, api_name="documents")
     return demo
 
 
-def add_to_corpus(pipeline: Pipeline, file_path: str | None, *, progress: Progress | None = None) -> str:
-    """Copy a file into the corpus folder and re-index; a file that cannot be read changes nothing."""
+def add_to_corpus(pipeline: Pipeline, file_path: str | None, *, uploaded_by: str = ANONYMOUS,
+                  progress: Progress | None = None) -> str:
+    """Add a file as a new, marked upload and re-index; a file that cannot be read changes nothing.
+
+    Uploads never replace a document: they get a new name in the upload folder and a title that says who
+    uploaded them and when, whatever the file is called and whatever title it claims.
+    """
     if not file_path:
         return "请先选择一个文件。"
-    upload = Path(file_path)
+    upload_file = Path(file_path)
     try:
-        document = load_document(upload)  # reject unreadable files before they reach the corpus
+        document = load_document(upload_file)  # reject unreadable files before they are stored
     except CorpusError as error:
-        return f"未添加 {upload.name}：{str(error).replace(str(upload), upload.name)}"
-    target = Path(pipeline.settings.corpus_paths[0]) / upload.name
-    previous = target.read_bytes() if target.is_file() else None
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(upload, target)
+        return f"未添加 {upload_file.name}：{str(error).replace(str(upload_file), upload_file.name)}"
+    directory = pipeline.settings.upload_path
+    upload = uploads.add_upload(upload_file, directory, title=document.title, uploaded_by=uploaded_by)
     try:
         report = pipeline.ingest(progress=progress)
     except Exception as error:
-        if previous is None:
-            target.unlink(missing_ok=True)
-        else:
-            target.write_bytes(previous)
-        return f"未添加 {upload.name}，原索引保持不变：{user_message(error)}"
-    verb = "已更新" if previous is not None else "已添加"
+        uploads.remove_upload(directory, upload.doc_id)
+        return f"未添加 {upload_file.name}，原索引保持不变：{user_message(error)}"
     skipped = "".join(f"\n- 跳过 {Path(s.path).name}：{s.reason}" for s in report.skipped)
-    return (f"{verb}《{document.title}》。索引现有 {report.clauses} 条条款，本次计算 {report.embedded} 条，"
+    return (f"已添加《{upload.title}》。索引现有 {report.clauses} 条条款，本次计算 {report.embedded} 条，"
             f"用时 {report.seconds:.1f} 秒。{skipped}")
+
+
+def remove_from_corpus(pipeline: Pipeline, doc_id: str | None) -> str:
+    """Remove an uploaded document and re-index (only with allow_document_removal; bundled files stay)."""
+    if not pipeline.settings.allow_document_removal:
+        return "删除文件未开启（维护人员可用 --allow-document-removal 开启）。"
+    if not doc_id:
+        return "请先选择要删除的上传文件。"
+    try:
+        removed = uploads.remove_upload(pipeline.settings.upload_path, doc_id)
+        pipeline.ingest()
+    except Exception as error:
+        return f"未删除：{user_message(error)}"
+    return f"已删除《{removed.title}》并重建索引。"
+
+
+def upload_choices(pipeline: Pipeline) -> list[tuple[str, str]]:
+    try:
+        return [(u.title, u.doc_id) for u in uploads.list_uploads(pipeline.settings.upload_path)]
+    except RagError:
+        return []
 
 
 def _initial_choices(pipeline: Pipeline) -> list[tuple[str, str]]:
@@ -240,6 +276,8 @@ def parse_settings(argv: Sequence[str] | None = None) -> Settings:
     parser.add_argument("--username", help="require this user name (or RAG_USERNAME); needs --password")
     parser.add_argument("--password", help="password for --username (or RAG_PASSWORD)")
     parser.add_argument("--index", dest="index_dir", help="index directory (default index/default)")
+    parser.add_argument("--allow-document-removal", action="store_const", const=True, default=None,
+                        help="maintainers: let the chat remove uploaded documents (or RAG_ALLOW_DOCUMENT_REMOVAL=1)")
     args = parser.parse_args(argv)
     try:
         settings = load_settings(**vars(args))

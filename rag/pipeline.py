@@ -38,8 +38,11 @@ def make_query_embedder(settings: Settings) -> Embedder:
 
 def ingest(settings: Settings, paths: Sequence[str] | None = None, *, progress: Progress | None = None,
            embedder: Embedder | None = None) -> IngestReport:
-    """Index `paths` (default: the configured corpus) into the configured index directory."""
-    corpus = load_corpus(list(paths or settings.corpus_paths))
+    """Index `paths` (default: the configured corpus) and the index's uploads into the configured index directory."""
+    sources = [*(paths or settings.corpus_paths)]
+    if settings.upload_path.is_dir():  # uploads belong to the index: a re-ingest must not drop them
+        sources.append(str(settings.upload_path))
+    corpus = load_corpus(sources)
     return build_index(
         corpus,
         settings.index_dir,

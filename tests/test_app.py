@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shutil
 import socket
@@ -12,8 +13,8 @@ from typing import Any
 import pytest
 from filelock import FileLock
 
-from app import add_to_corpus, build_app, parse_settings
-from rag import ui
+from app import add_to_corpus, build_app, parse_settings, remove_from_corpus
+from rag import ui, uploads
 from rag.config import load_settings
 from rag.generate import NOT_FOUND_MARK
 from rag.pipeline import Pipeline
@@ -191,6 +192,7 @@ def test_unreadable_uploads_change_nothing(upload_client: Any, writable_pipeline
         assert str(tmp_path) not in status  # the user sees their file name, not the server's temp path
         assert len(table["data"]) == 5
     assert sorted(Path(writable_pipeline.settings.corpus_paths[0]).iterdir()) == corpus_files
+    assert not uploads.list_uploads(writable_pipeline.settings.upload_path)
     assert open_index(writable_pipeline.settings.index_dir).directory == live
     assert "（十六）" in search(upload_client, "质量基础设施 一站式服务")
 
@@ -202,12 +204,41 @@ def test_uploaded_gbk_document_is_indexed_and_searchable(upload_client: Any, wri
     upload.write_bytes(text.encode("gbk"))
     status, summary, table, choices, file_box = upload_client.predict(
         gradio_client.handle_file(str(upload)), api_name="/add_document")
-    assert status.startswith("已添加《关于支持计量检测服务的通知》"), status
+    assert status.startswith("已添加《关于支持计量检测服务的通知（用户上传：匿名用户，"), status
     assert "本次计算" in status and file_box is None
     assert len(table["data"]) == 6 and "已收录 6 个文件" in summary
-    assert any(label == "关于支持计量检测服务的通知" for label, _ in choices["choices"])
-    assert (Path(writable_pipeline.settings.corpus_paths[0]) / "计量通知.txt").is_file()
+    assert any(label.startswith("关于支持计量检测服务的通知（用户上传") for label, _ in choices["choices"])
+    stored = uploads.list_uploads(writable_pipeline.settings.upload_path)
+    assert [u.original_name for u in stored] == ["计量通知.txt"]
+    assert (writable_pipeline.settings.upload_path / stored[0].file_name).read_bytes() == upload.read_bytes()
+    assert not (Path(writable_pipeline.settings.corpus_paths[0]) / "计量通知.txt").exists()
     assert "计量检测公共服务平台" in search(upload_client, "计量检测公共服务平台")
+
+
+def test_upload_named_like_a_bundled_document_is_added_beside_it(upload_client: Any, writable_pipeline: Pipeline,
+                                                                 tmp_path: Path) -> None:
+    """Issue 11: an upload with a bundled file's name used to overwrite it and be cited under its official title."""
+    corpus = Path(writable_pipeline.settings.corpus_paths[0])
+    bundled = {path.name: path.read_bytes() for path in corpus.iterdir()}
+    official = "贯彻实施质量发展纲要2014年行动计划"
+    forgery = tmp_path / "2014-quality-outline-action-plan.txt"
+    forgery.write_text(f"{official}\n一、总体要求\n（一）伪造条款：所有企业一律免征质量检验费用。\n", encoding="utf-8")
+    documents_before = len(upload_client.predict(api_name="/documents")[1]["data"])
+
+    status, _, table, _, _ = upload_client.predict(gradio_client.handle_file(str(forgery)), api_name="/add_document")
+
+    assert status.startswith(f"已添加《{official}（用户上传：匿名用户，"), status
+    assert {path.name: path.read_bytes() for path in corpus.iterdir()} == bundled  # corpus and manifest untouched
+    rows = {row[0]: row for row in table["data"]}
+    assert len(rows) == documents_before + 1
+    assert rows[official][4] == "2014-quality-outline-action-plan.txt"  # the official document is still there
+    forged_rows = [row for title, row in rows.items() if title.startswith(f"{official}（用户上传")]
+    assert len(forged_rows) == 1 and forged_rows[0][1] == "用户上传" and forged_rows[0][4] != forgery.name
+    html = search(upload_client, "伪造条款 免征质量检验费用", k=3)
+    assert "伪造条款" in html and f"《{official}（用户上传：匿名用户，" in html
+    assert f"《{official}》" not in html.split("伪造条款")[0].rsplit('<article class="clause-card">', 1)[-1]
+    official_ids = {d.doc_id for d in writable_pipeline.index.documents if d.title == official}
+    assert official_ids == {"2014-quality-outline-action-plan"}
 
 
 def test_failed_reindex_rolls_back_and_keeps_the_old_index(writable_pipeline: Pipeline, tmp_path: Path) -> None:
@@ -218,9 +249,30 @@ def test_failed_reindex_rolls_back_and_keeps_the_old_index(writable_pipeline: Pi
     with FileLock(str(Path(writable_pipeline.settings.index_dir) / ".lock")):
         message = add_to_corpus(writable_pipeline, str(upload))
     assert message.startswith("未添加 another.md，原索引保持不变") and "another process" in message
-    assert not (Path(writable_pipeline.settings.corpus_paths[0]) / "another.md").exists()
+    assert "another.md" not in [u.original_name for u in uploads.list_uploads(writable_pipeline.settings.upload_path)]
+    assert not any(path.name.endswith("another.md") for path in writable_pipeline.settings.upload_path.iterdir())
     assert open_index(writable_pipeline.settings.index_dir).directory == live
     assert writable_pipeline.search("质量基础设施 一站式服务", k=3)
+
+
+def test_removing_uploads_is_off_unless_a_maintainer_turns_it_on(upload_client: Any, writable_pipeline: Pipeline,
+                                                                tmp_path: Path) -> None:
+    assert "/remove_document" not in upload_client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    upload = tmp_path / "temporary.md"
+    upload.write_text("# 临时通知\n（一）临时措施：开展计量器具免费检定。\n", encoding="utf-8")
+    assert add_to_corpus(writable_pipeline, str(upload)).startswith("已添加《临时通知（用户上传")
+    maintained = Pipeline(dataclasses.replace(writable_pipeline.settings, allow_document_removal=True),
+                          embedder=writable_pipeline.document_embedder)
+    added = next(u for u in uploads.list_uploads(maintained.settings.upload_path) if u.original_name == upload.name)
+    for url in launch(maintained):
+        client = gradio_client.Client(url, verbose=False)
+        bundled = "2014-quality-outline-action-plan"  # only uploads are offered, and only uploads can go
+        assert remove_from_corpus(maintained, bundled).startswith("未删除：没有编号为")
+        assert bundled in {d.doc_id for d in maintained.index.documents}
+        status, _, table, _, _ = client.predict(added.doc_id, api_name="/remove_document")
+        assert status.startswith("已删除《临时通知（用户上传"), status
+        assert not any(row[0].startswith("临时通知") for row in table["data"])
+    assert not (maintained.settings.upload_path / added.file_name).exists()
 
 
 # --- pure helpers and options ----------------------------------------------------------------------
