@@ -23,7 +23,7 @@ import gradio as gr  # noqa: E402
 
 from rag import ui, uploads  # noqa: E402
 from rag.config import Settings, load_settings  # noqa: E402
-from rag.errors import CorpusError, RagError  # noqa: E402
+from rag.errors import CorpusError, IndexDamaged, RagError  # noqa: E402
 from rag.ingest import load_document  # noqa: E402
 from rag.loaders import SUPPORTED_SUFFIXES  # noqa: E402
 from rag.pipeline import Pipeline  # noqa: E402
@@ -57,6 +57,9 @@ COPY_JS = """(text) => {
 
 def user_message(error: Exception) -> str:
     """Domain errors are shown as they are; anything else is logged with its traceback and hidden."""
+    if isinstance(error, IndexDamaged):
+        log.error("%s", error)
+        return "索引文件已损坏，暂时无法检索。请维护人员运行 `rag ingest` 重建索引（重启本应用也会自动重建）。"
     if isinstance(error, RagError):
         return str(error)
     log.error("request failed", exc_info=error)
@@ -237,8 +240,13 @@ def _initial_choices(pipeline: Pipeline) -> list[tuple[str, str]]:
 
 
 def prepare(pipeline: Pipeline) -> None:
-    """Build the index on first run and load the model, so the first question is answered promptly."""
-    if not pipeline.has_index():
+    """Build the index on first run (or rebuild a damaged one) and load the model, so questions are answered promptly."""
+    try:
+        present = pipeline.has_index()
+    except IndexDamaged as error:
+        log.warning("%s — rebuilding it from the source files now", error)
+        present = False
+    if not present:
         corpus = ", ".join(pipeline.settings.corpus_paths)
         log.info("no index at %s yet: indexing %s (first run only; a few minutes on a small CPU)",
                  pipeline.settings.index_dir, corpus)

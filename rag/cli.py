@@ -228,12 +228,39 @@ def info(index_dir: str | None, as_json: bool) -> None:
         click.echo(f"{role.replace('_', ' ')}: {embedder['name']} ({embedder['backend']}, dim {embedder['dimension']}, "
                    f"device {embedder['device']})\n  model: {embedder['model_path']}\n  fingerprint: {embedder['fingerprint']}")
     index = details["index"]
-    click.echo(f"index: {details['index_dir']} — {index['state']}")
+    click.echo(f"index: {details['index_dir']} — {index['state']}" + (f": {index['error']}" if "error" in index else ""))
     if index["state"] == "ready":
         counts = index["counts"]
         click.echo(f"  {counts['documents']} documents, {counts['clauses']} clauses, {index['dense_kind']} FAISS, "
                    f"built {index['built_at']} with {index['built_with']['name']}"
                    + ("" if index["matches_embedder"] else "  ⚠ built with another embedder: run `rag ingest`"))
+
+
+@main.group("index")
+def index_group() -> None:
+    """Inspect the on-disk index."""
+
+
+@index_group.command("check")
+@click.option("--index", "index_dir", default=None, help="Index directory (default index/default).")
+def index_check(index_dir: str | None) -> None:
+    """Verify every file of the live index version against the checksums in its manifest."""
+    import time
+
+    from rag.store import check_index
+
+    settings = settings_from(index_dir)
+    started = time.perf_counter()
+    with user_errors():
+        index = check_index(settings.index_dir)
+    files = index.manifest.get("files", {})
+    if not files:
+        click.echo(f"index {settings.index_dir} opens, but it records no checksums (built by an older version): "
+                   "run `rag ingest` to rebuild it with them")
+        return
+    megabytes = sum(entry["size"] for entry in files.values()) / 1e6
+    click.echo(f"index {settings.index_dir} is intact: {index.directory.name}, {len(files)} files, "
+               f"{megabytes:.1f} MB verified in {time.perf_counter() - started:.1f}s")
 
 
 @main.group()

@@ -10,7 +10,7 @@ from typing import Any
 
 from rag.config import Settings
 from rag.embed import DEFAULT_NAMES, Embedder, describe_embedder, load_embedder
-from rag.errors import IndexNotFound
+from rag.errors import IndexDamaged, IndexNotFound
 from rag.ingest import load_corpus
 from rag.retrieve import Retriever, SearchFilters
 from rag.schema import Answer, Hit
@@ -144,6 +144,9 @@ class Pipeline:
             index = self.index
         except IndexNotFound:
             details["index"] = {"state": "missing"}
+            return details
+        except IndexDamaged as error:
+            details["index"] = {"state": "damaged", "error": str(error)}
             return details
         details["index"] = {
             "state": "ready",
