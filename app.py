@@ -82,8 +82,8 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
                                   filters=search_filters(doc_ids))
         except Exception as error:  # one failing request must not take the app down
             return messages, question, gr.skip(), gr.skip(), ui.notice_html(user_message(error))
-        messages = [*(messages or []), {"role": "user", "content": question.strip()},
-                    {"role": "assistant", "content": answer.text}]
+        messages = [*(messages or []), {"role": "user", "content": ui.markdown_text(question.strip())},
+                    {"role": "assistant", "content": ui.markdown_text(answer.text)}]
         return messages, "", ui.answer_cards(answer), ui.answer_plain_text(answer), ""
 
     def search(query: str, doc_ids: list[str], mode: str, k: float, department: str, chapter: str) -> str:
@@ -117,10 +117,10 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
                                         (done, total) if total else 1.0, desc=ui.progress_label(stage, done, total)))
         except Exception as error:
             message = user_message(error)
-        return (message, *corpus_state(), None)
+        return (ui.markdown_text(message), *corpus_state(), None)
 
     def remove_document(doc_id: str | None) -> tuple[Any, ...]:
-        return (remove_from_corpus(pipeline, doc_id), *corpus_state())
+        return (ui.markdown_text(remove_from_corpus(pipeline, doc_id)), *corpus_state())
 
     demo = gr.Blocks(title="政策文件问答")
     with demo:
@@ -133,7 +133,8 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
         gr.Markdown("## 政策文件问答\n只依据已收录的政策文件作答，并注明出自哪一条；找不到依据时会直接说明。")
         with gr.Tabs():
             with gr.Tab("问答"):
-                chatbot = gr.Chatbot(label="对话", height=380, buttons=["copy"],
+                # Messages arrive escaped (ui.markdown_text); no LaTeX either, or $$…$$ from a document would render.
+                chatbot = gr.Chatbot(label="对话", height=380, buttons=["copy"], latex_delimiters=[],
                                      placeholder="在下方输入问题，或点选一个示例问题。")
                 with gr.Row(equal_height=True):
                     question = gr.Textbox(show_label=False, placeholder="输入问题，按回车提交", scale=8,
@@ -162,7 +163,7 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
                             "不会替换已收录的文件；标题后注明“用户上传”、上传人和时间。文件无法读取时，原索引保持不变。")
                 upload = gr.File(label="选择文件", file_types=list(SUPPORTED_SUFFIXES), type="filepath")
                 add_button = gr.Button("添加并重建索引", variant="primary")
-                upload_status = gr.Markdown()
+                upload_status = gr.Markdown(latex_delimiters=[])
                 if removable:
                     removal_choice = gr.Dropdown(choices=upload_choices(pipeline), label="删除上传的文件（维护）")
                     remove_button = gr.Button("删除并重建索引", variant="stop")

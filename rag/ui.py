@@ -5,8 +5,9 @@ Pure functions of the schema objects, so they are testable without a server; app
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
-from html import escape
+from html import escape, unescape
 from typing import Any
 
 from rag.schema import Answer, Clause, Hit
@@ -41,12 +42,25 @@ STAGE_NAMES = {"chunk": "切分条款", "embed": "计算向量", "index": "写�
 _NO_RESULTS = "没有匹配的条款。可以换个说法、改用“关键词”检索，或放宽文件和部门限定。"
 
 
+# Every ASCII punctuation character: HTML tags, Markdown links and images, autolinks (":", "@", "www."), code.
+_MARKUP_CHARS = re.compile(r"[!-/:-@\[-`{-~]")
+
+
+def markdown_text(text: str) -> str:
+    """Text for a Markdown component (the chat bubbles, status lines) that shows as text, never as markup.
+
+    Document text is untrusted: `<img src=…>`, `[x](url)` or a bare URL in a clause must not load or link
+    anything in the browser. Character references render as the characters themselves.
+    """
+    return _MARKUP_CHARS.sub(lambda match: f"&#{ord(match.group())};", text)
+
+
 def message_text(content: Any) -> str:
     """The text of a Chatbot message: a plain string or Gradio's list of {"type": "text", "text": …} parts."""
     if isinstance(content, str):
-        return content
+        return unescape(content)  # undoes markdown_text
     if isinstance(content, dict):
-        return str(content.get("text", ""))
+        return unescape(str(content.get("text", "")))
     if isinstance(content, Sequence):
         return "\n".join(message_text(part) for part in content if message_text(part))
     return ""

@@ -188,6 +188,7 @@ def test_unreadable_uploads_change_nothing(upload_client: Any, writable_pipeline
     (tmp_path / "empty.md").write_bytes(b"")
     for path, reason in ((tmp_path / "blob.txt", "binary"), (tmp_path / "empty.md", "empty")):
         status, _, table, _, _ = upload_client.predict(gradio_client.handle_file(str(path)), api_name="/add_document")
+        status = ui.message_text(status)  # shown as text: sent with markup characters escaped
         assert status.startswith(f"未添加 {path.name}") and reason in status
         assert str(tmp_path) not in status  # the user sees their file name, not the server's temp path
         assert len(table["data"]) == 5
@@ -204,6 +205,7 @@ def test_uploaded_gbk_document_is_indexed_and_searchable(upload_client: Any, wri
     upload.write_bytes(text.encode("gbk"))
     status, summary, table, choices, file_box = upload_client.predict(
         gradio_client.handle_file(str(upload)), api_name="/add_document")
+    status = ui.message_text(status)
     assert status.startswith("已添加《关于支持计量检测服务的通知（用户上传：匿名用户，"), status
     assert "本次计算" in status and file_box is None
     assert len(table["data"]) == 6 and "已收录 6 个文件" in summary
@@ -226,6 +228,7 @@ def test_upload_named_like_a_bundled_document_is_added_beside_it(upload_client: 
     documents_before = len(upload_client.predict(api_name="/documents")[1]["data"])
 
     status, _, table, _, _ = upload_client.predict(gradio_client.handle_file(str(forgery)), api_name="/add_document")
+    status = ui.message_text(status)
 
     assert status.startswith(f"已添加《{official}（用户上传：匿名用户，"), status
     assert {path.name: path.read_bytes() for path in corpus.iterdir()} == bundled  # corpus and manifest untouched
@@ -270,6 +273,7 @@ def test_removing_uploads_is_off_unless_a_maintainer_turns_it_on(upload_client: 
         assert remove_from_corpus(maintained, bundled).startswith("未删除：没有编号为")
         assert bundled in {d.doc_id for d in maintained.index.documents}
         status, _, table, _, _ = client.predict(added.doc_id, api_name="/remove_document")
+        status = ui.message_text(status)
         assert status.startswith("已删除《临时通知（用户上传"), status
         assert not any(row[0].startswith("临时通知") for row in table["data"])
     assert not (maintained.settings.upload_path / added.file_name).exists()
