@@ -144,7 +144,7 @@ def progress_bar() -> Iterator[Callable[[str, int, int], None]]:
 
 @main.command()
 @click.argument("query", required=False)
-@click.option("--batch", type=click.File("r", encoding="utf-8"), help="One query per line, or JSON Lines with a \"query\" field.")
+@click.option("--batch", type=click.File("rb"), help="One query per line, or JSON Lines with a \"query\" field.")
 @click.option("--k", "k", type=click.IntRange(1, 200), default=None, help="Number of clauses (default 10).")
 @click.option("--mode", type=click.Choice(["hybrid", "dense", "lexical"]), default=None)
 @click.option("--doc", "docs", multiple=True, help="Only these documents (doc id; repeatable).")
@@ -155,7 +155,7 @@ def progress_bar() -> Iterator[Callable[[str, int, int], None]]:
 def search(query: str | None, batch: Any, k: int | None, mode: str | None, docs: tuple[str, ...],
            department: str, chapter: str, index_dir: str | None, as_json: bool) -> None:
     """Find the clauses that best match QUERY."""
-    from rag.pipeline import open_searcher
+    from rag.pipeline import check_question, open_searcher
     from rag.retrieve import SearchFilters
 
     if (query is None) == (batch is None):
@@ -164,6 +164,8 @@ def search(query: str | None, batch: Any, k: int | None, mode: str | None, docs:
     queries = [query] if query is not None else list(read_batch(batch))
     filters = SearchFilters(doc_ids=docs, department=department, chapter=chapter)
     with user_errors():
+        for text in queries:  # all of them before the index loads: a bad line fails fast
+            check_question(text)
         searcher = open_searcher(settings)
         for text in queries:
             hits = searcher.search(text, k=k or settings.top_k, mode=mode or settings.mode, filters=filters)
@@ -174,17 +176,26 @@ def search(query: str | None, batch: Any, k: int | None, mode: str | None, docs:
 
 
 def read_batch(handle: Any) -> Iterator[str]:
-    for number, line in enumerate(handle, start=1):
-        line = line.strip()
-        if not line:
-            continue
+    for number, raw in enumerate(handle, start=1):
+        try:  # decoded line by line, so an error can name its line
+            line = raw.decode("utf-8-sig").strip()
+        except UnicodeDecodeError as error:
+            raise click.ClickException(f"--batch line {number}: not valid UTF-8 text ({error.reason}); "
+                                       "save the file as UTF-8") from error
         if line.startswith("{"):
-            try:
-                yield str(json.loads(line)["query"])
-            except (json.JSONDecodeError, KeyError) as error:
-                raise click.ClickException(f"--batch line {number}: expected a JSON object with a \"query\" field") from error
-        else:
+            yield batch_query(line, number)
+        elif line:
             yield line
+
+
+def batch_query(line: str, number: int) -> str:
+    try:
+        query = json.loads(line)["query"]
+    except (json.JSONDecodeError, KeyError, TypeError) as error:
+        raise click.ClickException(f"--batch line {number}: expected a JSON object with a \"query\" field") from error
+    if not isinstance(query, str):
+        raise click.ClickException(f"--batch line {number}: \"query\" must be a string, not {json.dumps(query)}")
+    return query
 
 
 def hit_record(hit: Hit) -> dict[str, Any]:

@@ -171,6 +171,12 @@ READERS: dict[str, tuple[str, _Reader]] = {
     ".htm": ("html", _read_html),
 }
 SUPPORTED_SUFFIXES = tuple(READERS)
+# Documents people keep beside their policies that we cannot read: listed as skipped, not silently ignored
+# (images, data and other files in a folder are simply not part of the corpus).
+UNSUPPORTED_DOCUMENT_SUFFIXES = frozenset({
+    ".doc", ".docm", ".dot", ".xls", ".xlsx", ".xlsm", ".et", ".ppt", ".pptx", ".dps", ".wps", ".rtf",
+    ".odt", ".ods", ".odp", ".ofd", ".caj", ".epub", ".pages", ".numbers", ".key",
+})  # fmt: skip
 
 
 def read_text(path: Path) -> LoadedText:
@@ -178,9 +184,15 @@ def read_text(path: Path) -> LoadedText:
     suffix = path.suffix.lower()
     if suffix not in READERS:
         supported = ", ".join(SUPPORTED_SUFFIXES)
-        raise CorpusError(f"{path}: unsupported file type {suffix or '(none)'!r}; use one of {supported}")
+        raise CorpusError(f"{path}: unsupported file type {suffix or '(none)'!r} (不支持的格式); use one of {supported}")
+    try:
+        path.stat()  # a symlink loop or a dangling link fails here with its reason
+    except FileNotFoundError:
+        raise CorpusError(f"{path}: file not found") from None
+    except OSError as error:
+        raise CorpusError(f"{path}: cannot be read ({error.strerror})") from None
     if not path.is_file():
-        raise CorpusError(f"{path}: {'not a regular file' if path.exists() else 'file not found'}")
+        raise CorpusError(f"{path}: not a regular file")
     data = path.read_bytes()
     if not data:
         raise CorpusError(f"{path}: the file is empty")
@@ -218,6 +230,13 @@ def iter_source_files(paths: Sequence[Path]) -> list[Path]:
             raise CorpusError(f"{path}: no such file or directory")
     unique: dict[Path, Path] = {}  # resolved -> as given; drops a file named twice
     for path in found:
-        if path.suffix.lower() in READERS:
-            unique.setdefault(path.resolve(), path)
+        if path.suffix.lower() in READERS or path.suffix.lower() in UNSUPPORTED_DOCUMENT_SUFFIXES:
+            unique.setdefault(_resolved(path), path)
     return list(unique.values())
+
+
+def _resolved(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # a symlink loop: read_text reports it as a skipped file
+        return path.absolute()

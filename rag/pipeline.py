@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Sequence
 from functools import cached_property
@@ -10,11 +11,27 @@ from typing import Any
 
 from rag.config import Settings
 from rag.embed import DEFAULT_NAMES, Embedder, describe_embedder, load_embedder
-from rag.errors import IndexDamaged, IndexNotFound
+from rag.errors import IndexDamaged, IndexNotFound, QueryError
 from rag.ingest import load_corpus
 from rag.retrieve import Retriever, SearchFilters
 from rag.schema import Answer, Hit
 from rag.store import ClauseIndex, IngestReport, Progress, build_index, open_index
+
+EMPTY_QUESTION = "问题是空的：请输入问题或关键词，例如“哪些部门负责质量基础设施一站式服务？”"
+_LETTER_DIGIT_OR_CJK = re.compile(r"[^\W_]")
+
+
+def check_question(text: object) -> str:
+    """A question is text with at least one letter, digit or CJK character: "？？？" is as empty as "   "."""
+    if not isinstance(text, str):
+        raise QueryError(f"问题必须是文本，而不是 {type(text).__name__}")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # undecodable bytes from argv arrive as lone surrogates
+        raise QueryError("问题不是有效的 UTF-8 文本：请检查终端或文件的编码") from None
+    if not _LETTER_DIGIT_OR_CJK.search(text):
+        raise QueryError(EMPTY_QUESTION)
+    return text
 
 
 def make_embedder(settings: Settings, *, show_progress: bool = False) -> Embedder:
@@ -115,6 +132,7 @@ class Pipeline:
 
     def search(self, query: str, *, k: int | None = None, mode: str | None = None,
                filters: SearchFilters = SearchFilters()) -> list[Hit]:
+        check_question(query)
         return self.retriever.search(query, k=k or self.settings.top_k, mode=mode or self.settings.mode,
                                      filters=filters)
 
@@ -123,6 +141,7 @@ class Pipeline:
         """Answer `question` from retrieved clauses; `history` is the conversation as (question, answer) pairs."""
         from rag.answer import answer_question, make_generator
 
+        check_question(question)
         return answer_question(
             question,
             retriever=self.retriever,

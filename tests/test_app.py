@@ -130,6 +130,8 @@ def test_empty_question_gets_a_message_and_the_server_keeps_serving(client: Any)
     assert "问题是空的" in result["notice"]
     assert result["messages"] == []  # nothing added to the conversation
     assert "Traceback" not in result["notice"]
+    punctuation = ask(client, "？？？")  # no letter, digit or CJK character: as empty as blanks
+    assert "问题是空的" in punctuation["notice"] and punctuation["messages"] == []
     assert "市场监管总局" in last_answer(ask(client, DEPARTMENT_QUESTION))
 
 
