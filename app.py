@@ -26,6 +26,7 @@ from rag.config import Settings, load_settings  # noqa: E402
 from rag.errors import CorpusError, IndexDamaged, RagError  # noqa: E402
 from rag.ingest import load_document  # noqa: E402
 from rag.loaders import SUPPORTED_SUFFIXES  # noqa: E402
+from rag.login import LoginGuard  # noqa: E402
 from rag.pipeline import Pipeline  # noqa: E402
 from rag.retrieve import SearchFilters  # noqa: E402
 from rag.store import Progress  # noqa: E402
@@ -283,11 +284,23 @@ def parse_settings(argv: Sequence[str] | None = None) -> Settings:
     parser.add_argument("--host", help="address to bind (default 127.0.0.1, or RAG_HOST)")
     parser.add_argument("--port", type=int, help="port (default 7860, or RAG_PORT)")
     parser.add_argument("--username", help="require this user name (or RAG_USERNAME); needs --password")
-    parser.add_argument("--password", help="password for --username (or RAG_PASSWORD)")
+    parser.add_argument("--password", help="password for --username; visible in `ps`: prefer RAG_PASSWORD or "
+                        "--password-file")
+    parser.add_argument("--password-file", type=Path, help="read the password from the first line of this file")
     parser.add_argument("--index", dest="index_dir", help="index directory (default index/default)")
     parser.add_argument("--allow-document-removal", action="store_const", const=True, default=None,
                         help="maintainers: let the chat remove uploaded documents (or RAG_ALLOW_DOCUMENT_REMOVAL=1)")
     args = parser.parse_args(argv)
+    if args.password is not None:
+        log.warning("warning: --password can be read by every user of this machine (`ps`); "
+                    "use RAG_PASSWORD or --password-file instead")
+    password_file = args.password_file
+    del args.password_file
+    if password_file is not None:
+        try:
+            args.password = password_file.read_text(encoding="utf-8").splitlines()[0]
+        except (OSError, UnicodeDecodeError, IndexError) as error:
+            parser.error(f"--password-file {password_file}: cannot read a password ({error or 'empty file'})")
     try:
         settings = load_settings(**vars(args))
     except ValueError as error:
@@ -307,7 +320,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         prepare(pipeline)
     except RagError as error:
         sys.exit(f"error: {error}")
-    auth = (settings.username, settings.password) if settings.username else None
+    auth = LoginGuard(settings.username, settings.password).check if settings.username else None
     demo = build_app(pipeline)
     demo.queue(default_concurrency_limit=settings.concurrency)
     demo.launch(server_name=settings.host, server_port=settings.port, auth=auth, max_file_size="50mb")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import re
 import shutil
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ from app import add_to_corpus, build_app, parse_settings, remove_from_corpus
 from rag import ui, uploads
 from rag.config import load_settings
 from rag.generate import NOT_FOUND_MARK
+from rag.login import LoginGuard
 from rag.pipeline import Pipeline
 from rag.store import open_index
 from tests.conftest import CORPUS_DIR
@@ -279,6 +282,54 @@ def test_removing_uploads_is_off_unless_a_maintainer_turns_it_on(upload_client: 
         assert status.startswith("已删除《临时通知（用户上传"), status
         assert not any(row[0].startswith("临时通知") for row in table["data"])
     assert not (maintained.settings.upload_path / added.file_name).exists()
+
+
+# --- login -----------------------------------------------------------------------------------------
+
+
+def test_failed_logins_slow_down_and_a_success_resets(corpus_pipeline: Pipeline) -> None:
+    """Issue 11: 50 wrong passwords took 0.4 s. Now each failure beyond the free ones doubles the wait."""
+    import httpx
+
+    guard = LoginGuard("hotline", "correct horse", free_failures=2, base_delay_s=0.5)
+    demo = build_app(corpus_pipeline)
+    demo.queue()
+    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(), quiet=True,
+                            auth=guard.check)
+    try:
+        with httpx.Client(base_url=url, timeout=30) as http:
+            def attempt(password: str) -> tuple[int, float]:
+                started = time.perf_counter()
+                response = http.post("/login", data={"username": "hotline", "password": password})
+                return response.status_code, time.perf_counter() - started
+
+            failures = [attempt("wrong") for _ in range(5)]
+            assert [code for code, _ in failures] == [400] * 5
+            waits = [seconds for _, seconds in failures]
+            assert max(waits[:3]) < 0.4  # two free failures, and the third is not made to wait
+            assert waits[3] >= 0.45 and waits[4] >= 0.95  # then turns of 0.5 s, 1 s, 2 s …
+            code, waited = attempt("correct horse")
+            assert code == 200 and waited >= 1.9  # even the right password waits its turn
+            code, waited = attempt("wrong")
+            assert code == 400 and waited < 0.4  # the success reset the count
+            assert http.post("/login", data={"username": "nobody", "password": "x"}).status_code == 400
+    finally:
+        demo.close()
+
+
+def test_password_from_file_or_environment_and_a_warning_for_the_command_line(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.delenv("RAG_PASSWORD", raising=False)
+    secret = tmp_path / "password"
+    secret.write_text("from-a-file\n", encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="rag.app"):
+        assert parse_settings(["--username", "u", "--password-file", str(secret)]).password == "from-a-file"
+        assert not caplog.records
+        monkeypatch.setenv("RAG_PASSWORD", "from-env")
+        assert parse_settings(["--username", "u"]).password == "from-env"
+        assert not caplog.records
+        assert parse_settings(["--username", "u", "--password", "p"]).password == "p"
+    assert "RAG_PASSWORD or --password-file" in caplog.text
 
 
 # --- pure helpers and options ----------------------------------------------------------------------
