@@ -9,6 +9,7 @@ import argparse
 import logging
 import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from rag import ui, uploads  # noqa: E402
 from rag.config import Settings, load_settings  # noqa: E402
 from rag.errors import CorpusError, IndexDamaged, RagError  # noqa: E402
 from rag.ingest import load_document  # noqa: E402
+from rag.isolate import run_isolated  # noqa: E402
 from rag.loaders import SUPPORTED_SUFFIXES  # noqa: E402
 from rag.login import LoginGuard  # noqa: E402
 from rag.pipeline import Pipeline  # noqa: E402
@@ -196,9 +198,12 @@ def add_to_corpus(pipeline: Pipeline, file_path: str | None, *, uploaded_by: str
     """
     if not file_path:
         return "请先选择一个文件。"
+    started = time.perf_counter()
     upload_file = Path(file_path)
-    try:
-        document = load_document(upload_file)  # reject unreadable files before they are stored
+    settings = pipeline.settings
+    try:  # in a child process under time and memory limits; unreadable files are rejected before they are stored
+        document = run_isolated(load_document, upload_file, timeout_s=settings.upload_timeout_s,
+                                memory_mb=settings.upload_memory_mb)
     except CorpusError as error:
         return f"未添加 {upload_file.name}：{str(error).replace(str(upload_file), upload_file.name)}"
     directory = pipeline.settings.upload_path
@@ -210,7 +215,7 @@ def add_to_corpus(pipeline: Pipeline, file_path: str | None, *, uploaded_by: str
         return f"未添加 {upload_file.name}，原索引保持不变：{user_message(error)}"
     skipped = "".join(f"\n- 跳过 {Path(s.path).name}：{s.reason}" for s in report.skipped)
     return (f"已添加《{upload.title}》。索引现有 {report.clauses} 条条款，本次计算 {report.embedded} 条，"
-            f"用时 {report.seconds:.1f} 秒。{skipped}")
+            f"共用时 {time.perf_counter() - started:.1f} 秒（读取、模型加载和建索引）。{skipped}")
 
 
 def remove_from_corpus(pipeline: Pipeline, doc_id: str | None) -> str:
@@ -257,11 +262,12 @@ def prepare(pipeline: Pipeline) -> None:
                  len(report.added) + len(report.changed) + len(report.unchanged), report.seconds)
         for skipped in report.skipped:
             log.warning("skipped %s: %s", skipped.path, skipped.reason)
-    details = pipeline.info()  # loads the model now rather than on the first question
-    index = details["index"]
-    log.info("index %s: %d documents, %d clauses", details["index_dir"], index["counts"]["documents"],
-             index["counts"]["clauses"])
-    if not index["matches_embedder"]:
+    index = pipeline.index
+    query_embedder = pipeline.query_embedder  # loaded now rather than on the first question; the document
+    # embedder (torch) is not: serving never needs it, and ingests run in a child process
+    counts = index.manifest["counts"]
+    log.info("index %s: %d documents, %d clauses", pipeline.settings.index_dir, counts["documents"], counts["clauses"])
+    if index.embedder_info["fingerprint"] != query_embedder.fingerprint:
         log.warning("the index was built with another embedder: questions will fail until `rag ingest` rebuilds it")
 
 

@@ -65,6 +65,11 @@ class Settings:
     # "" → <index_dir>/uploads, so each index has its own.
     upload_dir: str = ""
     allow_document_removal: bool = False  # maintainers only: let the chat remove uploaded documents
+    # An upload is read in a separate process under these limits (characters and unpacked size: rag.loaders).
+    upload_timeout_s: float = 60.0
+    upload_memory_mb: int = 1024
+    # Re-indexing after an upload runs in a separate process too, so the server never loads torch.
+    ingest_timeout_s: float = 3600.0
 
     @property
     def upload_path(self) -> Path:

@@ -13,6 +13,7 @@ from rag.config import Settings
 from rag.embed import DEFAULT_NAMES, Embedder, describe_embedder, load_embedder
 from rag.errors import IndexDamaged, IndexNotFound, QueryError
 from rag.ingest import load_corpus
+from rag.isolate import run_isolated
 from rag.retrieve import Retriever, SearchFilters
 from rag.schema import Answer, Hit
 from rag.store import ClauseIndex, IngestReport, Progress, build_index, open_index
@@ -125,7 +126,13 @@ class Pipeline:
         return True
 
     def ingest(self, paths: Sequence[str] | None = None, *, progress: Progress | None = None) -> IngestReport:
-        report = ingest(self.settings, paths, progress=progress, embedder=self.document_embedder)
+        """Index and reload. With the configured embedder this runs in a child process: the document embedder
+        (torch, ~1 GB) is loaded there and freed with it, so a serving process keeps its small footprint."""
+        if self._embedder is None:
+            report = run_isolated(ingest, self.settings, paths, timeout_s=self.settings.ingest_timeout_s,
+                                  progress=progress)
+        else:
+            report = ingest(self.settings, paths, progress=progress, embedder=self._embedder)
         with self._lock:
             self._retriever = None  # the next query opens the new version
         return report

@@ -23,6 +23,7 @@ from rag.login import LoginGuard
 from rag.pipeline import Pipeline
 from rag.store import open_index
 from tests.conftest import CORPUS_DIR
+from tests.test_limits import zip_bomb_docx
 
 gradio_client = pytest.importorskip("gradio_client")
 # Gradio's own queue code trips pandas deprecation warnings; they are not ours to fix.
@@ -191,7 +192,9 @@ def test_unreadable_uploads_change_nothing(upload_client: Any, writable_pipeline
     corpus_files = sorted(Path(writable_pipeline.settings.corpus_paths[0]).iterdir())
     (tmp_path / "blob.txt").write_bytes(bytes(range(256)) * 8)
     (tmp_path / "empty.md").write_bytes(b"")
-    for path, reason in ((tmp_path / "blob.txt", "binary"), (tmp_path / "empty.md", "empty")):
+    zip_bomb_docx(tmp_path / "bomb.docx", megabytes=150)  # read in a child process, refused before inflating
+    for path, reason in ((tmp_path / "blob.txt", "binary"), (tmp_path / "empty.md", "empty"),
+                         (tmp_path / "bomb.docx", "超过上限 100 MB")):
         status, _, table, _, _ = upload_client.predict(gradio_client.handle_file(str(path)), api_name="/add_document")
         status = ui.message_text(status)  # shown as text: sent with markup characters escaped
         assert status.startswith(f"未添加 {path.name}") and reason in status
