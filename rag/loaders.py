@@ -212,7 +212,13 @@ def read_text(path: Path, *, max_chars: int = MAX_DOCUMENT_CHARS,
                           f"(文件过长，上限 {max_chars:,} 字); split it into smaller files")
     if file_format == "docx":
         _check_unpacked_size(data, path, max_unpacked_bytes)
-    text, encoding = reader(data, path)
+    try:
+        text, encoding = reader(data, path)
+    except CorpusError:
+        raise
+    except Exception as error:  # python-docx, pypdf and bs4 fail in many ways on damaged files (zlib.error, …)
+        raise CorpusError(f"{path}: cannot be read as {file_format} ({type(error).__name__}: {error}); "
+                          "re-save or re-export it") from error
     if len(text) > max_chars:
         raise CorpusError(f"{path}: too long: {len(text):,} characters, limit {max_chars:,} "
                           f"(文件过长：{len(text):,} 字，上限 {max_chars:,} 字); split it into smaller files")
