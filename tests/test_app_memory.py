@@ -58,7 +58,13 @@ def test_server_never_loads_torch_and_indexes_uploads_in_a_child(tmp_path: Path)
         upload.write_text("关于计量检测服务的通知\n一、总体要求\n（一）建设计量检测公共服务平台。（市科技局负责）\n",
                           encoding="utf-8")
         client = gradio_client.Client(url, verbose=False)
-        status = client.predict(gradio_client.handle_file(str(upload)), api_name="/add_document")[0]
+        job = client.submit(gradio_client.handle_file(str(upload)), api_name="/add_document")
+        time.sleep(3)  # the upload is being read and indexed in child processes (the model alone takes ~20 s)
+        asked = time.perf_counter()
+        answer = client.predict("质量", [], [], "hybrid", 3, api_name="/ask")  # uploads do not block questions
+        assert time.perf_counter() - asked < 10 and not job.done(), "the question waited for the upload"
+        assert answer[0][-1]["role"] == "assistant"
+        status = job.result(timeout=300)[0]
         assert "已添加" in status, status
         assert not maps_torch(server.pid)  # the document embedder lived and died in the child
         assert "计量检测公共服务平台" in str(client.predict("计量检测公共服务平台", [], "hybrid", 3, "", "",
