@@ -10,8 +10,10 @@ from typing import Any
 
 from rag.config import Settings
 from rag.embed import DEFAULT_NAMES, Embedder, describe_embedder, load_embedder
-from rag.errors import IndexNotFound
+from rag.errors import IndexDamaged, IndexNotFound
 from rag.ingest import load_corpus
+from rag.isolate import run_isolated
+from rag.question import check_question
 from rag.retrieve import Ranking, Retriever, SearchFilters
 from rag.schema import Answer, Hit
 from rag.store import ClauseIndex, IngestReport, Progress, build_index, open_index
@@ -39,8 +41,11 @@ def make_query_embedder(settings: Settings) -> Embedder:
 
 def ingest(settings: Settings, paths: Sequence[str] | None = None, *, progress: Progress | None = None,
            embedder: Embedder | None = None) -> IngestReport:
-    """Index `paths` (default: the configured corpus) into the configured index directory."""
-    corpus = load_corpus(list(paths or settings.corpus_paths))
+    """Index `paths` (default: the configured corpus) and the index's uploads into the configured index directory."""
+    sources = [*(paths or settings.corpus_paths)]
+    if settings.upload_path.is_dir():  # uploads belong to the index: a re-ingest must not drop them
+        sources.append(str(settings.upload_path))
+    corpus = load_corpus(sources)
     return build_index(
         corpus,
         settings.index_dir,
@@ -115,13 +120,20 @@ class Pipeline:
         return True
 
     def ingest(self, paths: Sequence[str] | None = None, *, progress: Progress | None = None) -> IngestReport:
-        report = ingest(self.settings, paths, progress=progress, embedder=self.document_embedder)
+        """Index and reload. With the configured embedder this runs in a child process: the document embedder
+        (torch, ~1 GB) is loaded there and freed with it, so a serving process keeps its small footprint."""
+        if self._embedder is None:
+            report = run_isolated(ingest, self.settings, paths, timeout_s=self.settings.ingest_timeout_s,
+                                  progress=progress)
+        else:
+            report = ingest(self.settings, paths, progress=progress, embedder=self._embedder)
         with self._lock:
             self._retriever = None  # the next query opens the new version
         return report
 
     def search(self, query: str, *, k: int | None = None, mode: str | None = None,
                filters: SearchFilters = SearchFilters()) -> list[Hit]:
+        check_question(query)
         return self.retriever.search(query, k=k or self.settings.top_k, mode=mode or self.settings.mode,
                                      filters=filters)
 
@@ -130,6 +142,7 @@ class Pipeline:
         """Answer `question` from retrieved clauses; `history` is the conversation as (question, answer) pairs."""
         from rag.answer import answer_question, make_generator
 
+        check_question(question)
         return answer_question(
             question,
             retriever=self.retriever,
@@ -151,6 +164,9 @@ class Pipeline:
             index = self.index
         except IndexNotFound:
             details["index"] = {"state": "missing"}
+            return details
+        except IndexDamaged as error:
+            details["index"] = {"state": "damaged", "error": str(error)}
             return details
         details["index"] = {
             "state": "ready",

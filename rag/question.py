@@ -78,10 +78,22 @@ class Query:
         return " ".join((text, *self.expansions))
 
 
+def check_question(text: object) -> str:
+    """A question is text with at least one letter, digit or CJK character: "？？？" is as empty as "   "."""
+    if not isinstance(text, str):
+        raise QueryError(f"问题必须是文本，而不是 {type(text).__name__}")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # undecodable bytes from argv arrive as lone surrogates
+        raise QueryError("问题不是有效的 UTF-8 文本：请检查终端或文件的编码") from None
+    if not _HAS_CONTENT.search(text):
+        raise QueryError(EMPTY_QUESTION)
+    return text
+
+
 def normalize_query(query: str, *, max_chars: int) -> str:
     """Validate a query and bring it to the index's script and width (traditional → simplified)."""
-    if not isinstance(query, str) or not _HAS_CONTENT.search(query):
-        raise QueryError(EMPTY_QUESTION)
+    check_question(query)
     if len(query) > max_chars:
         raise QueryError(f"问题太长（{len(query)} 字，上限 {max_chars} 字）：请只保留想问的部分")
     return re.sub(r"\s+", " ", normalize_width(to_simplified(query.strip())))
