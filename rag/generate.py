@@ -197,6 +197,8 @@ class ExtractiveGenerator:
             return []
         # Only clauses about as relevant as the best one: weakly related clauses list other departments.
         chosen = [h for score, h in scored if score >= self.department_ratio * best][: self.max_department_clauses]
+        if asks_lead and any(h.clause.lead_department for h in chosen):
+            chosen = [h for h in chosen if h.clause.lead_department]  # "牵头的是哪个？" is answered by a lead
         by_document: dict[str, list[Hit]] = {}
         for hit in chosen:
             by_document.setdefault(hit.clause.doc_id, []).append(hit)
