@@ -18,8 +18,7 @@ from rag.store import ClauseIndex
 
 MODES = ("hybrid", "dense", "lexical")
 QUERY_VECTORS_KEPT = 64
-__all__ = ["MODES", "Retriever", "SearchFilters", "Ranking", "convex_fusion", "normalize_query",
-           "reciprocal_rank_fusion"]
+__all__ = ["MODES", "Retriever", "SearchFilters", "Ranking", "convex_fusion", "normalize_query"]
 
 
 @dataclass(frozen=True)
@@ -42,19 +41,6 @@ class Ranking:
     heading_weight: float  # BM25 of the title/chapter field, relative to the clause text
     department_boost: float  # a department question prefers clauses that name departments
     document_boost: float  # a question naming a document (汕尾, 《…》) prefers its clauses
-
-
-def reciprocal_rank_fusion(rankings: Sequence[Sequence[int]], weights: Sequence[float], *, k: int = 60
-                           ) -> list[tuple[int, float]]:
-    """Fuse ranked lists of rows: score(row) = Σ weight / (k + rank), ranks 1-based; best first."""
-    if k < 1:
-        raise ValueError("rrf k must be at least 1")
-    _check_weights(weights)
-    fused: dict[int, float] = {}
-    for ranking, weight in zip(rankings, weights, strict=True):
-        for rank, row in enumerate(ranking, start=1):
-            fused[row] = fused.get(row, 0.0) + weight / (k + rank)
-    return sorted(fused.items(), key=lambda item: (-item[1], item[0]))
 
 
 def convex_fusion(scores: Sequence[np.ndarray], weights: Sequence[float]) -> np.ndarray:

@@ -2,31 +2,29 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from langchain_core.runnables import RunnableLambda
 
 from rag.errors import QueryError
 from rag.langchain_retriever import ClauseRetriever
-from rag.retrieve import SearchFilters, normalize_query, reciprocal_rank_fusion
+from rag.retrieve import SearchFilters, convex_fusion, normalize_query
 
 ONE_STOP = "2022-18-departments-quality-improvement#六（十六）"
 
 
-def test_rrf_hand_computed() -> None:
-    # rows 7 and 8 each appear in both lists:
-    #   7: 1/(60+1) + 1/(60+2) = 0.016393 + 0.016129 = 0.032522
-    #   8: 1/(60+2) + 1/(60+1) = same total → tie broken by row id
-    #   9: 1/(60+3) = 0.015873 (dense only)
-    fused = reciprocal_rank_fusion([[7, 8, 9], [8, 7]], [1.0, 1.0], k=60)
-    assert [row for row, _ in fused] == [7, 8, 9]
-    assert fused[0][1] == pytest.approx(1 / 61 + 1 / 62)
-    assert fused[2][1] == pytest.approx(1 / 63)
-    # a zero weight silences a retriever
-    assert [row for row, _ in reciprocal_rank_fusion([[1, 2], [2, 1]], [0.0, 1.0])] == [2, 1]
+def test_convex_fusion_hand_computed() -> None:
+    # dense [0.9, 0.8, 0.85] → minmax [1.0, 0.0, 0.5]; BM25 [0.0, 10.0, 5.0] → [0.0, 1.0, 0.5]
+    # weights 0.55 / 0.45: [0.55, 0.45, 0.5] — the clause far ahead on one signal keeps its lead
+    fused = convex_fusion([np.array([0.9, 0.8, 0.85]), np.array([0.0, 10.0, 5.0])], (0.55, 0.45))
+    assert fused == pytest.approx([0.55, 0.45, 0.5])
+    # a flat signal adds nothing; a zero weight silences a retriever
+    assert convex_fusion([np.array([0.5, 0.5]), np.array([1.0, 3.0])], (1.0, 1.0)) == pytest.approx([0.0, 0.5])
+    assert convex_fusion([np.array([1.0, 0.0]), np.array([0.0, 1.0])], (0.0, 1.0)) == pytest.approx([0.0, 1.0])
     with pytest.raises(ValueError):
-        reciprocal_rank_fusion([[1]], [1.0, 1.0])
+        convex_fusion([np.array([1.0])], (1.0, 1.0))
     with pytest.raises(ValueError):
-        reciprocal_rank_fusion([[1]], [0.0])
+        convex_fusion([np.array([1.0])], (0.0,))
 
 
 def test_normalize_query() -> None:
