@@ -6,13 +6,18 @@ Layout of `index/<name>/`:
     v-<timestamp>/manifest.json, clauses.jsonl, vectors.npy, dense.faiss, lexical/, headings/, words.json
 
 A build writes a new version directory and only then points CURRENT at it, so a crash or a failed
-ingest leaves the previous version usable.
+ingest leaves the previous version usable. While it embeds, the build checkpoints its vectors in
+`v-…/partial/` (`inputs.json`, then one `vectors-NNNNNN.npy` per block of clauses); an ingest run again
+with the same inputs (clause ids, texts and embedder fingerprint) finds that unfinished version and
+embeds only the blocks it lacks. The lock is an flock, which the kernel releases when its holder dies,
+so a `.lock` file left behind by a killed writer does not keep the next one out.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -37,7 +42,10 @@ from rag.schema import Clause, Document, Matrix
 INDEX_FORMAT = 2  # 2: vectors of the bare clause text; document title and chapter in their own BM25 field
 # Bare headings carry no content of their own; their words reach every clause through `chapter`.
 UNINDEXED_KINDS = frozenset({"heading"})
-EMBED_BATCH = 64
+# Clauses per checkpoint: ~30 s of embedding on one core, so a crash loses little; blocks are cut from
+# the clauses sorted by length, so a block's batches need little padding.
+CHECKPOINT_CLAUSES = 1024
+PARTIAL = "partial"
 
 Progress = Callable[[str, int, int], None]
 
@@ -50,9 +58,10 @@ class IngestReport:
     unchanged: tuple[str, ...]
     skipped: tuple[SkippedFile, ...]
     clauses: int
-    embedded: int
+    embedded: int  # clauses embedded by this run
     seconds: float
     directory: str
+    resumed: int = 0  # clauses whose vectors came from an interrupted run's checkpoints
 
 
 @dataclass(frozen=True)
@@ -153,6 +162,7 @@ def build_index(
     ann_threshold: int = 20_000,
     ann_kind: str = "hnsw",
     progress: Progress | None = None,
+    checkpoint_clauses: int = CHECKPOINT_CLAUSES,
 ) -> IngestReport:
     """Index `corpus` into `directory`, re-embedding only documents whose content changed."""
     started = time.perf_counter()
@@ -164,13 +174,14 @@ def build_index(
     try:
         with FileLock(str(root / ".lock"), timeout=0):
             return _build_locked(corpus, root, embedder, max_clause_chars, ann_threshold, ann_kind,
-                                 progress or _no_progress, started)
+                                 progress or _no_progress, started, checkpoint_clauses)
     except Timeout as error:
         raise IndexLocked(f"another process is writing the index at {root}; try again when it finishes") from error
 
 
 def _build_locked(corpus: LoadedCorpus, root: Path, embedder: Embedder, max_clause_chars: int,
-                  ann_threshold: int, ann_kind: str, progress: Progress, started: float) -> IngestReport:
+                  ann_threshold: int, ann_kind: str, progress: Progress, started: float,
+                  checkpoint_clauses: int) -> IngestReport:
     settings = {"max_clause_chars": max_clause_chars, "passages": PASSAGE_FORMAT}
     previous = _reusable_previous(root, embedder, settings)
     old_hashes = {entry.doc_id: entry.content_hash for entry in previous.documents} if previous else {}
@@ -183,37 +194,40 @@ def _build_locked(corpus: LoadedCorpus, root: Path, embedder: Embedder, max_clau
         clauses.extend(doc_clauses)
         entries.append(_entry(document, len(doc_clauses)))
     new_hashes = {entry.doc_id: entry.content_hash for entry in entries}
-    vectors = _embed_reusing(clauses, previous, old_hashes, new_hashes, embedder, progress)
-    progress("index", 0, 1)
-    kind = ann_kind if len(clauses) > ann_threshold else "flat"
-    dense = build_vector_index(vectors, kind=kind)
-    words = sorted({c.title for c in clauses if 2 <= len(c.title) <= 12})
-    tokenizer = shared_tokenizer(tuple(words))
-    lexical = Bm25LexicalIndex(tokenizer)
-    lexical.build([passage_text(c) for c in clauses])
-    headings = Bm25LexicalIndex(tokenizer)
-    headings.build([heading_text(c) for c in clauses])
-    manifest = {
-        "format": INDEX_FORMAT,
-        "embedder": {"name": embedder.name, "backend": embedder.backend, "dimension": embedder.dimension,
-                     "fingerprint": embedder.fingerprint},
-        "settings": settings,
-        "dense_kind": kind,
-        "counts": {"documents": len(entries), "clauses": len(clauses)},
-        "documents": [dataclasses.asdict(e) for e in entries],
-        "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }
-    version = root / f"v-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{time.perf_counter_ns() % 10**6}"
-    version.mkdir()
+    vectors, pending = _reused_vectors(clauses, previous, old_hashes, new_hashes, embedder.dimension)
+    texts = [passage_text(clauses[row]) for row in pending]
+    blocks = checkpoint_blocks(texts, checkpoint_clauses)
+    version = _unfinished_version(root, _inputs_key(embedder, settings, clauses, pending, texts, checkpoint_clauses))
     try:
+        resumed = _embed_pending(version / PARTIAL, vectors, pending, texts, blocks, embedder, progress)
+        progress("index", 0, 1)
+        kind = ann_kind if len(clauses) > ann_threshold else "flat"
+        dense = build_vector_index(vectors, kind=kind)
+        words = sorted({c.title for c in clauses if 2 <= len(c.title) <= 12})
+        tokenizer = shared_tokenizer(tuple(words))
+        lexical = Bm25LexicalIndex(tokenizer)
+        lexical.build([passage_text(c) for c in clauses])
+        headings = Bm25LexicalIndex(tokenizer)
+        headings.build([heading_text(c) for c in clauses])
+        manifest = {
+            "format": INDEX_FORMAT,
+            "embedder": {"name": embedder.name, "backend": embedder.backend, "dimension": embedder.dimension,
+                         "fingerprint": embedder.fingerprint},
+            "settings": settings,
+            "dense_kind": kind,
+            "counts": {"documents": len(entries), "clauses": len(clauses)},
+            "documents": [dataclasses.asdict(e) for e in entries],
+            "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
         _write_version(version, manifest, clauses, vectors, dense, lexical, headings, words)
         _point_current_at(root, version)
     except BaseException:
-        shutil.rmtree(version, ignore_errors=True)
+        # Keep checkpointed vectors for the next run; a version with none is just debris.
+        if not any((version / PARTIAL).glob("vectors-*.npy")):
+            shutil.rmtree(version, ignore_errors=True)
         raise
     _remove_old_versions(root, keep=version)
     progress("index", 1, 1)
-    embedded = sum(1 for c in clauses if old_hashes.get(c.doc_id) != new_hashes[c.doc_id])
     return IngestReport(
         added=tuple(d for d in new_hashes if d not in old_hashes),
         changed=tuple(d for d in new_hashes if d in old_hashes and old_hashes[d] != new_hashes[d]),
@@ -221,9 +235,10 @@ def _build_locked(corpus: LoadedCorpus, root: Path, embedder: Embedder, max_clau
         unchanged=tuple(d for d in new_hashes if old_hashes.get(d) == new_hashes[d]),
         skipped=corpus.skipped,
         clauses=len(clauses),
-        embedded=embedded,
+        embedded=len(pending) - resumed,
         seconds=time.perf_counter() - started,
         directory=str(root),
+        resumed=resumed,
     )
 
 
@@ -246,9 +261,10 @@ def heading_text(clause: Clause) -> str:
     return " ".join(part for part in parts if part) or "∅"
 
 
-def _embed_reusing(clauses: Sequence[Clause], previous: ClauseIndex | None, old_hashes: dict[str, str],
-                   new_hashes: dict[str, str], embedder: Embedder, progress: Progress) -> Matrix:
-    vectors = np.zeros((len(clauses), embedder.dimension), dtype=np.float32)
+def _reused_vectors(clauses: Sequence[Clause], previous: ClauseIndex | None, old_hashes: dict[str, str],
+                    new_hashes: dict[str, str], dimension: int) -> tuple[Matrix, list[int]]:
+    """Vectors of unchanged documents copied from the previous version, and the rows still to embed."""
+    vectors = np.zeros((len(clauses), dimension), dtype=np.float32)
     pending: list[int] = []
     for row, clause in enumerate(clauses):
         old_row = previous.row_of.get(clause.clause_id) if previous else None
@@ -256,12 +272,101 @@ def _embed_reusing(clauses: Sequence[Clause], previous: ClauseIndex | None, old_
             vectors[row] = previous.vectors[old_row]
         else:
             pending.append(row)
-    for done in range(0, len(pending), EMBED_BATCH):
-        progress("embed", done, len(pending))
-        batch = pending[done : done + EMBED_BATCH]
-        vectors[batch] = embedder.embed_documents([passage_text(clauses[row]) for row in batch])
-    progress("embed", len(pending), len(pending))
-    return vectors
+    return vectors, pending
+
+
+def _inputs_key(embedder: Embedder, settings: dict[str, Any], clauses: Sequence[Clause], pending: Sequence[int],
+                texts: Sequence[str], block_size: int) -> str:
+    """What the checkpoints of a build depend on: the embedder, the settings and each clause to embed."""
+    digest = hashlib.sha256(json.dumps([embedder.fingerprint, embedder.dimension, settings, block_size],
+                                       sort_keys=True).encode())
+    for row, text in zip(pending, texts, strict=True):
+        digest.update(f"\n{clauses[row].clause_id}\t{hashlib.sha256(text.encode()).hexdigest()}".encode())
+    return digest.hexdigest()
+
+
+def _unfinished_version(root: Path, key: str) -> Path:
+    """The interrupted build with these inputs, else a new version directory; other unfinished ones go."""
+    found: Path | None = None
+    for path in sorted(root.glob("v-*")):
+        if not path.is_dir() or (path / "manifest.json").is_file() or _is_current(root, path):
+            continue
+        try:
+            same = json.loads((path / PARTIAL / "inputs.json").read_text(encoding="utf-8"))["key"] == key
+        except (OSError, ValueError, KeyError, TypeError):
+            same = False
+        if same and found is None:
+            found = path
+        else:
+            shutil.rmtree(path, ignore_errors=True)  # we hold the lock: nobody else is building it
+    if found is not None:
+        return found
+    version = root / f"v-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{time.perf_counter_ns() % 10**6}"
+    (version / PARTIAL).mkdir(parents=True)
+    _write_atomically(version / PARTIAL / "inputs.json", json.dumps({"key": key}).encode())
+    return version
+
+
+def checkpoint_blocks(texts: Sequence[str], size: int) -> list[list[int]]:
+    """Positions in `texts`, cut into blocks of similar length; the blocks in a fixed shuffled order.
+
+    Sorting by length keeps padding (wasted work) low inside each batch; shuffling the blocks keeps the
+    rate, hence the ETA, steady instead of slowing from the short clauses to the long ones.
+    """
+    if size < 1:
+        raise ValueError(f"checkpoint block size must be at least 1, got {size}")
+    order = sorted(range(len(texts)), key=lambda position: (len(texts[position]), position))
+    blocks = [order[start : start + size] for start in range(0, len(order), size)]
+    permutation = np.random.default_rng(0).permutation(len(blocks))
+    return [blocks[index] for index in permutation]
+
+
+def _embed_pending(partial: Path, vectors: Matrix, pending: Sequence[int], texts: Sequence[str],
+                   blocks: Sequence[list[int]], embedder: Embedder, progress: Progress) -> int:
+    """Fill `vectors[pending]`, block by block, checkpointing each; returns how many came from checkpoints."""
+    resumed = 0
+    todo: list[tuple[int, list[int]]] = []
+    for number, block in enumerate(blocks):
+        saved = _load_checkpoint(partial / f"vectors-{number:06d}.npy", (len(block), embedder.dimension))
+        if saved is None:
+            todo.append((number, block))
+        else:
+            vectors[[pending[p] for p in block]] = saved
+            resumed += len(block)
+    total = len(pending) - resumed
+    done = 0
+    progress("embed", 0, total)
+    for number, block in todo:
+        block_vectors = embedder.embed_documents([texts[p] for p in block])
+        buffer = io.BytesIO()
+        np.save(buffer, np.asarray(block_vectors, dtype=np.float32))
+        _write_atomically(partial / f"vectors-{number:06d}.npy", buffer.getvalue())
+        vectors[[pending[p] for p in block]] = block_vectors
+        done += len(block)
+        progress("embed", done, total)
+    return resumed
+
+
+def _load_checkpoint(path: Path, shape: tuple[int, int]) -> Matrix | None:
+    try:
+        saved = np.load(path)
+    except (OSError, ValueError, EOFError):
+        return None
+    return saved if saved.shape == shape and saved.dtype == np.float32 else None
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    with temporary.open("wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+
+
+def _is_current(root: Path, version: Path) -> bool:
+    current = _current_version(root)
+    return current is not None and current.name == version.name
 
 
 def _reusable_previous(root: Path, embedder: Embedder, settings: dict[str, Any]) -> ClauseIndex | None:
@@ -291,6 +396,7 @@ def _write_version(version: Path, manifest: dict[str, Any], clauses: Sequence[Cl
     lexical.save(version / "lexical")
     headings.save(version / "headings")
     save_user_words(words, version / "words.json")
+    shutil.rmtree(version / PARTIAL, ignore_errors=True)  # the vectors are in vectors.npy now
     # The manifest goes last: a version directory without one was never finished.
     (version / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
 
