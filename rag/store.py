@@ -32,7 +32,7 @@ import numpy as np
 from filelock import FileLock, Timeout
 
 from rag.chunk import split_clauses
-from rag.embed import Embedder
+from rag.embed import Embedder, same_vector_space
 from rag.errors import CorpusError, IndexLocked, IndexMismatch, IndexNotFound
 from rag.index import FaissIndex, Rows, build_vector_index
 from rag.ingest import LoadedCorpus, SkippedFile
@@ -120,7 +120,7 @@ class ClauseIndex:
     def check_embedder(self, embedder: Embedder) -> None:
         """Refuse to compare query vectors from another model with this index's vectors."""
         built = self.manifest["embedder"]
-        if built["fingerprint"] != embedder.fingerprint or built["dimension"] != embedder.dimension:
+        if not same_vector_space(built["fingerprint"], embedder.fingerprint) or built["dimension"] != embedder.dimension:
             raise IndexMismatch(
                 f"index {self.directory.parent} was built with embedder {built['name']} "
                 f"(dim {built['dimension']}, fingerprint {built['fingerprint'][:12]}), but the active embedder is "
