@@ -8,8 +8,8 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import shutil
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -22,11 +22,13 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # the app runs offli
 
 import gradio as gr  # noqa: E402
 
-from rag import ui  # noqa: E402
+from rag import ui, uploads  # noqa: E402
 from rag.config import Settings, load_settings  # noqa: E402
-from rag.errors import CorpusError, RagError  # noqa: E402
+from rag.errors import CorpusError, IndexDamaged, RagError  # noqa: E402
 from rag.ingest import load_document  # noqa: E402
+from rag.isolate import run_isolated  # noqa: E402
 from rag.loaders import SUPPORTED_SUFFIXES  # noqa: E402
+from rag.login import LoginGuard  # noqa: E402
 from rag.pipeline import Pipeline  # noqa: E402
 from rag.retrieve import SearchFilters  # noqa: E402
 from rag.store import Progress  # noqa: E402
@@ -42,6 +44,7 @@ EXAMPLES = [
     "2025年要建立多少项社会公用计量标准？",
 ]
 MODE_CHOICES = [("混合（推荐）", "hybrid"), ("语义", "dense"), ("关键词", "lexical")]
+ANONYMOUS = "匿名用户"  # who uploaded a file when the login is off
 GENERIC_ERROR = "抱歉，处理这个请求时出了意外错误（已记录在服务器日志中）。请稍后重试，或换个问法。"
 DOCUMENT_HEADERS = ["标题", "发布机关", "日期", "条款数", "来源文件"]
 # Copies with a textarea fallback: navigator.clipboard exists only on https and localhost.
@@ -57,6 +60,9 @@ COPY_JS = """(text) => {
 
 def user_message(error: Exception) -> str:
     """Domain errors are shown as they are; anything else is logged with its traceback and hidden."""
+    if isinstance(error, IndexDamaged):
+        log.error("%s", error)
+        return "索引文件已损坏，暂时无法检索。请维护人员运行 `rag ingest` 重建索引（重启本应用也会自动重建）。"
     if isinstance(error, RagError):
         return str(error)
     log.error("request failed", exc_info=error)
@@ -79,8 +85,8 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
                                   filters=search_filters(doc_ids))
         except Exception as error:  # one failing request must not take the app down
             return messages, question, gr.skip(), gr.skip(), ui.notice_html(user_message(error))
-        messages = [*(messages or []), {"role": "user", "content": question.strip()},
-                    {"role": "assistant", "content": answer.text}]
+        messages = [*(messages or []), {"role": "user", "content": ui.markdown_text(question.strip())},
+                    {"role": "assistant", "content": ui.markdown_text(answer.text)}]
         return messages, "", ui.answer_cards(answer), ui.answer_plain_text(answer), ""
 
     def search(query: str, doc_ids: list[str], mode: str, k: float, department: str, chapter: str) -> str:
@@ -90,25 +96,35 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
             return ui.notice_html(user_message(error))
         return ui.search_results(hits)
 
-    def corpus_state() -> tuple[str, list[list[Any]], Any]:
-        """Summary line, document table and the 限定文件 choices, for page load and after an upload."""
+    removable = settings.allow_document_removal
+
+    def corpus_state() -> tuple[Any, ...]:
+        """Summary line, document table, the 限定文件 choices (and the removable uploads), after any change."""
+        removal = (gr.update(choices=upload_choices(pipeline), value=None),) if removable else ()
         try:
             index = pipeline.index
         except Exception as error:
-            return user_message(error), [], gr.update(choices=[])
+            return user_message(error), [], gr.update(choices=[]), *removal
         counts = index.manifest["counts"]
         summary = (f"已收录 {counts['documents']} 个文件、{counts['clauses']} 条条款"
                    f"（索引建于 {index.manifest['built_at']}）。")
-        return summary, ui.document_rows(index.documents), gr.update(choices=ui.document_choices(index.documents))
+        return (summary, ui.document_rows(index.documents), gr.update(choices=ui.document_choices(index.documents)),
+                *removal)
 
     # Gradio recognises a gr.Progress default and hands each request its own tracker.
-    def add_document(file_path: str | None, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
+    def add_document(file_path: str | None, request: gr.Request,
+                     progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
+        text = ui.ProgressText()
         try:
-            message = add_to_corpus(pipeline, file_path, progress=lambda stage, done, total: progress(
-                (done, total) if total else 1.0, desc=ui.progress_label(stage, done, total)))
+            message = add_to_corpus(pipeline, file_path, uploaded_by=getattr(request, "username", None) or ANONYMOUS,
+                                    progress=lambda stage, done, total: progress(
+                                        (done, total) if total else 1.0, desc=text(stage, done, total)))
         except Exception as error:
             message = user_message(error)
-        return (message, *corpus_state(), None)
+        return (ui.markdown_text(message), *corpus_state(), None)
+
+    def remove_document(doc_id: str | None) -> tuple[Any, ...]:
+        return (ui.markdown_text(remove_from_corpus(pipeline, doc_id)), *corpus_state())
 
     demo = gr.Blocks(title="政策文件问答")
     with demo:
@@ -121,7 +137,8 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
         gr.Markdown("## 政策文件问答\n只依据已收录的政策文件作答，并注明出自哪一条；找不到依据时会直接说明。")
         with gr.Tabs():
             with gr.Tab("问答"):
-                chatbot = gr.Chatbot(label="对话", height=380, buttons=["copy"],
+                # Messages arrive escaped (ui.markdown_text); no LaTeX either, or $$…$$ from a document would render.
+                chatbot = gr.Chatbot(label="对话", height=380, buttons=["copy"], latex_delimiters=[],
                                      placeholder="在下方输入问题，或点选一个示例问题。")
                 with gr.Row(equal_height=True):
                     question = gr.Textbox(show_label=False, placeholder="输入问题，按回车提交", scale=8,
@@ -146,11 +163,14 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
                 summary = gr.Markdown()
                 table = gr.Dataframe(headers=DOCUMENT_HEADERS, interactive=False, wrap=True,
                                      column_widths=["36%", "26%", "12%", "8%", "18%"])
-                gr.Markdown(f"### 添加文件\n支持 {' '.join(SUPPORTED_SUFFIXES)}。文件会复制到 "
-                            f"`{settings.corpus_paths[0]}` 并重建索引；文件无法读取时，原索引保持不变。")
+                gr.Markdown(f"### 添加文件\n支持 {' '.join(SUPPORTED_SUFFIXES)}。上传的文件作为新文件另行保存，"
+                            "不会替换已收录的文件；标题后注明“用户上传”、上传人和时间。文件无法读取时，原索引保持不变。")
                 upload = gr.File(label="选择文件", file_types=list(SUPPORTED_SUFFIXES), type="filepath")
                 add_button = gr.Button("添加并重建索引", variant="primary")
-                upload_status = gr.Markdown()
+                upload_status = gr.Markdown(latex_delimiters=[])
+                if removable:
+                    removal_choice = gr.Dropdown(choices=upload_choices(pipeline), label="删除上传的文件（维护）")
+                    remove_button = gr.Button("删除并重建索引", variant="stop")
 
         ask_inputs = [question, chatbot, documents, mode, k]
         ask_outputs = [chatbot, question, cards, copy_box, notice]
@@ -160,37 +180,64 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
         search_inputs = [query, documents, mode, k, department, chapter]
         search_button.click(search, search_inputs, results, api_name="search")
         query.submit(search, search_inputs, results, api_visibility="private")
-        add_button.click(add_document, upload, [upload_status, summary, table, documents, upload],
-                         api_name="add_document", concurrency_limit=1)
-        demo.load(corpus_state, None, [summary, table, documents], api_name="documents")
+        state_outputs = [summary, table, documents, *([removal_choice] if removable else [])]
+        add_button.click(add_document, upload, [upload_status, *state_outputs, upload],
+                         api_name="add_document", concurrency_limit=1, concurrency_id="corpus")
+        if removable:
+            remove_button.click(remove_document, removal_choice, [upload_status, *state_outputs],
+                                api_name="remove_document", concurrency_limit=1, concurrency_id="corpus")
+        demo.load(corpus_state, None, state_outputs, api_name="documents")
     return demo
 
 
-def add_to_corpus(pipeline: Pipeline, file_path: str | None, *, progress: Progress | None = None) -> str:
-    """Copy a file into the corpus folder and re-index; a file that cannot be read changes nothing."""
+def add_to_corpus(pipeline: Pipeline, file_path: str | None, *, uploaded_by: str = ANONYMOUS,
+                  progress: Progress | None = None) -> str:
+    """Add a file as a new, marked upload and re-index; a file that cannot be read changes nothing.
+
+    Uploads never replace a document: they get a new name in the upload folder and a title that says who
+    uploaded them and when, whatever the file is called and whatever title it claims.
+    """
     if not file_path:
         return "请先选择一个文件。"
-    upload = Path(file_path)
-    try:
-        document = load_document(upload)  # reject unreadable files before they reach the corpus
+    started = time.perf_counter()
+    upload_file = Path(file_path)
+    settings = pipeline.settings
+    try:  # in a child process under time and memory limits; unreadable files are rejected before they are stored
+        document = run_isolated(load_document, upload_file, timeout_s=settings.upload_timeout_s,
+                                memory_mb=settings.upload_memory_mb)
     except CorpusError as error:
-        return f"未添加 {upload.name}：{str(error).replace(str(upload), upload.name)}"
-    target = Path(pipeline.settings.corpus_paths[0]) / upload.name
-    previous = target.read_bytes() if target.is_file() else None
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(upload, target)
+        return f"未添加 {upload_file.name}：{str(error).replace(str(upload_file), upload_file.name)}"
+    directory = pipeline.settings.upload_path
+    upload = uploads.add_upload(upload_file, directory, title=document.title, uploaded_by=uploaded_by)
     try:
         report = pipeline.ingest(progress=progress)
     except Exception as error:
-        if previous is None:
-            target.unlink(missing_ok=True)
-        else:
-            target.write_bytes(previous)
-        return f"未添加 {upload.name}，原索引保持不变：{user_message(error)}"
-    verb = "已更新" if previous is not None else "已添加"
+        uploads.remove_upload(directory, upload.doc_id)
+        return f"未添加 {upload_file.name}，原索引保持不变：{user_message(error)}"
     skipped = "".join(f"\n- 跳过 {Path(s.path).name}：{s.reason}" for s in report.skipped)
-    return (f"{verb}《{document.title}》。索引现有 {report.clauses} 条条款，本次计算 {report.embedded} 条，"
-            f"用时 {report.seconds:.1f} 秒。{skipped}")
+    return (f"已添加《{upload.title}》。索引现有 {report.clauses} 条条款，本次计算 {report.embedded} 条，"
+            f"共用时 {time.perf_counter() - started:.1f} 秒（读取、模型加载和建索引）。{skipped}")
+
+
+def remove_from_corpus(pipeline: Pipeline, doc_id: str | None) -> str:
+    """Remove an uploaded document and re-index (only with allow_document_removal; bundled files stay)."""
+    if not pipeline.settings.allow_document_removal:
+        return "删除文件未开启（维护人员可用 --allow-document-removal 开启）。"
+    if not doc_id:
+        return "请先选择要删除的上传文件。"
+    try:
+        removed = uploads.remove_upload(pipeline.settings.upload_path, doc_id)
+        pipeline.ingest()
+    except Exception as error:
+        return f"未删除：{user_message(error)}"
+    return f"已删除《{removed.title}》并重建索引。"
+
+
+def upload_choices(pipeline: Pipeline) -> list[tuple[str, str]]:
+    try:
+        return [(u.title, u.doc_id) for u in uploads.list_uploads(pipeline.settings.upload_path)]
+    except RagError:
+        return []
 
 
 def _initial_choices(pipeline: Pipeline) -> list[tuple[str, str]]:
@@ -201,8 +248,13 @@ def _initial_choices(pipeline: Pipeline) -> list[tuple[str, str]]:
 
 
 def prepare(pipeline: Pipeline) -> None:
-    """Build the index on first run and load the model, so the first question is answered promptly."""
-    if not pipeline.has_index():
+    """Build the index on first run (or rebuild a damaged one) and load the model, so questions are answered promptly."""
+    try:
+        present = pipeline.has_index()
+    except IndexDamaged as error:
+        log.warning("%s — rebuilding it from the source files now", error)
+        present = False
+    if not present:
         corpus = ", ".join(pipeline.settings.corpus_paths)
         log.info("no index at %s yet: indexing %s (first run only; a few minutes on a small CPU)",
                  pipeline.settings.index_dir, corpus)
@@ -211,11 +263,12 @@ def prepare(pipeline: Pipeline) -> None:
                  len(report.added) + len(report.changed) + len(report.unchanged), report.seconds)
         for skipped in report.skipped:
             log.warning("skipped %s: %s", skipped.path, skipped.reason)
-    details = pipeline.info()  # loads the model now rather than on the first question
-    index = details["index"]
-    log.info("index %s: %d documents, %d clauses", details["index_dir"], index["counts"]["documents"],
-             index["counts"]["clauses"])
-    if not index["matches_embedder"]:
+    index = pipeline.index
+    query_embedder = pipeline.query_embedder  # loaded now rather than on the first question; the document
+    # embedder (torch) is not: serving never needs it, and ingests run in a child process
+    counts = index.manifest["counts"]
+    log.info("index %s: %d documents, %d clauses", pipeline.settings.index_dir, counts["documents"], counts["clauses"])
+    if index.embedder_info["fingerprint"] != query_embedder.fingerprint:
         log.warning("the index was built with another embedder: questions will fail until `rag ingest` rebuilds it")
 
 
@@ -238,9 +291,23 @@ def parse_settings(argv: Sequence[str] | None = None) -> Settings:
     parser.add_argument("--host", help="address to bind (default 127.0.0.1, or RAG_HOST)")
     parser.add_argument("--port", type=int, help="port (default 7860, or RAG_PORT)")
     parser.add_argument("--username", help="require this user name (or RAG_USERNAME); needs --password")
-    parser.add_argument("--password", help="password for --username (or RAG_PASSWORD)")
+    parser.add_argument("--password", help="password for --username; visible in `ps`: prefer RAG_PASSWORD or "
+                        "--password-file")
+    parser.add_argument("--password-file", type=Path, help="read the password from the first line of this file")
     parser.add_argument("--index", dest="index_dir", help="index directory (default index/default)")
+    parser.add_argument("--allow-document-removal", action="store_const", const=True, default=None,
+                        help="maintainers: let the chat remove uploaded documents (or RAG_ALLOW_DOCUMENT_REMOVAL=1)")
     args = parser.parse_args(argv)
+    if args.password is not None:
+        log.warning("warning: --password can be read by every user of this machine (`ps`); "
+                    "use RAG_PASSWORD or --password-file instead")
+    password_file = args.password_file
+    del args.password_file
+    if password_file is not None:
+        try:
+            args.password = password_file.read_text(encoding="utf-8").splitlines()[0]
+        except (OSError, UnicodeDecodeError, IndexError) as error:
+            parser.error(f"--password-file {password_file}: cannot read a password ({error or 'empty file'})")
     try:
         settings = load_settings(**vars(args))
     except ValueError as error:
@@ -260,7 +327,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         prepare(pipeline)
     except RagError as error:
         sys.exit(f"error: {error}")
-    auth = (settings.username, settings.password) if settings.username else None
+    auth = LoginGuard(settings.username, settings.password).check if settings.username else None
     demo = build_app(pipeline)
     demo.queue(default_concurrency_limit=settings.concurrency)
     demo.launch(server_name=settings.host, server_port=settings.port, auth=auth, max_file_size="50mb")

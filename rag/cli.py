@@ -179,7 +179,7 @@ def rate_and_eta(done: int, seconds: float, remaining: int) -> str:
 
 @main.command()
 @click.argument("query", required=False)
-@click.option("--batch", type=click.File("r", encoding="utf-8"), help="One query per line, or JSON Lines with a \"query\" field.")
+@click.option("--batch", type=click.File("rb"), help="One query per line, or JSON Lines with a \"query\" field.")
 @click.option("--k", "k", type=click.IntRange(1, 200), default=None, help="Number of clauses (default 10).")
 @click.option("--mode", type=click.Choice(["hybrid", "dense", "lexical"]), default=None)
 @click.option("--doc", "docs", multiple=True, help="Only these documents (doc id; repeatable).")
@@ -190,7 +190,7 @@ def rate_and_eta(done: int, seconds: float, remaining: int) -> str:
 def search(query: str | None, batch: Any, k: int | None, mode: str | None, docs: tuple[str, ...],
            department: str, chapter: str, index_dir: str | None, as_json: bool) -> None:
     """Find the clauses that best match QUERY."""
-    from rag.pipeline import open_searcher
+    from rag.pipeline import check_question, open_searcher
     from rag.retrieve import SearchFilters
 
     if (query is None) == (batch is None):
@@ -199,6 +199,8 @@ def search(query: str | None, batch: Any, k: int | None, mode: str | None, docs:
     queries = [query] if query is not None else list(read_batch(batch))
     filters = SearchFilters(doc_ids=docs, department=department, chapter=chapter)
     with user_errors():
+        for text in queries:  # all of them before the index loads: a bad line fails fast
+            check_question(text)
         searcher = open_searcher(settings)
         for text in queries:
             hits = searcher.search(text, k=k or settings.top_k, mode=mode or settings.mode, filters=filters)
@@ -209,17 +211,26 @@ def search(query: str | None, batch: Any, k: int | None, mode: str | None, docs:
 
 
 def read_batch(handle: Any) -> Iterator[str]:
-    for number, line in enumerate(handle, start=1):
-        line = line.strip()
-        if not line:
-            continue
+    for number, raw in enumerate(handle, start=1):
+        try:  # decoded line by line, so an error can name its line
+            line = raw.decode("utf-8-sig").strip()
+        except UnicodeDecodeError as error:
+            raise click.ClickException(f"--batch line {number}: not valid UTF-8 text ({error.reason}); "
+                                       "save the file as UTF-8") from error
         if line.startswith("{"):
-            try:
-                yield str(json.loads(line)["query"])
-            except (json.JSONDecodeError, KeyError) as error:
-                raise click.ClickException(f"--batch line {number}: expected a JSON object with a \"query\" field") from error
-        else:
+            yield batch_query(line, number)
+        elif line:
             yield line
+
+
+def batch_query(line: str, number: int) -> str:
+    try:
+        query = json.loads(line)["query"]
+    except (json.JSONDecodeError, KeyError, TypeError) as error:
+        raise click.ClickException(f"--batch line {number}: expected a JSON object with a \"query\" field") from error
+    if not isinstance(query, str):
+        raise click.ClickException(f"--batch line {number}: \"query\" must be a string, not {json.dumps(query)}")
+    return query
 
 
 def hit_record(hit: Hit) -> dict[str, Any]:
@@ -263,12 +274,39 @@ def info(index_dir: str | None, as_json: bool) -> None:
         click.echo(f"{role.replace('_', ' ')}: {embedder['name']} ({embedder['backend']}, dim {embedder['dimension']}, "
                    f"device {embedder['device']})\n  model: {embedder['model_path']}\n  fingerprint: {embedder['fingerprint']}")
     index = details["index"]
-    click.echo(f"index: {details['index_dir']} — {index['state']}")
+    click.echo(f"index: {details['index_dir']} — {index['state']}" + (f": {index['error']}" if "error" in index else ""))
     if index["state"] == "ready":
         counts = index["counts"]
         click.echo(f"  {counts['documents']} documents, {counts['clauses']} clauses, {index['dense_kind']} FAISS, "
                    f"built {index['built_at']} with {index['built_with']['name']}"
                    + ("" if index["matches_embedder"] else "  ⚠ built with another embedder: run `rag ingest`"))
+
+
+@main.group("index")
+def index_group() -> None:
+    """Inspect the on-disk index."""
+
+
+@index_group.command("check")
+@click.option("--index", "index_dir", default=None, help="Index directory (default index/default).")
+def index_check(index_dir: str | None) -> None:
+    """Verify every file of the live index version against the checksums in its manifest."""
+    import time
+
+    from rag.store import check_index
+
+    settings = settings_from(index_dir)
+    started = time.perf_counter()
+    with user_errors():
+        index = check_index(settings.index_dir)
+    files = index.manifest.get("files", {})
+    if not files:
+        click.echo(f"index {settings.index_dir} opens, but it records no checksums (built by an older version): "
+                   "run `rag ingest` to rebuild it with them")
+        return
+    megabytes = sum(entry["size"] for entry in files.values()) / 1e6
+    click.echo(f"index {settings.index_dir} is intact: {index.directory.name}, {len(files)} files, "
+               f"{megabytes:.1f} MB verified in {time.perf_counter() - started:.1f}s")
 
 
 @main.group()

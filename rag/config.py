@@ -69,6 +69,21 @@ class Settings:
     password: str = ""
     concurrency: int = 4
 
+    # --- uploads (the chat's 文件库 tab) ------------------------------------
+    # Uploads are additions kept apart from corpus_paths, never replacements of bundled files;
+    # "" → <index_dir>/uploads, so each index has its own.
+    upload_dir: str = ""
+    allow_document_removal: bool = False  # maintainers only: let the chat remove uploaded documents
+    # An upload is read in a separate process under these limits (characters and unpacked size: rag.loaders).
+    upload_timeout_s: float = 60.0
+    upload_memory_mb: int = 1024
+    # Re-indexing after an upload runs in a separate process too, so the server never loads torch.
+    ingest_timeout_s: float = 3600.0
+
+    @property
+    def upload_path(self) -> Path:
+        return Path(self.upload_dir) if self.upload_dir else Path(self.index_dir) / "uploads"
+
 
 def load_settings(path: str | Path | None = None, **overrides: Any) -> Settings:
     """Defaults, then `rag.toml` (or `path`), then RAG_<FIELD> env vars, then explicit overrides."""
@@ -96,6 +111,8 @@ def _coerce(raw: str, type_name: Any) -> Any:
     text = str(type_name)
     if "tuple" in text:
         return tuple(p for p in raw.split(os.pathsep) if p)
+    if text == "bool":
+        return raw.strip().lower() in ("1", "true", "yes", "on")
     if text == "int":
         return int(raw)
     if text == "float":

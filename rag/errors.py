@@ -17,6 +17,10 @@ class IndexMismatch(RagError):
     """The index was built with a different embedder or an incompatible format."""
 
 
+class IndexDamaged(RagError):
+    """A file of the live index version is missing, truncated or corrupt; `rag ingest` rebuilds it."""
+
+
 class IndexLocked(RagError):
     """Another process is writing the index."""
 

@@ -35,6 +35,14 @@ class LoadedText:
     file_format: str  # "text" | "markdown" | "docx" | "pdf" | "html"
 
 
+# Limits checked before the expensive work (decompressing, cleaning, chunking, embedding). 500,000 characters
+# is about five times 民法典; a 20 MB one-line file took over 200 s to clean and chunk and would take hours
+# to embed. Word files are zip archives: their members' declared sizes are summed before anything is
+# inflated (a 1.3 MB file inflating to 400 MB exhausted memory). zipfile never reads past a declared size.
+MAX_DOCUMENT_CHARS = 500_000
+MAX_UNPACKED_BYTES = 100_000_000
+# UTF-8 and GB18030 use at most 4 bytes per character; web pages carry markup besides their text.
+_MAX_BYTES_PER_CHAR = {"text": 4, "markdown": 4, "html": 20, "docx": 0, "pdf": 0}
 # A PDF averaging fewer extracted characters per page than this is treated as scanned images.
 MIN_PDF_CHARS_PER_PAGE = 20
 # Above this share of control characters the "text" is really binary data.
@@ -171,25 +179,64 @@ READERS: dict[str, tuple[str, _Reader]] = {
     ".htm": ("html", _read_html),
 }
 SUPPORTED_SUFFIXES = tuple(READERS)
+# Documents people keep beside their policies that we cannot read: listed as skipped, not silently ignored
+# (images, data and other files in a folder are simply not part of the corpus).
+UNSUPPORTED_DOCUMENT_SUFFIXES = frozenset({
+    ".doc", ".docm", ".dot", ".xls", ".xlsx", ".xlsm", ".et", ".ppt", ".pptx", ".dps", ".wps", ".rtf",
+    ".odt", ".ods", ".odp", ".ofd", ".caj", ".epub", ".pages", ".numbers", ".key",
+})  # fmt: skip
 
 
-def read_text(path: Path) -> LoadedText:
-    """Read a supported file into text; raise CorpusError naming the file when that is impossible."""
+def read_text(path: Path, *, max_chars: int = MAX_DOCUMENT_CHARS,
+              max_unpacked_bytes: int = MAX_UNPACKED_BYTES) -> LoadedText:
+    """Read a supported file into text; raise CorpusError naming the file when that is impossible or too big."""
     suffix = path.suffix.lower()
     if suffix not in READERS:
         supported = ", ".join(SUPPORTED_SUFFIXES)
-        raise CorpusError(f"{path}: unsupported file type {suffix or '(none)'!r}; use one of {supported}")
+        raise CorpusError(f"{path}: unsupported file type {suffix or '(none)'!r} (不支持的格式); use one of {supported}")
+    try:
+        path.stat()  # a symlink loop or a dangling link fails here with its reason
+    except FileNotFoundError:
+        raise CorpusError(f"{path}: file not found") from None
+    except OSError as error:
+        raise CorpusError(f"{path}: cannot be read ({error.strerror})") from None
     if not path.is_file():
-        raise CorpusError(f"{path}: {'not a regular file' if path.exists() else 'file not found'}")
+        raise CorpusError(f"{path}: not a regular file")
     data = path.read_bytes()
     if not data:
         raise CorpusError(f"{path}: the file is empty")
     file_format, reader = READERS[suffix]
-    text, encoding = reader(data, path)
+    max_bytes = _MAX_BYTES_PER_CHAR[file_format] * max_chars
+    if max_bytes and len(data) > max_bytes:
+        raise CorpusError(f"{path}: too long: {len(data):,} bytes, more than {max_chars:,} characters can take "
+                          f"(文件过长，上限 {max_chars:,} 字); split it into smaller files")
+    if file_format == "docx":
+        _check_unpacked_size(data, path, max_unpacked_bytes)
+    try:
+        text, encoding = reader(data, path)
+    except CorpusError:
+        raise
+    except Exception as error:  # python-docx, pypdf and bs4 fail in many ways on damaged files (zlib.error, …)
+        raise CorpusError(f"{path}: cannot be read as {file_format} ({type(error).__name__}: {error}); "
+                          "re-save or re-export it") from error
+    if len(text) > max_chars:
+        raise CorpusError(f"{path}: too long: {len(text):,} characters, limit {max_chars:,} "
+                          f"(文件过长：{len(text):,} 字，上限 {max_chars:,} 字); split it into smaller files")
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
         raise CorpusError(f"{path}: no text found (the file is blank or whitespace only)")
     return LoadedText(path=path, text=text, encoding=encoding, file_format=file_format)
+
+
+def _check_unpacked_size(data: bytes, path: Path, limit: int) -> None:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+    except (zipfile.BadZipFile, ValueError):
+        return  # not a zip at all: the reader says so in its own words
+    if unpacked > limit:
+        raise CorpusError(f"{path}: unpacks to {unpacked:,} bytes, limit {limit:,} "
+                          f"(解压后 {unpacked / 1e6:,.0f} MB，超过上限 {limit / 1e6:,.0f} MB); not read")
 
 
 def _is_skipped(name: str) -> bool:
@@ -218,6 +265,13 @@ def iter_source_files(paths: Sequence[Path]) -> list[Path]:
             raise CorpusError(f"{path}: no such file or directory")
     unique: dict[Path, Path] = {}  # resolved -> as given; drops a file named twice
     for path in found:
-        if path.suffix.lower() in READERS:
-            unique.setdefault(path.resolve(), path)
+        if path.suffix.lower() in READERS or path.suffix.lower() in UNSUPPORTED_DOCUMENT_SUFFIXES:
+            unique.setdefault(_resolved(path), path)
     return list(unique.values())
+
+
+def _resolved(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # a symlink loop: read_text reports it as a skipped file
+        return path.absolute()

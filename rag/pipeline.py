@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import re
 import threading
 from collections.abc import Sequence
 from functools import cached_property
@@ -12,12 +14,29 @@ from typing import Any
 from rag.config import Settings
 from rag.embed import DEFAULT_NAMES, Embedder, describe_embedder, load_embedder, same_vector_space
 from rag.embed_pool import PooledEmbedder
-from rag.errors import IndexNotFound
+from rag.errors import IndexDamaged, IndexNotFound, QueryError
 from rag.ingest import load_corpus
+from rag.isolate import run_isolated
 from rag.retrieve import Ranking, Retriever, SearchFilters
 from rag.schema import Answer, Hit
 from rag.store import ClauseIndex, IngestReport, Progress, build_index, open_index
 from rag.support import SupportThresholds
+
+EMPTY_QUESTION = "问题是空的：请输入问题或关键词，例如“哪些部门负责质量基础设施一站式服务？”"
+_LETTER_DIGIT_OR_CJK = re.compile(r"[^\W_]")
+
+
+def check_question(text: object) -> str:
+    """A question is text with at least one letter, digit or CJK character: "？？？" is as empty as "   "."""
+    if not isinstance(text, str):
+        raise QueryError(f"问题必须是文本，而不是 {type(text).__name__}")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # undecodable bytes from argv arrive as lone surrogates
+        raise QueryError("问题不是有效的 UTF-8 文本：请检查终端或文件的编码") from None
+    if not _LETTER_DIGIT_OR_CJK.search(text):
+        raise QueryError(EMPTY_QUESTION)
+    return text
 
 
 def make_embedder(settings: Settings, *, show_progress: bool = False) -> Embedder:
@@ -41,11 +60,14 @@ def make_query_embedder(settings: Settings) -> Embedder:
 
 def ingest(settings: Settings, paths: Sequence[str] | None = None, *, progress: Progress | None = None,
            embedder: Embedder | None = None) -> IngestReport:
-    """Index `paths` (default: the configured corpus) into the configured index directory.
+    """Index `paths` (default: the configured corpus) and the index's uploads into the configured index directory.
 
     Without an `embedder`, documents are embedded by `embed_workers` processes on the CPU.
     """
-    corpus = load_corpus(list(paths or settings.corpus_paths))
+    sources = [*(paths or settings.corpus_paths)]
+    if settings.upload_path.is_dir():  # uploads belong to the index: a re-ingest must not drop them
+        sources.append(str(settings.upload_path))
+    corpus = load_corpus(sources)
     bulk = embedder is None
     if embedder is None:
         embedder = make_bulk_embedder(settings)
@@ -143,13 +165,21 @@ class Pipeline:
         return True
 
     def ingest(self, paths: Sequence[str] | None = None, *, progress: Progress | None = None) -> IngestReport:
-        report = ingest(self.settings, paths, progress=progress, embedder=self.document_embedder)
+        """Index and reload. With the configured embedder this runs in a child process: the document embedder
+        (torch, ~1 GB) is loaded there and freed with it, so a serving process keeps its small footprint."""
+        if self._embedder is None:
+            # One embedding process: an upload is small, and the app's memory stays bounded.
+            report = run_isolated(ingest, dataclasses.replace(self.settings, embed_workers=1), paths,
+                                  timeout_s=self.settings.ingest_timeout_s, progress=progress)
+        else:
+            report = ingest(self.settings, paths, progress=progress, embedder=self._embedder)
         with self._lock:
             self._retriever = None  # the next query opens the new version
         return report
 
     def search(self, query: str, *, k: int | None = None, mode: str | None = None,
                filters: SearchFilters = SearchFilters()) -> list[Hit]:
+        check_question(query)
         return self.retriever.search(query, k=k or self.settings.top_k, mode=mode or self.settings.mode,
                                      filters=filters)
 
@@ -158,6 +188,7 @@ class Pipeline:
         """Answer `question` from retrieved clauses; `history` is the conversation as (question, answer) pairs."""
         from rag.answer import answer_question, make_generator
 
+        check_question(question)
         return answer_question(
             question,
             retriever=self.retriever,
@@ -180,6 +211,9 @@ class Pipeline:
             index = self.index
         except IndexNotFound:
             details["index"] = {"state": "missing"}
+            return details
+        except IndexDamaged as error:
+            details["index"] = {"state": "damaged", "error": str(error)}
             return details
         details["index"] = {
             "state": "ready",

