@@ -146,22 +146,28 @@ def progress_bar() -> Iterator[Callable[[str, int, int], None]]:
 
 
 class ProgressLines:
-    """Plain progress lines for logs: the embedding stage with its rate and ETA, at most every `every` s."""
+    """Plain progress lines for logs: the embedding stage's rate and ETA every `every` s once it has run
+    that long, and its end; a short ingest prints nothing."""
 
     def __init__(self, write: Callable[[str], None], *, every: float = 10.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.write, self.every, self.clock = write, every, clock
-        self.started: dict[str, tuple[float, int]] = {}
-        self.last = -float("inf")
+        self.started: tuple[float, int] | None = None
+        self.last = 0.0
+        self.wrote = False
 
     def __call__(self, stage: str, done: int, total: int) -> None:
-        now = self.clock()
-        if stage not in self.started:
-            self.started[stage] = (now, done)
-        if stage != "embed" or (now - self.last < self.every and done < total):
+        if stage != "embed":
             return
-        self.last = now
-        self.write(f"embed {done}/{total} {rate_and_eta(done - self.started[stage][1], now - self.started[stage][0], total - done)}")
+        now = self.clock()
+        if self.started is None:
+            self.started, self.last = (now, done), now
+        finished = done >= total
+        if (finished and not self.wrote) or (not finished and now - self.last < self.every):
+            return
+        self.last, self.wrote = now, True
+        started_at, started_done = self.started
+        self.write(f"embed {done}/{total} {rate_and_eta(done - started_done, now - started_at, total - done)}")
 
 
 def rate_and_eta(done: int, seconds: float, remaining: int) -> str:
