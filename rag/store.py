@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import io
 import json
 import os
 import shutil
@@ -31,6 +30,14 @@ from typing import Any
 import numpy as np
 from filelock import FileLock, Timeout
 
+from rag.checkpoints import (
+    CHECKPOINT_CLAUSES,
+    PARTIAL,
+    checkpoint_blocks,
+    embed_pending,
+    inputs_key,
+    unfinished_version,
+)
 from rag.chunk import split_clauses
 from rag.embed import Embedder, same_vector_space
 from rag.errors import CorpusError, IndexDamaged, IndexLocked, IndexMismatch, IndexNotFound
@@ -42,10 +49,6 @@ from rag.schema import Clause, Document, Matrix
 INDEX_FORMAT = 2  # 2: vectors of the bare clause text; document title and chapter in their own BM25 field
 # Bare headings carry no content of their own; their words reach every clause through `chapter`.
 UNINDEXED_KINDS = frozenset({"heading"})
-# Clauses per checkpoint: ~30 s of embedding on one core, so a crash loses little; blocks are cut from
-# the clauses sorted by length, so a block's batches need little padding.
-CHECKPOINT_CLAUSES = 1024
-PARTIAL = "partial"
 
 Progress = Callable[[str, int, int], None]
 
@@ -255,9 +258,11 @@ def _build_locked(corpus: LoadedCorpus, root: Path, embedder: Embedder, max_clau
     vectors, pending = _reused_vectors(clauses, previous, old_hashes, new_hashes, embedder.dimension)
     texts = [passage_text(clauses[row]) for row in pending]
     blocks = checkpoint_blocks(texts, checkpoint_clauses)
-    version = _unfinished_version(root, _inputs_key(embedder, settings, clauses, pending, texts, checkpoint_clauses))
+    current = _current_version(root)
+    version = unfinished_version(root, inputs_key(embedder, settings, clauses, pending, texts, checkpoint_clauses),
+                                 current=current.name if current else None)
     try:
-        resumed = _embed_pending(version / PARTIAL, vectors, pending, texts, blocks, embedder, progress)
+        resumed = embed_pending(version / PARTIAL, vectors, pending, texts, blocks, embedder, progress)
         progress("index", 0, 1)
         kind = ann_kind if len(clauses) > ann_threshold else "flat"
         dense = build_vector_index(vectors, kind=kind)
@@ -331,100 +336,6 @@ def _reused_vectors(clauses: Sequence[Clause], previous: ClauseIndex | None, old
         else:
             pending.append(row)
     return vectors, pending
-
-
-def _inputs_key(embedder: Embedder, settings: dict[str, Any], clauses: Sequence[Clause], pending: Sequence[int],
-                texts: Sequence[str], block_size: int) -> str:
-    """What the checkpoints of a build depend on: the embedder, the settings and each clause to embed."""
-    digest = hashlib.sha256(json.dumps([embedder.fingerprint, embedder.dimension, settings, block_size],
-                                       sort_keys=True).encode())
-    for row, text in zip(pending, texts, strict=True):
-        digest.update(f"\n{clauses[row].clause_id}\t{hashlib.sha256(text.encode()).hexdigest()}".encode())
-    return digest.hexdigest()
-
-
-def _unfinished_version(root: Path, key: str) -> Path:
-    """The interrupted build with these inputs, else a new version directory; other unfinished ones go."""
-    found: Path | None = None
-    for path in sorted(root.glob("v-*")):
-        if not path.is_dir() or (path / "manifest.json").is_file() or _is_current(root, path):
-            continue
-        try:
-            same = json.loads((path / PARTIAL / "inputs.json").read_text(encoding="utf-8"))["key"] == key
-        except (OSError, ValueError, KeyError, TypeError):
-            same = False
-        if same and found is None:
-            found = path
-        else:
-            shutil.rmtree(path, ignore_errors=True)  # we hold the lock: nobody else is building it
-    if found is not None:
-        return found
-    version = root / f"v-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{time.perf_counter_ns() % 10**6}"
-    (version / PARTIAL).mkdir(parents=True)
-    _write_atomically(version / PARTIAL / "inputs.json", json.dumps({"key": key}).encode())
-    return version
-
-
-def checkpoint_blocks(texts: Sequence[str], size: int) -> list[list[int]]:
-    """Positions in `texts`, cut into blocks of similar length; the blocks in a fixed shuffled order.
-
-    Sorting by length keeps padding (wasted work) low inside each batch; shuffling the blocks keeps the
-    rate, hence the ETA, steady instead of slowing from the short clauses to the long ones.
-    """
-    if size < 1:
-        raise ValueError(f"checkpoint block size must be at least 1, got {size}")
-    order = sorted(range(len(texts)), key=lambda position: (len(texts[position]), position))
-    blocks = [order[start : start + size] for start in range(0, len(order), size)]
-    permutation = np.random.default_rng(0).permutation(len(blocks))
-    return [blocks[index] for index in permutation]
-
-
-def _embed_pending(partial: Path, vectors: Matrix, pending: Sequence[int], texts: Sequence[str],
-                   blocks: Sequence[list[int]], embedder: Embedder, progress: Progress) -> int:
-    """Fill `vectors[pending]`, block by block, checkpointing each; returns how many came from checkpoints."""
-    resumed = 0
-    todo: list[tuple[int, list[int]]] = []
-    for number, block in enumerate(blocks):
-        saved = _load_checkpoint(partial / f"vectors-{number:06d}.npy", (len(block), embedder.dimension))
-        if saved is None:
-            todo.append((number, block))
-        else:
-            vectors[[pending[p] for p in block]] = saved
-            resumed += len(block)
-    total = len(pending) - resumed
-    done = 0
-    progress("embed", 0, total)
-    for number, block in todo:
-        block_vectors = embedder.embed_documents([texts[p] for p in block])
-        buffer = io.BytesIO()
-        np.save(buffer, np.asarray(block_vectors, dtype=np.float32))
-        _write_atomically(partial / f"vectors-{number:06d}.npy", buffer.getvalue())
-        vectors[[pending[p] for p in block]] = block_vectors
-        done += len(block)
-        progress("embed", done, total)
-    return resumed
-
-
-def _load_checkpoint(path: Path, shape: tuple[int, int]) -> Matrix | None:
-    try:
-        saved = np.load(path)
-    except (OSError, ValueError, EOFError):
-        return None
-    return saved if saved.shape == shape and saved.dtype == np.float32 else None
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    with temporary.open("wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
-
-
-def _is_current(root: Path, version: Path) -> bool:
-    current = _current_version(root)
-    return current is not None and current.name == version.name
 
 
 def _reusable_previous(root: Path, embedder: Embedder, settings: dict[str, Any]) -> ClauseIndex | None:
