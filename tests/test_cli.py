@@ -138,3 +138,29 @@ def test_ingest_skips_symlink_loops_and_lists_unsupported_documents(tmp_path: Pa
     assert set(skipped) == {str(corpus / name) for name in ("a.txt", "b.txt", "old.doc", "table.xlsx")}
     assert "symbolic links" in skipped[str(corpus / "a.txt")]
     assert "不支持的格式" in skipped[str(corpus / "old.doc")] and "不支持的格式" in skipped[str(corpus / "table.xlsx")]
+
+
+def test_progress_lines_show_rate_and_eta() -> None:
+    from rag.cli import ProgressLines, rate_and_eta
+
+    # 300 clauses in 10 s = 30/s; 2,700 left → 90 s
+    assert rate_and_eta(300, 10.0, 2700) == "30.0 clauses/s, ETA 1m30s"
+    assert rate_and_eta(0, 0.0, 10) == "(rate not known yet)"
+    assert rate_and_eta(10, 1.0, 36_000) == "10.0 clauses/s, ETA 1h00m"
+    lines: list[str] = []
+    now = [0.0]
+    report = ProgressLines(lines.append, every=10.0, clock=lambda: now[0])
+    report("chunk", 5, 5)  # only the embedding stage is logged
+    report("embed", 0, 1000)
+    now[0] = 5.0
+    report("embed", 100, 1000)  # within 10 s of the start: quiet
+    now[0] = 10.0
+    report("embed", 300, 1000)
+    now[0] = 12.0
+    report("embed", 1000, 1000)  # the end, since a line was written
+    assert lines == ["embed 300/1000 30.0 clauses/s, ETA 0m23s", "embed 1000/1000 83.3 clauses/s, ETA 0m00s"]
+    quick: list[str] = []
+    report = ProgressLines(quick.append, every=10.0, clock=lambda: now[0])
+    report("embed", 0, 2)
+    report("embed", 2, 2)
+    assert quick == []  # a short ingest stays quiet
