@@ -43,6 +43,7 @@ from rag.embed import Embedder, same_vector_space
 from rag.errors import CorpusError, IndexDamaged, IndexLocked, IndexMismatch, IndexNotFound
 from rag.index import FaissIndex, Rows, build_vector_index
 from rag.ingest import LoadedCorpus, SkippedFile
+from rag.integrity import damaged, file_records, read_manifest, verify_files
 from rag.lexical import Bm25LexicalIndex, load_user_words, save_user_words, shared_tokenizer
 from rag.schema import Clause, Document, Matrix
 
@@ -138,11 +139,11 @@ def open_index(directory: str | Path) -> ClauseIndex:
     version = _current_version(root)
     if version is None:
         raise IndexNotFound(f"no index at {root}: run `rag ingest` first (it indexes corpus/ by default)")
-    manifest = _read_manifest(root, version)
+    manifest = read_manifest(root, version)
     if manifest.get("format") != INDEX_FORMAT:
         raise IndexMismatch(f"index at {root} has format {manifest.get('format')}, expected {INDEX_FORMAT}: "
                             "run `rag ingest` to rebuild it")
-    _verify_files(root, version, manifest, checksums=False)
+    verify_files(root, version, manifest, checksums=False)
     try:
         clauses = [_clause_from_json(line) for line in (version / "clauses.jsonl").open(encoding="utf-8")]
         vectors = np.load(version / "vectors.npy")
@@ -151,9 +152,9 @@ def open_index(directory: str | Path) -> ClauseIndex:
         lexical = Bm25LexicalIndex.load(version / "lexical", tokenizer)
         headings = Bm25LexicalIndex.load(version / "headings", tokenizer)
     except Exception as error:  # numpy, FAISS, bm25s and json each fail their own way on a corrupt file
-        raise _damaged(root, f"{type(error).__name__}: {error}") from error
+        raise damaged(root, f"{type(error).__name__}: {error}") from error
     if not (len(clauses) == len(vectors) == dense.size == lexical.size == headings.size):
-        raise _damaged(root, "the parts hold different numbers of clauses")
+        raise damaged(root, "the parts hold different numbers of clauses")
     return ClauseIndex(version, manifest, clauses, vectors, dense, lexical, headings)
 
 
@@ -167,51 +168,8 @@ def check_index(directory: str | Path) -> ClauseIndex:
     version = _current_version(root)
     if version is None:
         raise IndexNotFound(f"no index at {root}: run `rag ingest` first (it indexes corpus/ by default)")
-    _verify_files(root, version, _read_manifest(root, version), checksums=True)
+    verify_files(root, version, read_manifest(root, version), checksums=True)
     return open_index(root)
-
-
-def _read_manifest(root: Path, version: Path) -> dict[str, Any]:
-    try:
-        manifest = json.loads((version / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise _damaged(root, f"manifest.json: {error}") from error
-    if not isinstance(manifest, dict):
-        raise _damaged(root, "manifest.json is not a JSON object")
-    return manifest
-
-
-def _verify_files(root: Path, version: Path, manifest: dict[str, Any], *, checksums: bool) -> None:
-    """Sizes are a stat per file, cheap on every open; checksums read every byte (~0.3 s per 300 MB)."""
-    for name, expected in manifest.get("files", {}).items():
-        path = version / name
-        try:
-            size = path.stat().st_size
-        except OSError:
-            raise _damaged(root, f"{name} is missing") from None
-        if size != expected["size"]:
-            raise _damaged(root, f"{name} has {size} bytes, {expected['size']} were written")
-        if checksums and _sha256(path) != expected["sha256"]:
-            raise _damaged(root, f"{name} does not match its checksum")
-
-
-def _file_records(version: Path) -> dict[str, dict[str, Any]]:
-    """Size and SHA-256 of every file of a finished version, by path relative to it."""
-    return {path.relative_to(version).as_posix(): {"size": path.stat().st_size, "sha256": _sha256(path)}
-            for path in sorted(version.rglob("*"))
-            if path.is_file() and path.name != "manifest.json" and path.relative_to(version).parts[0] != PARTIAL}
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while block := handle.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _damaged(root: Path, detail: str) -> IndexDamaged:
-    return IndexDamaged(f"index at {root} is damaged ({detail}): run `rag ingest` to rebuild it from the source files")
 
 
 def build_index(
@@ -367,7 +325,7 @@ def _write_version(version: Path, manifest: dict[str, Any], clauses: Sequence[Cl
     save_user_words(words, version / "words.json")
     shutil.rmtree(version / PARTIAL, ignore_errors=True)  # the vectors are in vectors.npy now
     # The manifest goes last: a version directory without one was never finished.
-    manifest = {**manifest, "files": _file_records(version)}
+    manifest = {**manifest, "files": file_records(version)}
     (version / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
 
 
