@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from rag.clean import to_traditional
 from rag.generate import Generator, not_found_text
 from rag.llm import build_generator
+from rag.question import Query
 from rag.retrieve import Retriever, SearchFilters
 from rag.schema import Answer, Citation, Clause, Hit
 from rag.support import Support, SupportThresholds, assess_support
@@ -58,7 +59,7 @@ def answer_question(
     return in_script_of(query.traditional, answer)
 
 
-def assess(retriever: Retriever, query: Any, hits: Sequence[Hit], *, thresholds: SupportThresholds,
+def assess(retriever: Retriever, query: Query, hits: Sequence[Hit], *, thresholds: SupportThresholds,
            mode: str) -> Support:
     """The support decision for hits of `query`; lexical mode has no cosine and judges by the words alone."""
     typical = retriever.typical_similarity(query) if mode != "lexical" and hits else None

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from rag.departments import parse_attribution
-from rag.question import Query, query_terms
+from rag.question import PLACE, Query, query_terms
 from rag.schema import Answer, Citation, Clause, Hit
 
 log = logging.getLogger(__name__)
@@ -48,8 +48,6 @@ UNATTRIBUTED_LEAD = 1.5
 # Consultation notices, addresses and contact lines of a preamble or signature never answer a question.
 BOILERPLATE = re.compile(r"邮箱|电子邮件|邮寄|地址[:：]|通讯地址|联系电话|联系人|传真|邮编|邮政编码|征求意见|意见反馈|来源[:：]"
                          r"|浏览|分享到")
-# A national document is listed first unless the question names a place or a document.
-_LOCAL_ISSUER = re.compile(r"([\u4e00-\u9fff]{2,3}?)(?:市(?!场)|省|县|自治区)")
 MAX_SENTENCES_PER_CLAUSE = 3
 
 
@@ -94,15 +92,22 @@ def split_sentences(text: str) -> list[str]:
 def scope(clause: Clause) -> str:
     """Which level a document speaks for, for answers that quote several: 汕尾市，征求意见稿 / 国家层面."""
     parts = []
-    place = _LOCAL_ISSUER.search(f"{clause.issuer} {clause.doc_title}")
-    parts.append(f"地方：{place.group(0)}" if place else ("国家层面" if clause.issuer else ""))
+    place = _place(clause)
+    parts.append(f"地方：{place}" if place else ("国家层面" if clause.issuer else ""))
     if "征求意见稿" in clause.doc_title:
         parts.append("征求意见稿")
     return "，".join(p for p in parts if p)
 
 
 def is_local(clause: Clause) -> bool:
-    return bool(_LOCAL_ISSUER.search(f"{clause.issuer} {clause.doc_title}")) or not clause.issuer
+    """Issued by a city, province or county, or by no one known: listed after national documents."""
+    return bool(_place(clause)) or not clause.issuer
+
+
+def _place(clause: Clause) -> str:
+    """The place a document's issuer or title names (汕尾市), or ""."""
+    match = PLACE.search(f"{clause.issuer} {clause.doc_title}")
+    return match.group(0) if match else ""
 
 
 def where(clause: Clause) -> str:

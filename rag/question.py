@@ -36,7 +36,8 @@ MEASURES_QUESTION = re.compile(r"(哪些|什么|啥|哪方面)(支持|措施|政
                                r"|怎么(推动|推进|支持|帮|扶持|做|搞|安排|规定)|如何(推动|推进|支持|开展)")
 _FOLLOW_UP = re.compile(r"^(那|那么|那个|还有|另外|此外|其中|具体|这个|这些|这项|这|该|它|其|同样|再|又|以及|分别)|呢$")
 _REFERRING = ("这项", "这个", "这些", "上述", "该项", "该条", "其中", "它们", "这方面", "此项", "前面", "刚才")
-_PLACE = re.compile(r"^([\u4e00-\u9fff]{2,3}?)(?:市(?!场)|省|县|自治区)")
+# A city, province or county name: 汕尾市 (not 市场), 广东省; group 1 is the bare name.
+PLACE = re.compile(r"([\u4e00-\u9fff]{2,3}?)(?:市(?!场)|省|县|自治区)")
 _HAS_CONTENT = re.compile(r"[0-9A-Za-z\u3400-\u4dbf\u4e00-\u9fff]")
 MAX_FOLLOW_UP_TURNS = 3
 EMPTY_QUESTION = "问题是空的：请输入问题或关键词，例如“哪些部门负责质量基础设施一站式服务？”"
@@ -179,7 +180,7 @@ def document_mentions(text: str, documents: Iterable[DocumentEntry]) -> tuple[tu
     quoted = re.findall(r"《([^》]{4,})》", text)
     for document in documents:
         keys = [document.title, document.doc_number]
-        place = _PLACE.match(document.issuer or "")
+        place = PLACE.match(document.issuer or "")
         if place:
             keys += [place.group(0), place.group(1)]  # 汕尾市 before 汕尾
         matched = [key for key in keys if key and key in text]

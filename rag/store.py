@@ -95,6 +95,7 @@ class ClauseIndex:
         self.headings = headings
         self.documents = [DocumentEntry(**entry) for entry in manifest["documents"]]
         self.row_of = {clause.clause_id: row for row, clause in enumerate(clauses)}
+        self._containing: dict[str, int] = {}  # term → clauses whose text contains it
 
     def dense_search(self, vector: Matrix, depth: int, allowed: Rows | None = None) -> list[tuple[int, float]]:
         """The `depth` rows nearest to one query vector, as (row, cosine), best first."""
@@ -105,6 +106,12 @@ class ClauseIndex:
     def centroid(self) -> Matrix:
         """Mean clause vector: its dot product with a query is the query's mean cosine to every clause."""
         return np.asarray(self.vectors.mean(axis=0), dtype=np.float32)
+
+    def clauses_containing(self, term: str) -> int:
+        """How many clause texts contain `term` as a substring; one scan per term and index version."""
+        if term not in self._containing:
+            self._containing[term] = sum(term in clause.text for clause in self.clauses)
+        return self._containing[term]
 
     def similarities(self, rows: Rows, vector: Matrix) -> Matrix:
         """Cosine of each row's clause vector to one query vector."""

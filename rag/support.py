@@ -16,7 +16,6 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
 from rag.question import Query
 from rag.schema import Clause, Hit
@@ -131,13 +130,13 @@ def term_coverage(query: Query, clauses: Sequence[Clause], index: ClauseIndex) -
     if not query.terms:
         return 1.0, ()
     text = " ".join(f"{c.doc_title} {c.chapter} {c.text}" for c in clauses)
-    alternatives = _ByContainment({c: t for c, t in colloquial_lexicon() if c in query.search_text})
+    alternatives = stand_ins(query)
     total = covered = 0.0
     missing = []
     for term in query.terms:
         weight = _idf(index, term) * min(len(term), 4)
         total += weight
-        if term in text or any(alt in text for alt in alternatives.get(term, ())) or _partial(term, text):
+        if term in text or any(alt in text for alt in alternatives[term]) or _partial(term, text):
             covered += weight
         else:
             missing.append(term)
@@ -149,9 +148,9 @@ def unknown_share(query: Query, index: ClauseIndex) -> tuple[float, tuple[str, .
     standing in for them), and those words: 增值税, 起征点 in a corpus of quality policies."""
     if not query.terms:
         return 0.0, ()
-    alternatives = _ByContainment({c: t for c, t in colloquial_lexicon() if c in query.search_text})
-    unknown = [t for t in query.terms
-               if _frequency(index, t) == 0 and not any(_frequency(index, a) for a in alternatives.get(t, ()))]
+    alternatives = stand_ins(query)
+    unknown = [t for t in query.terms if index.clauses_containing(t) == 0
+               and not any(index.clauses_containing(a) for a in alternatives[t])]
     total = sum(min(len(t), 4) for t in query.terms)
     return sum(min(len(t), 4) for t in unknown) / total, tuple(unknown)
 
@@ -164,26 +163,13 @@ def _partial(term: str, text: str) -> bool:
     return term[:middle] in text and term[middle:] in text
 
 
-class _ByContainment(dict[str, tuple[str, ...]]):
-    """Lookup by a question word that contains, or is contained in, a colloquial word (网店 ⊂ 开网店)."""
-
-    def get(self, term: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:  # type: ignore[override]
-        terms: list[str] = []
-        for colloquial, policy in self.items():
-            if colloquial in term or term in colloquial:
-                terms.extend(policy)
-        return tuple(terms) or default
+def stand_ins(query: Query) -> dict[str, tuple[str, ...]]:
+    """For each content word, the policy terms of the colloquial words of the question that contain it or
+    that it contains (网店 ⊂ 开网店): a clause holding one of them covers the word."""
+    colloquial = [(word, terms) for word, terms in colloquial_lexicon() if word in query.search_text]
+    return {term: tuple(t for word, terms in colloquial if word in term or term in word for t in terms)
+            for term in query.terms}
 
 
 def _idf(index: ClauseIndex, term: str) -> float:
-    return math.log((len(index.clauses) + 1) / (_frequency(index, term) + 0.5))
-
-
-def _frequency(index: ClauseIndex, term: str) -> int:
-    """Clauses containing `term` (substring), cached per index version and term."""
-    return _frequency_cached(str(index.directory), term, index)
-
-
-@lru_cache(maxsize=50_000)
-def _frequency_cached(version: str, term: str, index: ClauseIndex) -> int:
-    return sum(term in c.text for c in index.clauses)
+    return math.log((len(index.clauses) + 1) / (index.clauses_containing(term) + 0.5))
