@@ -105,11 +105,11 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
             index = pipeline.index
         except Exception as error:
             return user_message(error), [], gr.update(choices=[]), *removal
-        counts = index.manifest["counts"]
-        summary = (f"已收录 {counts['documents']} 个文件、{counts['clauses']} 条条款"
-                   f"（索引建于 {index.manifest['built_at']}）。")
-        return (summary, ui.document_rows(index.documents), gr.update(choices=ui.document_choices(index.documents)),
-                *removal)
+        manifest = index.manifest
+        summary = (f"已收录 {len(manifest.documents)} 个文件、{manifest.clauses} 条条款"
+                   f"（索引建于 {manifest.built_at}）。")
+        return (summary, ui.document_rows(manifest.documents),
+                gr.update(choices=ui.document_choices(manifest.documents)), *removal)
 
     # Gradio recognises a gr.Progress default and hands each request its own tracker.
     def add_document(file_path: str | None, request: gr.Request,
@@ -242,7 +242,7 @@ def upload_choices(pipeline: Pipeline) -> list[tuple[str, str]]:
 
 def _initial_choices(pipeline: Pipeline) -> list[tuple[str, str]]:
     try:
-        return ui.document_choices(pipeline.index.documents)
+        return ui.document_choices(pipeline.index.manifest.documents)
     except RagError:
         return []
 
@@ -266,9 +266,9 @@ def prepare(pipeline: Pipeline) -> None:
     index = pipeline.index
     query_embedder = pipeline.query_embedder  # loaded now rather than on the first question; the document
     # embedder (torch) is not: serving never needs it, and ingests run in a child process
-    counts = index.manifest["counts"]
-    log.info("index %s: %d documents, %d clauses", pipeline.settings.index_dir, counts["documents"], counts["clauses"])
-    if index.embedder_info["fingerprint"] != query_embedder.fingerprint:
+    manifest = index.manifest
+    log.info("index %s: %d documents, %d clauses", manifest.location, len(manifest.documents), manifest.clauses)
+    if manifest.embedder.fingerprint != query_embedder.fingerprint:
         log.warning("the index was built with another embedder: questions will fail until `rag ingest` rebuilds it")
 
 

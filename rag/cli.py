@@ -284,7 +284,7 @@ def info(index_dir: str | None, as_json: bool) -> None:
     click.echo(f"index: {details['index_dir']} — {index['state']}" + (f": {index['error']}" if "error" in index else ""))
     if index["state"] == "ready":
         counts = index["counts"]
-        click.echo(f"  {counts['documents']} documents, {counts['clauses']} clauses, {index['dense_kind']} FAISS, "
+        click.echo(f"  {counts['documents']} documents, {counts['clauses']} clauses, {index['dense_kind']} {index['store']}, "
                    f"built {index['built_at']} with {index['built_with']['name']}"
                    + ("" if index["matches_embedder"] else "  ⚠ built with another embedder: run `rag ingest`"))
 
@@ -306,7 +306,7 @@ def index_check(index_dir: str | None) -> None:
     started = time.perf_counter()
     with user_errors():
         index = check_index(settings.index_dir)
-    files = index.manifest.get("files", {})
+    files = index.files
     if not files:
         click.echo(f"index {settings.index_dir} opens, but it records no checksums (built by an older version): "
                    "run `rag ingest` to rebuild it with them")

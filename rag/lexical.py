@@ -50,8 +50,12 @@ class Bm25LexicalIndex:
         self._model = model
 
     def build(self, texts: Sequence[str]) -> None:
+        self.build_tokens([self.tokenizer.tokenize(text) for text in texts])
+
+    def build_tokens(self, token_lists: Sequence[list[str]]) -> None:
+        """Index texts this index's tokenizer has already tokenized."""
         self._model = bm25s.BM25()
-        self._model.index([self.tokenizer.tokenize(text) or ["∅"] for text in texts], show_progress=False)
+        self._model.index([tokens or ["∅"] for tokens in token_lists], show_progress=False)
 
     def scores(self, query: str) -> npt.NDArray[np.float32]:
         """BM25 score of every clause for `query` (zeros when no query token is in the corpus)."""
@@ -85,3 +89,66 @@ def load_user_words(path: Path) -> tuple[str, ...]:
     if not path.is_file():
         return ()
     return tuple(json.loads(path.read_text(encoding="utf-8")))
+
+
+class ClauseBm25:
+    """BM25 over each clause's text and, as a second field, its headings (title, chapter, departments).
+
+    Rows line up with the clause list the fields were built from; `user_words` (clause titles) join the
+    tokenizer's dictionary, so a query tokenizes the way the clauses did.
+    """
+
+    def __init__(self, text: Bm25LexicalIndex, headings: Bm25LexicalIndex, user_words: Sequence[str]) -> None:
+        self.text = text
+        self.headings = headings
+        self.user_words = tuple(user_words)
+
+    @classmethod
+    def build(cls, texts: Sequence[str], headings: Sequence[str], user_words: Sequence[str]) -> ClauseBm25:
+        tokenizer = shared_tokenizer(tuple(user_words))
+        return cls.from_tokens([tokenizer.tokenize(t) for t in texts], [tokenizer.tokenize(h) for h in headings],
+                               user_words)
+
+    @classmethod
+    def from_tokens(cls, texts: Sequence[list[str]], headings: Sequence[list[str]],
+                    user_words: Sequence[str]) -> ClauseBm25:
+        """From token lists that `shared_tokenizer(user_words)` produced."""
+        tokenizer = shared_tokenizer(tuple(user_words))
+        text_index, heading_index = Bm25LexicalIndex(tokenizer), Bm25LexicalIndex(tokenizer)
+        text_index.build_tokens(texts)
+        heading_index.build_tokens(headings)
+        return cls(text_index, heading_index, user_words)
+
+    @property
+    def sizes(self) -> tuple[int, int]:
+        return self.text.size, self.headings.size
+
+    def scores(self, query: str, *, heading_weight: float) -> npt.NDArray[np.float32]:
+        """BM25 of every row: clause text plus `heading_weight` × the headings field."""
+        scores = self.text.scores(query)
+        if heading_weight:
+            scores = scores + heading_weight * self.headings.scores(query)
+        return scores
+
+    def save(self, directory: Path) -> None:
+        """Into `directory`/lexical, /headings and /words.json."""
+        self.text.save(directory / "lexical")
+        self.headings.save(directory / "headings")
+        save_user_words(self.user_words, directory / "words.json")
+
+    @classmethod
+    def load(cls, directory: Path) -> ClauseBm25:
+        words = load_user_words(directory / "words.json")
+        tokenizer = shared_tokenizer(words)
+        return cls(Bm25LexicalIndex.load(directory / "lexical", tokenizer),
+                   Bm25LexicalIndex.load(directory / "headings", tokenizer), words)
+
+
+def top_scores(scores: npt.NDArray[np.floating], depth: int) -> list[tuple[int, float]]:
+    """The `depth` best-scoring rows with a positive score, best first, as (row, score)."""
+    depth = min(depth, len(scores))
+    if depth <= 0:
+        return []
+    top = np.argpartition(-scores, depth - 1)[:depth] if depth < len(scores) else np.arange(len(scores))
+    top = top[np.argsort(-scores[top], kind="stable")]
+    return [(int(row), float(scores[row])) for row in top if scores[row] > 0]

@@ -5,21 +5,22 @@ from __future__ import annotations
 import dataclasses
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from rag.clause_store import ClauseStore, IngestReport, Progress
 from rag.config import Settings
 from rag.embed import DEFAULT_NAMES, Embedder, describe_embedder, load_embedder, same_vector_space
 from rag.embed_pool import PooledEmbedder
-from rag.errors import IndexDamaged, IndexNotFound
-from rag.ingest import load_corpus
+from rag.errors import IndexDamaged, IndexNotFound, SettingsError
+from rag.ingest import LoadedCorpus, load_corpus
 from rag.isolate import run_isolated
 from rag.question import check_question
 from rag.retrieve import Ranking, Retriever, SearchFilters
 from rag.schema import Answer, Hit
-from rag.store import ClauseIndex, IngestReport, Progress, build_index, open_index
+from rag.store import build_index, open_index
 from rag.support import SupportThresholds
 
 
@@ -52,22 +53,41 @@ def ingest(settings: Settings, paths: Sequence[str] | None = None, *, progress: 
     if settings.upload_path.is_dir():  # uploads belong to the index: a re-ingest must not drop them
         sources.append(str(settings.upload_path))
     corpus = load_corpus(sources)
+    write = _store(settings)[1]  # before the embedder loads: an unknown store fails fast
     bulk = embedder is None
     if embedder is None:
         embedder = make_bulk_embedder(settings)
     try:
-        return build_index(
-            corpus,
-            settings.index_dir,
-            embedder=embedder,
-            max_clause_chars=settings.max_clause_chars,
-            ann_threshold=settings.ann_threshold,
-            ann_kind=settings.ann_kind,
-            progress=progress,
-        )
+        return write(settings, corpus, embedder, progress)
     finally:
         if bulk and isinstance(embedder, PooledEmbedder):
             embedder.close()
+
+
+def open_store(settings: Settings) -> ClauseStore:
+    """The configured store: FAISS files in index_dir (default) or a Milvus collection."""
+    return _store(settings)[0](settings)
+
+
+def _open_faiss(settings: Settings) -> ClauseStore:
+    return open_index(settings.index_dir)
+
+
+def _write_faiss(settings: Settings, corpus: LoadedCorpus, embedder: Embedder, progress: Progress | None
+                 ) -> IngestReport:
+    return build_index(corpus, settings.index_dir, embedder=embedder, max_clause_chars=settings.max_clause_chars,
+                       ann_threshold=settings.ann_threshold, ann_kind=settings.ann_kind, progress=progress)
+
+
+Opener = Callable[[Settings], ClauseStore]
+Writer = Callable[[Settings, LoadedCorpus, Embedder, Progress | None], IngestReport]
+STORES: dict[str, tuple[Opener, Writer]] = {"faiss": (_open_faiss, _write_faiss)}
+
+
+def _store(settings: Settings) -> tuple[Opener, Writer]:
+    if settings.store not in STORES:
+        raise SettingsError(f"未知的存储 store={settings.store!r}：可选 {'、'.join(STORES)}（RAG_STORE）")
+    return STORES[settings.store]
 
 
 def embed_workers(settings: Settings, device: str) -> int:
@@ -103,10 +123,9 @@ def thresholds_from(settings: Settings) -> SupportThresholds:
 
 
 def open_searcher(settings: Settings, *, embedder: Embedder | None = None) -> Retriever:
-    """A retriever over the index in settings.index_dir; the embedder loads on first dense query."""
-    index = open_index(settings.index_dir)
+    """A retriever over the configured store; the embedder loads on first dense query."""
     return Retriever(
-        index,
+        open_store(settings),
         (lambda: embedder) if embedder is not None else (lambda: make_query_embedder(settings)),
         candidates=settings.candidates,
         ranking=ranking_from(settings),
@@ -143,7 +162,7 @@ class Pipeline:
             return self._retriever
 
     @property
-    def index(self) -> ClauseIndex:
+    def index(self) -> ClauseStore:
         return self.retriever.index
 
     def has_index(self) -> bool:
@@ -203,13 +222,16 @@ class Pipeline:
         except IndexDamaged as error:
             details["index"] = {"state": "damaged", "error": str(error)}
             return details
+        manifest = index.manifest
         details["index"] = {
             "state": "ready",
-            "version": index.directory.name,
-            "built_at": index.manifest["built_at"],
-            "counts": index.manifest["counts"],
-            "dense_kind": index.manifest["dense_kind"],
-            "built_with": index.embedder_info,
-            "matches_embedder": same_vector_space(index.embedder_info["fingerprint"], self.query_embedder.fingerprint),
+            "store": manifest.store,
+            "location": manifest.location,
+            "version": manifest.version,
+            "built_at": manifest.built_at,
+            "counts": {"documents": len(manifest.documents), "clauses": manifest.clauses},
+            "dense_kind": manifest.dense_kind,
+            "built_with": dataclasses.asdict(manifest.embedder),
+            "matches_embedder": same_vector_space(manifest.embedder.fingerprint, self.query_embedder.fingerprint),
         }
         return details

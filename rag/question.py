@@ -18,7 +18,7 @@ from rag.lexical import shared_tokenizer
 from rag.vocabulary import INTENT_WORDS, is_content_word, policy_terms_for
 
 if TYPE_CHECKING:
-    from rag.store import DocumentEntry
+    from rag.clause_store import DocumentEntry
 
 DEPARTMENT_QUESTION = re.compile(
     r"(哪些|哪个|哪几个|什么|哪一个)(部门|单位|部委|机构)|谁(来)?(负责|牵头|管|主管|跟踪|督促|组织|建立|推动)"

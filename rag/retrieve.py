@@ -1,4 +1,4 @@
-"""Search an index: dense (FAISS), lexical (BM25) or both fused, with intent- and document-aware ranking."""
+"""Search a clause store: dense, lexical (BM25) or both fused, with intent- and document-aware ranking."""
 
 from __future__ import annotations
 
@@ -8,28 +8,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.departments import department_matches
+from rag.clause_store import CandidatePool, ClauseStore, Scored, SearchFilters
 from rag.embed import Embedder
 from rag.errors import QueryError
-from rag.index import Rows
 from rag.question import Query, analyze_question, normalize_query
-from rag.schema import Hit, Matrix
-from rag.store import ClauseIndex
+from rag.schema import Clause, Hit, Matrix
 
 MODES = ("hybrid", "dense", "lexical")
 QUERY_VECTORS_KEPT = 64
 __all__ = ["MODES", "Retriever", "SearchFilters", "Ranking", "convex_fusion", "normalize_query"]
-
-
-@dataclass(frozen=True)
-class SearchFilters:
-    doc_ids: tuple[str, ...] = ()
-    department: str = ""  # matched through the alias table: 工信部 finds 工业和信息化部
-    chapter: str = ""  # substring of the chapter heading, e.g. "保障措施" or "第二章"
-
-    @property
-    def active(self) -> bool:
-        return bool(self.doc_ids or self.department or self.chapter)
 
 
 @dataclass(frozen=True)
@@ -64,9 +51,9 @@ def _check_weights(weights: Sequence[float]) -> None:
 
 
 class Retriever:
-    """Searches one loaded index. The embedder loads on first dense use; lexical needs none."""
+    """Searches one clause store. The embedder loads on first dense use; lexical needs none."""
 
-    def __init__(self, index: ClauseIndex, embedder_factory: Callable[[], Embedder], *, ranking: Ranking,
+    def __init__(self, index: ClauseStore, embedder_factory: Callable[[], Embedder], *, ranking: Ranking,
                  candidates: int = 50, max_query_chars: int = 2_000) -> None:
         self.index = index
         self._embedder_factory = embedder_factory
@@ -74,8 +61,6 @@ class Retriever:
         self.candidates = candidates
         self.ranking = ranking
         self.max_query_chars = max_query_chars
-        # Rows allowed by each filter: a Python pass over every clause, done once per filter and index.
-        self._allowed_cache: dict[SearchFilters, Rows] = {}
         # The last query vectors: the relevance decision reuses the vector the search just computed.
         self._vectors: dict[str, Matrix] = {}
         self._vectors_lock = threading.Lock()  # the app answers several requests at once
@@ -91,7 +76,7 @@ class Retriever:
     def analyze(self, question: str, *, history: Sequence[str] = ()) -> Query:
         """The one analysis of `question` against this index's documents."""
         return analyze_question(question, max_chars=self.max_query_chars, history=history,
-                                documents=self.index.documents)
+                                documents=self.index.manifest.documents)
 
     def search(self, query: str | Query, *, k: int = 10, mode: str = "hybrid",
                filters: SearchFilters = SearchFilters()) -> list[Hit]:
@@ -101,17 +86,17 @@ class Retriever:
         if k < 1:
             raise QueryError("k must be at least 1")
         analyzed = query if isinstance(query, Query) else self.analyze(query)
-        allowed = self._allowed_rows(filters)
-        if allowed is not None and len(allowed) == 0:
-            return []
         depth = max(self.candidates, 2 * k)
-        vector = self.query_vector(analyzed.search_text) if mode != "lexical" else None
-        if mode == "dense" and vector is not None:
-            ranked = self.index.dense_search(vector, depth, allowed)
-        elif mode == "lexical":
-            ranked = self._lexical(analyzed, depth, allowed)
-        elif vector is not None:
-            ranked = self._hybrid(analyzed, vector, depth, allowed)
+        if mode == "lexical":
+            ranked = self.index.lexical_search(analyzed.lexical_text, depth, filters,
+                                               heading_weight=self.ranking.heading_weight)
+            return self._hits(ranked, k, None)
+        vector = self.query_vector(analyzed.search_text)
+        if mode == "dense":
+            ranked = self.index.dense_search(vector, depth, filters)
+        else:
+            ranked = self._hybrid(analyzed, self.index.hybrid_pool(
+                vector, analyzed.lexical_text, depth, filters, heading_weight=self.ranking.heading_weight))
         return self._hits(ranked, k, vector)
 
     def query_vector(self, text: str) -> Matrix:
@@ -128,80 +113,37 @@ class Retriever:
 
     def typical_similarity(self, query: Query) -> float:
         """The query's mean cosine to every clause: the level that any clause reaches without being relevant."""
-        return float(self.index.centroid @ self.query_vector(query.search_text))
+        return self.index.mean_similarity(self.query_vector(query.search_text))
 
-    def _hybrid(self, query: Query, vector: Matrix, depth: int, allowed: Rows | None) -> list[tuple[int, float]]:
+    def _hybrid(self, query: Query, pool: CandidatePool) -> list[Scored]:
         """Fuse the dense and lexical candidates, then prefer what the question's intent and names ask for."""
-        dense = self.index.dense_search(vector, depth, allowed)
-        lexical_all = self._lexical_scores(query, allowed)
-        lexical = _top_rows(lexical_all, depth)
-        pool = np.asarray(sorted({r for r, _ in dense} | {r for r, _ in lexical}), dtype=np.int64)
-        if len(pool) == 0:
+        if not pool.clauses:
             return []
-        fused = convex_fusion([self.index.similarities(pool, vector), lexical_all[pool]],
-                              (self.ranking.dense_weight, self.ranking.lexical_weight))
-        fused = fused + self._preferences(query, pool)
-        order = np.lexsort((pool, -fused))
-        return [(int(pool[i]), float(fused[i])) for i in order]
+        fused = convex_fusion([pool.similarities, pool.lexical], (self.ranking.dense_weight, self.ranking.lexical_weight))
+        fused = fused + self._preferences(query, pool.clauses)
+        order = np.lexsort((np.arange(len(fused)), -fused))  # ties keep the store's order
+        return [Scored(pool.clauses[i], float(fused[i])) for i in order]
 
-    def _preferences(self, query: Query, pool: Rows) -> np.ndarray:
+    def _preferences(self, query: Query, clauses: Sequence[Clause]) -> np.ndarray:
         """Bonuses for clauses that fit what was asked: departments for a department question, the named document."""
-        bonus = np.zeros(len(pool), dtype=np.float64)
-        clauses = [self.index.clauses[row] for row in pool]
+        bonus = np.zeros(len(clauses), dtype=np.float64)
         if query.intent == "department" and self.ranking.department_boost:
             bonus += self.ranking.department_boost * np.asarray([bool(c.departments) for c in clauses])
         if query.documents and self.ranking.document_boost:
             bonus += self.ranking.document_boost * np.asarray([c.doc_id in query.documents for c in clauses])
         return bonus
 
-    def _lexical_scores(self, query: Query, allowed: Rows | None) -> np.ndarray:
-        scores = self.index.lexical_scores(query.lexical_text, heading_weight=self.ranking.heading_weight)
-        if allowed is not None:
-            masked = np.full_like(scores, -1.0)
-            masked[allowed] = scores[allowed]
-            scores = masked
-        return scores
-
-    def _lexical(self, query: Query, depth: int, allowed: Rows | None) -> list[tuple[int, float]]:
-        return _top_rows(self._lexical_scores(query, allowed), depth)
-
-    def _allowed_rows(self, filters: SearchFilters) -> Rows | None:
-        if not filters.active:
-            return None
-        if filters not in self._allowed_cache:
-            self._allowed_cache[filters] = self._matching_rows(filters)
-        return self._allowed_cache[filters]
-
-    def _matching_rows(self, filters: SearchFilters) -> Rows:
-        rows = [
-            row for row, clause in enumerate(self.index.clauses)
-            if (not filters.doc_ids or clause.doc_id in filters.doc_ids)
-            and (not filters.department or department_matches(filters.department, clause.departments))
-            and (not filters.chapter or filters.chapter in f"{clause.chapter} {clause.section}")
-        ]
-        return np.asarray(rows, dtype=np.int64)
-
-    def _hits(self, ranked: Sequence[tuple[int, float]], k: int, query_vector: Matrix | None) -> list[Hit]:
-        hits: list[Hit] = []
+    def _hits(self, ranked: Sequence[Scored], k: int, query_vector: Matrix | None) -> list[Hit]:
+        chosen: list[Scored] = []
         seen: set[str] = set()
-        for row, score in ranked:
-            clause = self.index.clauses[row]
-            if clause.base_id in seen:
-                continue
-            seen.add(clause.base_id)
-            similarity = (float(self.index.similarities(np.asarray([row]), query_vector)[0])
-                          if query_vector is not None else None)
-            hits.append(Hit(clause=clause, score=float(score), rank=len(hits) + 1, similarity=similarity))
-            if len(hits) == k:
-                break
-        return hits
-
-
-def _top_rows(scores: np.ndarray, depth: int) -> list[tuple[int, float]]:
-    """The `depth` best-scoring rows with a positive score, best first."""
-    depth = min(depth, len(scores))
-    if depth <= 0:
-        return []
-    top = np.argpartition(-scores, depth - 1)[:depth] if depth < len(scores) else np.arange(len(scores))
-    top = top[np.argsort(-scores[top], kind="stable")]
-    return [(int(row), float(scores[row])) for row in top if scores[row] > 0]
+        for scored in ranked:
+            if scored.clause.base_id not in seen:
+                seen.add(scored.clause.base_id)
+                chosen.append(scored)
+                if len(chosen) == k:
+                    break
+        similarities: list[float | None] = [None] * len(chosen)
+        if query_vector is not None and chosen:
+            similarities = [float(s) for s in self.index.similarities([c.clause.clause_id for c in chosen], query_vector)]
+        return [Hit(clause=c.clause, score=c.score, rank=rank, similarity=similarity)
+                for rank, (c, similarity) in enumerate(zip(chosen, similarities, strict=True), start=1)]

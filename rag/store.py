@@ -1,4 +1,4 @@
-"""The on-disk clause index: build (incrementally, atomically, under a lock) and open.
+"""The on-disk FAISS clause store (the default `ClauseStore`): build (incrementally, atomically, under a lock) and open.
 
 Layout of `index/<name>/`:
     CURRENT                  name of the live version directory (replaced atomically)
@@ -16,13 +16,12 @@ so a `.lock` file left behind by a killed writer does not keep the next one out.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 import shutil
+import threading
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -38,69 +37,79 @@ from rag.checkpoints import (
     inputs_key,
     unfinished_version,
 )
-from rag.chunk import split_clauses
-from rag.embed import Embedder, same_vector_space
-from rag.errors import CorpusError, IndexDamaged, IndexLocked, IndexMismatch, IndexNotFound
+from rag.clause_store import (
+    CandidatePool,
+    DocumentEntry,
+    EmbedderRecord,
+    IngestReport,
+    Manifest,
+    Progress,
+    Scored,
+    SearchFilters,
+    check_same_space,
+    document_entry,
+    require_documents,
+)
+from rag.embed import Embedder
+from rag.errors import IndexDamaged, IndexLocked, IndexMismatch, IndexNotFound
 from rag.index import FaissIndex, Rows, build_vector_index
-from rag.ingest import LoadedCorpus, SkippedFile
+from rag.ingest import LoadedCorpus
 from rag.integrity import damaged, file_records, read_manifest, verify_files
-from rag.lexical import Bm25LexicalIndex, load_user_words, save_user_words, shared_tokenizer
-from rag.schema import Clause, Document, Matrix
+from rag.lexical import ClauseBm25, top_scores
+from rag.passages import PASSAGE_FORMAT, heading_text, indexed_clauses, passage_text, title_words
+from rag.schema import Clause, Matrix
 
 INDEX_FORMAT = 2  # 2: vectors of the bare clause text; document title and chapter in their own BM25 field
-# Bare headings carry no content of their own; their words reach every clause through `chapter`.
-UNINDEXED_KINDS = frozenset({"heading"})
-
-Progress = Callable[[str, int, int], None]
-
-
-@dataclass(frozen=True)
-class IngestReport:
-    added: tuple[str, ...]
-    changed: tuple[str, ...]
-    removed: tuple[str, ...]
-    unchanged: tuple[str, ...]
-    skipped: tuple[SkippedFile, ...]
-    clauses: int
-    embedded: int  # clauses embedded by this run
-    seconds: float
-    directory: str
-    resumed: int = 0  # clauses whose vectors came from an interrupted run's checkpoints
-
-
-@dataclass(frozen=True)
-class DocumentEntry:
-    doc_id: str
-    title: str
-    source: str
-    content_hash: str
-    clauses: int
-    issuer: str = ""
-    date: str = ""
-    doc_number: str = ""
-    script: str = "simplified"
+# Re-exported for callers that build indexes (bench/, tests/).
+__all__ = ["CHECKPOINT_CLAUSES", "ClauseIndex", "IngestReport", "Progress", "build_index", "check_index",
+           "checkpoint_blocks", "open_index", "passage_text"]
 
 
 class ClauseIndex:
-    """A loaded index version: clause records, dense vectors and the BM25 state."""
+    """A loaded FAISS index version: the `ClauseStore` over clause records, vectors and BM25 in one process.
 
-    def __init__(self, directory: Path, manifest: dict[str, Any], clauses: list[Clause],
-                 vectors: Matrix, dense: FaissIndex, lexical: Bm25LexicalIndex, headings: Bm25LexicalIndex) -> None:
+    Rows are clause positions in `clauses`; they never leave this class.
+    """
+
+    def __init__(self, directory: Path, manifest: Manifest, settings: dict[str, Any], files: dict[str, Any],
+                 clauses: list[Clause], vectors: Matrix, dense: FaissIndex, lexical: ClauseBm25) -> None:
         self.directory = directory
         self.manifest = manifest
+        self.settings = settings  # what the clauses and vectors depend on: chunking, passage format
+        self.files = files  # size and SHA-256 of each file of the version
         self.clauses = clauses
         self.vectors = vectors
         self.dense = dense
         self.lexical = lexical
-        self.headings = headings
-        self.documents = [DocumentEntry(**entry) for entry in manifest["documents"]]
         self.row_of = {clause.clause_id: row for row, clause in enumerate(clauses)}
         self._containing: dict[str, int] = {}  # term → clauses whose text contains it
+        # Rows allowed by each filter: a Python pass over every clause, done once per filter and version.
+        self._allowed: dict[SearchFilters, Rows] = {}
+        self._allowed_lock = threading.Lock()
 
-    def dense_search(self, vector: Matrix, depth: int, allowed: Rows | None = None) -> list[tuple[int, float]]:
-        """The `depth` rows nearest to one query vector, as (row, cosine), best first."""
-        scores, rows = self.dense.search(vector[None, :], depth, allowed)
-        return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0]
+    def dense_search(self, vector: Matrix, depth: int, filters: SearchFilters) -> list[Scored]:
+        allowed = self._allowed_rows(filters)
+        return [Scored(self.clauses[row], score) for row, score in self._dense_rows(vector, depth, allowed)]
+
+    def lexical_search(self, text: str, depth: int, filters: SearchFilters, *, heading_weight: float) -> list[Scored]:
+        scores = self._lexical_scores(text, heading_weight, self._allowed_rows(filters))
+        return [Scored(self.clauses[row], score) for row, score in top_scores(scores, depth)]
+
+    def hybrid_pool(self, vector: Matrix, text: str, depth: int, filters: SearchFilters, *,
+                    heading_weight: float) -> CandidatePool:
+        allowed = self._allowed_rows(filters)
+        dense = self._dense_rows(vector, depth, allowed)
+        lexical_all = self._lexical_scores(text, heading_weight, allowed)
+        lexical = top_scores(lexical_all, depth)
+        pool = np.asarray(sorted({r for r, _ in dense} | {r for r, _ in lexical}), dtype=np.int64)
+        return CandidatePool(tuple(self.clauses[row] for row in pool), self.vectors[pool] @ vector, lexical_all[pool])
+
+    def similarities(self, clause_ids: Sequence[str], vector: Matrix) -> np.ndarray:
+        rows = np.asarray([self.row_of[clause_id] for clause_id in clause_ids], dtype=np.int64)
+        return self.vectors[rows] @ vector
+
+    def mean_similarity(self, vector: Matrix) -> float:
+        return float(self.centroid @ vector)
 
     @cached_property
     def centroid(self) -> Matrix:
@@ -108,36 +117,39 @@ class ClauseIndex:
         return np.asarray(self.vectors.mean(axis=0), dtype=np.float32)
 
     def clauses_containing(self, term: str) -> int:
-        """How many clause texts contain `term` as a substring; one scan per term and index version."""
+        """One scan per term and index version."""
         if term not in self._containing:
             self._containing[term] = sum(term in clause.text for clause in self.clauses)
         return self._containing[term]
 
-    def similarities(self, rows: Rows, vector: Matrix) -> Matrix:
-        """Cosine of each row's clause vector to one query vector."""
-        return self.vectors[rows] @ vector
+    def check_embedder(self, embedder: Embedder) -> None:
+        check_same_space(str(self.directory.parent), self.manifest.embedder, embedder)
 
-    def lexical_scores(self, text: str, *, heading_weight: float) -> Matrix:
-        """BM25 of every row: clause text plus `heading_weight` × the document title/chapter field."""
-        scores = self.lexical.scores(text)
-        if heading_weight:
-            scores = scores + heading_weight * self.headings.scores(text)
+    def _dense_rows(self, vector: Matrix, depth: int, allowed: Rows | None) -> list[tuple[int, float]]:
+        if allowed is not None and len(allowed) == 0:
+            return []
+        scores, rows = self.dense.search(vector[None, :], depth, allowed)
+        return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0]
+
+    def _lexical_scores(self, text: str, heading_weight: float, allowed: Rows | None) -> np.ndarray:
+        scores = self.lexical.scores(text, heading_weight=heading_weight)
+        if allowed is not None:
+            masked = np.full_like(scores, -1.0)
+            masked[allowed] = scores[allowed]
+            scores = masked
         return scores
 
-    @property
-    def embedder_info(self) -> dict[str, Any]:
-        return dict(self.manifest["embedder"])
-
-    def check_embedder(self, embedder: Embedder) -> None:
-        """Refuse to compare query vectors from another model with this index's vectors."""
-        built = self.manifest["embedder"]
-        if not same_vector_space(built["fingerprint"], embedder.fingerprint) or built["dimension"] != embedder.dimension:
-            raise IndexMismatch(
-                f"index {self.directory.parent} was built with embedder {built['name']} "
-                f"(dim {built['dimension']}, fingerprint {built['fingerprint'][:12]}), but the active embedder is "
-                f"{embedder.name} (dim {embedder.dimension}, fingerprint {embedder.fingerprint[:12]}): "
-                "run `rag ingest` to rebuild it, or select the embedder it was built with"
-            )
+    def _allowed_rows(self, filters: SearchFilters) -> Rows | None:
+        if not filters.active:
+            return None
+        with self._allowed_lock:
+            allowed = self._allowed.get(filters)
+        if allowed is None:
+            allowed = np.asarray([row for row, clause in enumerate(self.clauses) if filters.matches(clause)],
+                                 dtype=np.int64)
+            with self._allowed_lock:
+                self._allowed[filters] = allowed
+        return allowed
 
 
 def open_index(directory: str | Path) -> ClauseIndex:
@@ -155,14 +167,20 @@ def open_index(directory: str | Path) -> ClauseIndex:
         clauses = [_clause_from_json(line) for line in (version / "clauses.jsonl").open(encoding="utf-8")]
         vectors = np.load(version / "vectors.npy")
         dense = FaissIndex.load(version / "dense.faiss", manifest["dense_kind"])
-        tokenizer = shared_tokenizer(load_user_words(version / "words.json"))
-        lexical = Bm25LexicalIndex.load(version / "lexical", tokenizer)
-        headings = Bm25LexicalIndex.load(version / "headings", tokenizer)
+        lexical = ClauseBm25.load(version)
+        typed = _typed_manifest(root, version, manifest)
     except Exception as error:  # numpy, FAISS, bm25s and json each fail their own way on a corrupt file
         raise damaged(root, f"{type(error).__name__}: {error}") from error
-    if not (len(clauses) == len(vectors) == dense.size == lexical.size == headings.size):
+    if not (len(clauses) == len(vectors) == dense.size == typed.clauses) or lexical.sizes != (len(clauses),) * 2:
         raise damaged(root, "the parts hold different numbers of clauses")
-    return ClauseIndex(version, manifest, clauses, vectors, dense, lexical, headings)
+    return ClauseIndex(version, typed, manifest["settings"], manifest.get("files", {}), clauses, vectors, dense,
+                       lexical)
+
+
+def _typed_manifest(root: Path, version: Path, manifest: dict[str, Any]) -> Manifest:
+    return Manifest(store="faiss", location=str(root), version=version.name, built_at=manifest["built_at"],
+                    embedder=EmbedderRecord(**manifest["embedder"]), dense_kind=manifest["dense_kind"],
+                    documents=tuple(DocumentEntry(**entry) for entry in manifest["documents"]))
 
 
 def check_index(directory: str | Path) -> ClauseIndex:
@@ -192,9 +210,7 @@ def build_index(
 ) -> IngestReport:
     """Index `corpus` into `directory`, re-embedding only documents whose content changed."""
     started = time.perf_counter()
-    if not corpus.documents:
-        reasons = "; ".join(f"{s.path}: {s.reason}" for s in corpus.skipped) or "no supported files found"
-        raise CorpusError(f"nothing to index ({reasons}); the previous index, if any, is unchanged")
+    require_documents(corpus)
     root = Path(directory)
     root.mkdir(parents=True, exist_ok=True)
     try:
@@ -210,15 +226,14 @@ def _build_locked(corpus: LoadedCorpus, root: Path, embedder: Embedder, max_clau
                   checkpoint_clauses: int) -> IngestReport:
     settings = {"max_clause_chars": max_clause_chars, "passages": PASSAGE_FORMAT}
     previous = _reusable_previous(root, embedder, settings)
-    old_hashes = {entry.doc_id: entry.content_hash for entry in previous.documents} if previous else {}
+    old_hashes = {entry.doc_id: entry.content_hash for entry in previous.manifest.documents} if previous else {}
     clauses: list[Clause] = []
     entries: list[DocumentEntry] = []
     for number, document in enumerate(corpus.documents, start=1):
         progress("chunk", number, len(corpus.documents))
-        doc_clauses = [c for c in split_clauses(document, max_chars=max_clause_chars)
-                       if c.kind not in UNINDEXED_KINDS]
+        doc_clauses = indexed_clauses(document, max_chars=max_clause_chars)
         clauses.extend(doc_clauses)
-        entries.append(_entry(document, len(doc_clauses)))
+        entries.append(document_entry(document, len(doc_clauses)))
     new_hashes = {entry.doc_id: entry.content_hash for entry in entries}
     vectors, pending = _reused_vectors(clauses, previous, old_hashes, new_hashes, embedder.dimension)
     texts = [passage_text(clauses[row]) for row in pending]
@@ -231,12 +246,8 @@ def _build_locked(corpus: LoadedCorpus, root: Path, embedder: Embedder, max_clau
         progress("index", 0, 1)
         kind = ann_kind if len(clauses) > ann_threshold else "flat"
         dense = build_vector_index(vectors, kind=kind)
-        words = sorted({c.title for c in clauses if 2 <= len(c.title) <= 12})
-        tokenizer = shared_tokenizer(tuple(words))
-        lexical = Bm25LexicalIndex(tokenizer)
-        lexical.build([passage_text(c) for c in clauses])
-        headings = Bm25LexicalIndex(tokenizer)
-        headings.build([heading_text(c) for c in clauses])
+        lexical = ClauseBm25.build([passage_text(c) for c in clauses], [heading_text(c) for c in clauses],
+                                   title_words(clauses))
         manifest = {
             "format": INDEX_FORMAT,
             "embedder": {"name": embedder.name, "backend": embedder.backend, "dimension": embedder.dimension,
@@ -247,7 +258,7 @@ def _build_locked(corpus: LoadedCorpus, root: Path, embedder: Embedder, max_clau
             "documents": [dataclasses.asdict(e) for e in entries],
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
-        _write_version(version, manifest, clauses, vectors, dense, lexical, headings, words)
+        _write_version(version, manifest, clauses, vectors, dense, lexical)
         _point_current_at(root, version)
     except BaseException:
         # Keep checkpointed vectors for the next run; a version with none is just debris.
@@ -270,25 +281,6 @@ def _build_locked(corpus: LoadedCorpus, root: Path, embedder: Embedder, max_clau
     )
 
 
-# Bump when what is embedded changes: vectors of an older format are not reused.
-PASSAGE_FORMAT = 2
-
-
-def passage_text(clause: Clause) -> str:
-    """What is embedded and BM25-indexed as the clause's body: its own text, nothing else.
-
-    Measured on questions written apart from eval/: prefixing the document title and chapter cost dense
-    recall@5 0.87 → 0.75; the headings match through their own lexical field instead (`heading_text`).
-    """
-    return clause.text
-
-
-def heading_text(clause: Clause) -> str:
-    """The clause's context as a separate lexical field: document title, issuer, chapter, section, departments."""
-    parts = (clause.doc_title, clause.issuer, clause.chapter, clause.section, " ".join(clause.departments))
-    return " ".join(part for part in parts if part) or "∅"
-
-
 def _reused_vectors(clauses: Sequence[Clause], previous: ClauseIndex | None, old_hashes: dict[str, str],
                     new_hashes: dict[str, str], dimension: int) -> tuple[Matrix, list[int]]:
     """Vectors of unchanged documents copied from the previous version, and the rows still to embed."""
@@ -309,27 +301,18 @@ def _reusable_previous(root: Path, embedder: Embedder, settings: dict[str, Any])
         previous = check_index(root)  # every byte: a damaged version's vectors must not be reused
     except (IndexNotFound, IndexMismatch, IndexDamaged):
         return None
-    same_embedder = previous.manifest["embedder"]["fingerprint"] == embedder.fingerprint
-    return previous if same_embedder and previous.manifest["settings"] == settings else None
-
-
-def _entry(document: Document, clause_count: int) -> DocumentEntry:
-    digest = hashlib.sha256(f"{document.title}\n{document.text}".encode()).hexdigest()
-    return DocumentEntry(document.doc_id, document.title, document.source, digest, clause_count,
-                         document.issuer, document.date, document.doc_number, document.script)
+    same_embedder = previous.manifest.embedder.fingerprint == embedder.fingerprint
+    return previous if same_embedder and previous.settings == settings else None
 
 
 def _write_version(version: Path, manifest: dict[str, Any], clauses: Sequence[Clause], vectors: Matrix,
-                   dense: FaissIndex, lexical: Bm25LexicalIndex, headings: Bm25LexicalIndex,
-                   words: Sequence[str]) -> None:
+                   dense: FaissIndex, lexical: ClauseBm25) -> None:
     with (version / "clauses.jsonl").open("w", encoding="utf-8") as handle:
         for clause in clauses:
             handle.write(json.dumps(dataclasses.asdict(clause), ensure_ascii=False) + "\n")
     np.save(version / "vectors.npy", vectors)
     dense.save(version / "dense.faiss")
-    lexical.save(version / "lexical")
-    headings.save(version / "headings")
-    save_user_words(words, version / "words.json")
+    lexical.save(version)
     shutil.rmtree(version / PARTIAL, ignore_errors=True)  # the vectors are in vectors.npy now
     # The manifest goes last: a version directory without one was never finished.
     manifest = {**manifest, "files": file_records(version)}

@@ -17,9 +17,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rag.clause_store import ClauseStore
 from rag.question import Query
 from rag.schema import Clause, Hit
-from rag.store import ClauseIndex
 from rag.vocabulary import colloquial_lexicon
 
 TOP_FOR_SUPPORT = 3
@@ -77,7 +77,7 @@ class Support:
     reasons: tuple[str, ...]  # why the answer was declined or partial, for the user
 
 
-def assess_support(query: Query, hits: Sequence[Hit], index: ClauseIndex, *, thresholds: SupportThresholds,
+def assess_support(query: Query, hits: Sequence[Hit], index: ClauseStore, *, thresholds: SupportThresholds,
                    typical_similarity: float | None) -> Support:
     """Decide whether `hits` answer `query`, partly answer it, or do not.
 
@@ -125,7 +125,7 @@ def detail_stated(detail: str, clauses: Sequence[Clause], terms: Sequence[str]) 
     return False
 
 
-def term_coverage(query: Query, clauses: Sequence[Clause], index: ClauseIndex) -> tuple[float, tuple[str, ...]]:
+def term_coverage(query: Query, clauses: Sequence[Clause], index: ClauseStore) -> tuple[float, tuple[str, ...]]:
     """IDF-weighted share of the question's content words found in `clauses`, and the words missing."""
     if not query.terms:
         return 1.0, ()
@@ -143,7 +143,7 @@ def term_coverage(query: Query, clauses: Sequence[Clause], index: ClauseIndex) -
     return (covered / total if total else 1.0), tuple(missing)
 
 
-def unknown_share(query: Query, index: ClauseIndex) -> tuple[float, tuple[str, ...]]:
+def unknown_share(query: Query, index: ClauseStore) -> tuple[float, tuple[str, ...]]:
     """Length-weighted share of the question's content words that no clause contains (nor a policy term
     standing in for them), and those words: 增值税, 起征点 in a corpus of quality policies."""
     if not query.terms:
@@ -171,5 +171,5 @@ def stand_ins(query: Query) -> dict[str, tuple[str, ...]]:
             for term in query.terms}
 
 
-def _idf(index: ClauseIndex, term: str) -> float:
-    return math.log((len(index.clauses) + 1) / (index.clauses_containing(term) + 0.5))
+def _idf(index: ClauseStore, term: str) -> float:
+    return math.log((index.manifest.clauses + 1) / (index.clauses_containing(term) + 0.5))

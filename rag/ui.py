@@ -11,8 +11,8 @@ from collections.abc import Callable, Sequence
 from html import escape
 from typing import Any
 
+from rag.clause_store import DocumentEntry
 from rag.schema import Answer, Clause, Hit
-from rag.store import DocumentEntry
 
 # Scoped to each gr.HTML through `css_template`, so cards look the same however the app is launched.
 CARD_CSS = """

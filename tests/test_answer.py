@@ -132,7 +132,7 @@ def test_follow_up_asks_for_the_amount(corpus_pipeline: Pipeline) -> None:
 def test_every_citation_is_a_retrieved_clause(corpus_pipeline: Pipeline, question: str) -> None:
     answer = ask(corpus_pipeline, question)
     retrieved = {h.clause.clause_id for h in corpus_pipeline.search(question, k=10)}
-    mentioned = mentioned_documents(question, corpus_pipeline.index.documents)
+    mentioned = mentioned_documents(question, corpus_pipeline.index.manifest.documents)
     if mentioned:  # the answer searched within the named document
         retrieved |= {h.clause.clause_id for h in corpus_pipeline.search(
             question, k=10, filters=SearchFilters(doc_ids=mentioned))}

@@ -175,12 +175,12 @@ def test_corpus_listing(client: Any, corpus_pipeline: Pipeline) -> None:
     summary, table, choices = client.predict(api_name="/documents")
     rows = table["data"]
     assert table["headers"] == ["标题", "发布机关", "日期", "条款数", "来源文件"]
-    assert len(rows) == 5 == len(corpus_pipeline.index.documents)
+    assert len(rows) == 5 == len(corpus_pipeline.index.manifest.documents)
     by_file = {row[4]: row for row in rows}
     plan = by_file["2022-18-departments-quality-improvement.txt"]
     assert plan[0].startswith(ACTION_PLAN_2022) and plan[1] == "市场监管总局等18部门" and plan[2] == "2022-12-03"
-    assert sum(int(row[3]) for row in rows) == corpus_pipeline.index.manifest["counts"]["clauses"]
-    assert f"已收录 5 个文件、{corpus_pipeline.index.manifest['counts']['clauses']} 条条款" in summary
+    assert sum(int(row[3]) for row in rows) == corpus_pipeline.index.manifest.clauses
+    assert f"已收录 5 个文件、{corpus_pipeline.index.manifest.clauses} 条条款" in summary
     assert ["贯彻实施质量发展纲要2014年行动计划", "2014-quality-outline-action-plan"] in choices["choices"]
 
 
@@ -248,7 +248,7 @@ def test_upload_named_like_a_bundled_document_is_added_beside_it(upload_client: 
     html = search(upload_client, "伪造条款 免征质量检验费用", k=3)
     assert "伪造条款" in html and f"《{official}（用户上传：匿名用户，" in html
     assert f"《{official}》" not in html.split("伪造条款")[0].rsplit('<article class="clause-card">', 1)[-1]
-    official_ids = {d.doc_id for d in writable_pipeline.index.documents if d.title == official}
+    official_ids = {d.doc_id for d in writable_pipeline.index.manifest.documents if d.title == official}
     assert official_ids == {"2014-quality-outline-action-plan"}
 
 
@@ -279,7 +279,7 @@ def test_removing_uploads_is_off_unless_a_maintainer_turns_it_on(upload_client: 
         client = gradio_client.Client(url, verbose=False)
         bundled = "2014-quality-outline-action-plan"  # only uploads are offered, and only uploads can go
         assert remove_from_corpus(maintained, bundled).startswith("未删除：没有编号为")
-        assert bundled in {d.doc_id for d in maintained.index.documents}
+        assert bundled in {d.doc_id for d in maintained.index.manifest.documents}
         status, _, table, _, _ = client.predict(added.doc_id, api_name="/remove_document")
         status = ui.message_text(status)
         assert status.startswith("已删除《临时通知（用户上传"), status

@@ -55,7 +55,7 @@ def test_lead_questions() -> None:
 
 
 def test_follow_up_inherits_context_intent_and_the_named_document(corpus_pipeline: Pipeline) -> None:
-    documents = corpus_pipeline.index.documents
+    documents = corpus_pipeline.index.manifest.documents
     query = analyze_question("汕尾的呢？", history=["哪些部门负责质量基础设施一站式服务？"], documents=documents)
     assert query.context == ("哪些部门负责质量基础设施一站式服务？",)
     assert query.intent == "department" and query.documents == (SHANWEI,)
@@ -65,7 +65,7 @@ def test_follow_up_inherits_context_intent_and_the_named_document(corpus_pipelin
 
 
 def test_named_documents(corpus_pipeline: Pipeline) -> None:
-    documents = corpus_pipeline.index.documents
+    documents = corpus_pipeline.index.manifest.documents
     assert mentioned_documents("汕尾的呢？", documents) == (SHANWEI,)
     assert mentioned_documents("《关于全面提升产品质量的实施意见》有哪些奖励？", documents) == (CITY,)
     assert mentioned_documents("哪些部门负责质量基础设施一站式服务？", documents) == ()

@@ -12,10 +12,12 @@ from pathlib import Path
 
 import numpy as np
 
+from rag.clause_store import SearchFilters
 from rag.ingest import load_corpus
 from rag.store import build_index, checkpoint_blocks, open_index
 from tests.conftest import PROJECT_ROOT, HashingEmbedder
 
+NO_FILTERS = SearchFilters()
 BLOCK = 8  # clauses per checkpoint, so the 99-clause corpus makes 13 blocks
 
 # A real process, killed for real: a slow embedder (0.3 s per block) gives the test time to kill it.
@@ -41,7 +43,7 @@ def test_killed_ingest_resumes_with_the_remainder(corpus_copy: Path, tmp_path: P
     build_index(load_corpus([corpus_copy]), index_dir, embedder=HashingEmbedder())
     before = open_index(index_dir)
     question = HashingEmbedder().embed_queries(["产品质量监督抽查"])[0]
-    answer_before = before.dense_search(question, 5)
+    answer_before = before.dense_search(question, 5, NO_FILTERS)
 
     # A new embedder: every clause must be embedded again, in a writer we kill after 3 checkpoints.
     writer = subprocess.Popen([sys.executable, "-c", WRITER, str(corpus_copy), str(index_dir), str(BLOCK)],
@@ -52,7 +54,7 @@ def test_killed_ingest_resumes_with_the_remainder(corpus_copy: Path, tmp_path: P
         assert writer.poll() is None, "the writer finished before it could be killed"
         assert time.monotonic() < deadline, "no checkpoints appeared"
         # Searches keep answering from the previous version while the new one is being embedded.
-        assert open_index(index_dir).dense_search(question, 5) == answer_before
+        assert open_index(index_dir).dense_search(question, 5, NO_FILTERS) == answer_before
         checkpoints = sorted(index_dir.glob("v-*/partial/vectors-*.npy"))
         time.sleep(0.05)
     writer.send_signal(signal.SIGKILL)
@@ -61,7 +63,7 @@ def test_killed_ingest_resumes_with_the_remainder(corpus_copy: Path, tmp_path: P
     # The killed writer left its lock file, its unfinished version and CURRENT as they were.
     assert (index_dir / ".lock").exists()
     assert open_index(index_dir).directory == before.directory
-    assert open_index(index_dir).dense_search(question, 5) == answer_before
+    assert open_index(index_dir).dense_search(question, 5, NO_FILTERS) == answer_before
     saved = sorted(index_dir.glob("v-*/partial/vectors-*.npy"))
     saved_clauses = sum(len(np.load(path)) for path in saved)
     assert saved_clauses >= 3 * 3  # three blocks at least (the smallest block holds 99 % 8 = 3)

@@ -29,9 +29,9 @@ def test_build_and_open_round_trip(corpus_copy: Path, tmp_path: Path, hashing_em
     report = build(corpus_copy, tmp_path / "idx", hashing_embedder)
     assert len(report.added) == 5 and not report.changed and not report.removed
     index = open_index(tmp_path / "idx")
-    assert len(index.clauses) == report.clauses == index.dense.size == index.lexical.size == len(index.vectors)
-    assert report.embedded == report.clauses
-    assert {d.doc_id for d in index.documents} == {p.stem for p in corpus_copy.glob("*.txt")}
+    assert len(index.clauses) == report.clauses == index.dense.size == index.lexical.text.size == len(index.vectors)
+    assert report.embedded == report.clauses == index.manifest.clauses
+    assert {d.doc_id for d in index.manifest.documents} == {p.stem for p in corpus_copy.glob("*.txt")}
     manifest = json.loads((index.directory / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["embedder"]["fingerprint"] == hashing_embedder.fingerprint
     assert manifest["counts"] == {"documents": 5, "clauses": report.clauses}
@@ -137,7 +137,7 @@ def test_second_writer_is_refused(corpus_copy: Path, tmp_path: Path, hashing_emb
 def test_approximate_index_above_threshold(corpus_copy: Path, tmp_path: Path, hashing_embedder: HashingEmbedder) -> None:
     build(corpus_copy, tmp_path / "idx", hashing_embedder, ann_threshold=10, ann_kind="hnsw")
     index = open_index(tmp_path / "idx")
-    assert index.manifest["dense_kind"] == "hnsw" and index.dense.kind == "hnsw"
+    assert index.manifest.dense_kind == "hnsw" and index.dense.kind == "hnsw"
     hits = Retriever(index, lambda: hashing_embedder, ranking=RANKING).search("质量基础设施一站式服务", mode="dense", k=5)
     assert len(hits) == 5
 

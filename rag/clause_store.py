@@ -1,0 +1,168 @@
+"""The one boundary around an index: what retrieval, answers and the app ask of a clause store.
+
+Two stores implement `ClauseStore`: the on-disk FAISS index (`rag.store`, the default) and a Milvus
+collection (`rag.store_milvus`). Callers ask for candidates, similarities and the typed `Manifest`; they
+never see rows, vectors or files, so a store can keep its clauses wherever it likes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from rag.departments import department_matches
+from rag.embed import Embedder, same_vector_space
+from rag.errors import CorpusError, IndexMismatch
+from rag.ingest import LoadedCorpus, SkippedFile
+from rag.schema import Clause, Document, Matrix
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class DocumentEntry:
+    doc_id: str
+    title: str
+    source: str
+    content_hash: str
+    clauses: int
+    issuer: str = ""
+    date: str = ""
+    doc_number: str = ""
+    script: str = "simplified"
+
+
+@dataclass(frozen=True)
+class EmbedderRecord:
+    """The embedder an index was built with; queries must come from the same vector space."""
+
+    name: str
+    backend: str
+    dimension: int
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What an index holds and how it was built, the same for every store."""
+
+    store: str  # "faiss" | "milvus"
+    location: str  # the index directory, or the Milvus URI and collection
+    version: str  # FAISS: the version directory; Milvus: the collection's generation
+    built_at: str  # ISO time of the last ingest, UTC
+    embedder: EmbedderRecord
+    dense_kind: str  # "flat" | "hnsw" (FAISS), or the Milvus index type
+    documents: tuple[DocumentEntry, ...]
+
+    @property
+    def clauses(self) -> int:
+        return sum(document.clauses for document in self.documents)
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    doc_ids: tuple[str, ...] = ()
+    department: str = ""  # matched through the alias table: 工信部 finds 工业和信息化部
+    chapter: str = ""  # substring of the chapter or section heading, e.g. "保障措施" or "第二章"
+
+    @property
+    def active(self) -> bool:
+        return bool(self.doc_ids or self.department or self.chapter)
+
+    def matches(self, clause: Clause) -> bool:
+        """Whether a clause passes: its document, a responsible department, its chapter or section."""
+        return ((not self.doc_ids or clause.doc_id in self.doc_ids)
+                and (not self.department or department_matches(self.department, clause.departments))
+                and (not self.chapter or self.chapter in f"{clause.chapter} {clause.section}"))
+
+
+@dataclass(frozen=True)
+class Scored:
+    """A clause with the score of one retriever: cosine (dense) or BM25 (lexical)."""
+
+    clause: Clause
+    score: float
+
+
+@dataclass(frozen=True)
+class CandidatePool:
+    """The union of the dense and lexical candidates, with both signals for every member.
+
+    Members are in the store's own order, which breaks ties between equal fused scores.
+    """
+
+    clauses: tuple[Clause, ...]
+    similarities: np.ndarray  # cosine to the query vector
+    lexical: np.ndarray  # BM25 (text + heading_weight × headings); 0 when no query word occurs
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    added: tuple[str, ...]
+    changed: tuple[str, ...]
+    removed: tuple[str, ...]
+    unchanged: tuple[str, ...]
+    skipped: tuple[SkippedFile, ...]
+    clauses: int
+    embedded: int  # clauses embedded by this run
+    seconds: float
+    directory: str  # where the index lives: a directory, or the Milvus URI and collection
+    resumed: int = 0  # clauses whose vectors came from an interrupted run's checkpoints
+
+
+class ClauseStore(Protocol):
+    """A searchable set of clauses with their vectors and BM25 state."""
+
+    @property
+    def manifest(self) -> Manifest: ...
+
+    def check_embedder(self, embedder: Embedder) -> None:
+        """Raise IndexMismatch when `embedder`'s vectors cannot be compared with the store's."""
+
+    def dense_search(self, vector: Matrix, depth: int, filters: SearchFilters) -> list[Scored]:
+        """The `depth` clauses nearest to one query vector, best first, as (clause, cosine)."""
+
+    def lexical_search(self, text: str, depth: int, filters: SearchFilters, *, heading_weight: float) -> list[Scored]:
+        """The `depth` best clauses by BM25 with a positive score, best first."""
+
+    def hybrid_pool(self, vector: Matrix, text: str, depth: int, filters: SearchFilters, *,
+                    heading_weight: float) -> CandidatePool:
+        """The top `depth` of each retriever, merged, with every member's cosine and BM25."""
+
+    def similarities(self, clause_ids: Sequence[str], vector: Matrix) -> np.ndarray:
+        """Cosine of each clause's vector to one query vector."""
+
+    def mean_similarity(self, vector: Matrix) -> float:
+        """The query's mean cosine to every clause: the level any clause reaches without being relevant."""
+
+    def clauses_containing(self, term: str) -> int:
+        """How many clause texts contain `term` as a substring."""
+
+
+def check_same_space(location: str, built: EmbedderRecord, active: Embedder) -> None:
+    """The one refusal for query vectors from another model than the index's."""
+    if not same_vector_space(built.fingerprint, active.fingerprint) or built.dimension != active.dimension:
+        raise IndexMismatch(
+            f"索引 {location} 是用嵌入模型 {built.name}（{built.dimension} 维，指纹 {built.fingerprint[:12]}）建立的，"
+            f"当前模型是 {active.name}（{active.dimension} 维，指纹 {active.fingerprint[:12]}）：请运行 `rag ingest` "
+            "重建索引，或改用建索引时的模型 (index built with embedder "
+            f"{built.name}, active embedder {active.name})"
+        )
+
+
+def require_documents(corpus: LoadedCorpus) -> None:
+    """An ingest of nothing is refused before it touches the index."""
+    if not corpus.documents:
+        reasons = "; ".join(f"{s.path}: {s.reason}" for s in corpus.skipped) or "no supported files found"
+        raise CorpusError(f"nothing to index ({reasons}); the previous index, if any, is unchanged")
+
+
+def document_entry(document: Document, clause_count: int) -> DocumentEntry:
+    """What a store records of a document; `content_hash` decides whether a re-ingest re-embeds it."""
+    digest = hashlib.sha256(f"{document.title}\n{document.text}".encode()).hexdigest()
+    return DocumentEntry(document.doc_id, document.title, document.source, digest, clause_count,
+                         document.issuer, document.date, document.doc_number, document.script)

@@ -1,0 +1,39 @@
+"""What a store indexes of a clause: the passage that is embedded and BM25-indexed, its heading field,
+and which clauses are indexed at all. One definition for every store."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rag.chunk import split_clauses
+from rag.schema import Clause, Document
+
+# Bump when what is embedded changes: vectors of an older format are not reused.
+PASSAGE_FORMAT = 2
+# Bare headings carry no content of their own; their words reach every clause through `chapter`.
+UNINDEXED_KINDS = frozenset({"heading"})
+
+
+def indexed_clauses(document: Document, *, max_chars: int) -> list[Clause]:
+    """The clauses of `document` that a store indexes."""
+    return [c for c in split_clauses(document, max_chars=max_chars) if c.kind not in UNINDEXED_KINDS]
+
+
+def passage_text(clause: Clause) -> str:
+    """What is embedded and BM25-indexed as the clause's body: its own text, nothing else.
+
+    Measured on questions written apart from eval/: prefixing the document title and chapter cost dense
+    recall@5 0.87 → 0.75; the headings match through their own lexical field instead (`heading_text`).
+    """
+    return clause.text
+
+
+def heading_text(clause: Clause) -> str:
+    """The clause's context as a separate lexical field: document title, issuer, chapter, section, departments."""
+    parts = (clause.doc_title, clause.issuer, clause.chapter, clause.section, " ".join(clause.departments))
+    return " ".join(part for part in parts if part) or "∅"
+
+
+def title_words(clauses: Sequence[Clause]) -> list[str]:
+    """Clause titles short enough to be terms: they join the BM25 tokenizer's dictionary."""
+    return sorted({c.title for c in clauses if 2 <= len(c.title) <= 12})
