@@ -27,10 +27,9 @@ sys.path.insert(0, str(ROOT))
 from rag.config import load_settings  # noqa: E402
 from rag.evaluate import load_eval_set  # noqa: E402
 from rag.metrics import hit_rate_at_k, mrr_at_k, recall_at_k, relevant_ids  # noqa: E402
-from rag.pipeline import make_query_embedder, ranking_from  # noqa: E402
+from rag.pipeline import make_query_embedder, open_store, ranking_from  # noqa: E402
 from rag.retrieve import Ranking, Retriever  # noqa: E402
 from rag.schema import Matrix  # noqa: E402
-from rag.store import open_index  # noqa: E402
 
 GRID = {
     "dense_weight": (0.4, 0.5, 0.6),
@@ -86,7 +85,7 @@ def main() -> None:
                  if q.query_id in eval_set.answerable_ids()]
     embedder = CachedEmbedder(make_query_embedder(settings))
     defaults = ranking_from(settings)
-    retriever = Retriever(open_index(settings.index_dir), lambda: embedder, ranking=defaults,  # type: ignore[arg-type, return-value]
+    retriever = Retriever(open_store(settings), lambda: embedder, ranking=defaults,  # type: ignore[arg-type, return-value]
                           candidates=settings.candidates)
     print(f"{args.set} {args.split}: {len(questions)} answerable questions")
     for mode in ("dense", "lexical"):

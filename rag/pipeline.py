@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -79,9 +80,34 @@ def _write_faiss(settings: Settings, corpus: LoadedCorpus, embedder: Embedder, p
                        ann_threshold=settings.ann_threshold, ann_kind=settings.ann_kind, progress=progress)
 
 
+def _open_milvus(settings: Settings) -> ClauseStore:
+    _require_pymilvus()
+    from rag.store_milvus import open_milvus_store  # pymilvus loads only for this store
+
+    return open_milvus_store(settings.milvus_address, settings.milvus_collection_name, token=settings.milvus_token,
+                             lexical=settings.milvus_lexical)
+
+
+def _write_milvus(settings: Settings, corpus: LoadedCorpus, embedder: Embedder, progress: Progress | None
+                  ) -> IngestReport:
+    _require_pymilvus()
+    from rag.milvus_collection import connect
+    from rag.milvus_ingest import ingest_into_milvus
+
+    collections = connect(settings.milvus_address, settings.milvus_collection_name, token=settings.milvus_token,
+                          create=True)
+    return ingest_into_milvus(corpus, collections, embedder=embedder, max_clause_chars=settings.max_clause_chars,
+                              progress=progress)
+
+
+def _require_pymilvus() -> None:
+    if importlib.util.find_spec("pymilvus") is None:
+        raise SettingsError("RAG_STORE=milvus 需要 pymilvus 和 milvus-lite：pip install -e '.[milvus]'")
+
+
 Opener = Callable[[Settings], ClauseStore]
 Writer = Callable[[Settings, LoadedCorpus, Embedder, Progress | None], IngestReport]
-STORES: dict[str, tuple[Opener, Writer]] = {"faiss": (_open_faiss, _write_faiss)}
+STORES: dict[str, tuple[Opener, Writer]] = {"faiss": (_open_faiss, _write_faiss), "milvus": (_open_milvus, _write_milvus)}
 
 
 def _store(settings: Settings) -> tuple[Opener, Writer]:
@@ -175,14 +201,15 @@ class Pipeline:
     def ingest(self, paths: Sequence[str] | None = None, *, progress: Progress | None = None) -> IngestReport:
         """Index and reload. With the configured embedder this runs in a child process: the document embedder
         (torch, ~1 GB) is loaded there and freed with it, so a serving process keeps its small footprint."""
-        if self._embedder is None:
+        if self._embedder is None and not self.settings.milvus_lite:
             # One embedding process: an upload is small, and the app's memory stays bounded.
             report = run_isolated(ingest, dataclasses.replace(self.settings, embed_workers=1), paths,
                                   timeout_s=self.settings.ingest_timeout_s, progress=progress)
-        else:
+        else:  # Milvus Lite belongs to this process: no other process may open its file
             report = ingest(self.settings, paths, progress=progress, embedder=self._embedder)
-        with self._lock:
-            self._retriever = None  # the next query opens the new version
+        if self.settings.store == "faiss":
+            with self._lock:
+                self._retriever = None  # the next query opens the new version; a Milvus store reloads itself
         return report
 
     def search(self, query: str, *, k: int | None = None, mode: str | None = None,

@@ -25,6 +25,7 @@ from rag.config import PROJECT_ROOT, Settings, load_settings  # noqa: E402
 from rag.schema import Matrix  # noqa: E402
 
 CORPUS_DIR = PROJECT_ROOT / "corpus"
+STORES = ("faiss", "milvus")  # every ClauseStore; the Milvus one is real Milvus Lite in a tmp dir
 SHARED_DIR = PROJECT_ROOT.parent / "shared"
 
 
@@ -79,6 +80,25 @@ def corpus_index_dir(tmp_path_factory: pytest.TempPathFactory, default_embedder)
     directory = tmp_path_factory.mktemp("index") / "corpus"
     ingest(corpus_settings(directory), embedder=default_embedder)
     return directory
+
+
+@pytest.fixture(scope="session")
+def corpus_milvus_dir(tmp_path_factory: pytest.TempPathFactory, default_embedder) -> Path:  # type: ignore[no-untyped-def]
+    """A real Milvus Lite store of the bundled corpus (in <dir>/milvus.db), built once with the real embedder."""
+    from rag.pipeline import ingest
+
+    directory = tmp_path_factory.mktemp("index") / "corpus"
+    ingest(corpus_settings(directory, store="milvus"), embedder=default_embedder)
+    return directory
+
+
+@pytest.fixture(scope="session", params=STORES)
+def store_pipeline(request: pytest.FixtureRequest, default_embedder):  # type: ignore[no-untyped-def]
+    """A Pipeline over the bundled corpus in each store (read-only), with the real model."""
+    from rag.pipeline import Pipeline
+
+    directory = request.getfixturevalue("corpus_index_dir" if request.param == "faiss" else "corpus_milvus_dir")
+    return Pipeline(corpus_settings(directory, store=request.param), embedder=default_embedder)
 
 
 @pytest.fixture(scope="session")

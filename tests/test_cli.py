@@ -54,6 +54,22 @@ def test_search_json_contract(corpus_index_dir: Path) -> None:
     assert "2022-18-departments-quality-improvement#六（十六）" in [h["id"] for h in line["hits"]]
 
 
+def test_search_and_info_on_milvus(corpus_milvus_dir: Path) -> None:
+    """RAG_STORE=milvus: the same commands and JSON over the Milvus Lite store."""
+    env = {"RAG_STORE": "milvus"}
+    result = RUNNER.invoke(main, ["search", QUESTION, "--index", str(corpus_milvus_dir), "--k", "3", "--json",
+                                  "--department", "工信部"], env=env, catch_exceptions=False)
+    assert result.exit_code == 0
+    hits = json.loads(result.stdout)["hits"]
+    assert "2022-18-departments-quality-improvement#六（十六）" in [h["id"] for h in hits]
+    assert all("工业和信息化部" in h["departments"] for h in hits)
+    details = json.loads(RUNNER.invoke(main, ["info", "--index", str(corpus_milvus_dir), "--json"], env=env).stdout)
+    assert details["index"]["store"] == "milvus" and details["index"]["counts"]["documents"] == 5
+    assert details["index"]["matches_embedder"] is True
+    missing = RUNNER.invoke(main, ["search", QUESTION, "--index", str(corpus_milvus_dir.parent / "none")], env=env)
+    assert missing.exit_code == 1 and "rag ingest" in missing.output and "Traceback" not in missing.output
+
+
 def test_search_batch_loads_once_and_answers_each_line(corpus_index_dir: Path, tmp_path: Path) -> None:
     batch = tmp_path / "queries.txt"
     batch.write_text(f"{QUESTION}\n\n" + json.dumps({"query": "质量月"}, ensure_ascii=False) + "\n", encoding="utf-8")

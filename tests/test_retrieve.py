@@ -1,4 +1,4 @@
-"""Retrieval over the real corpus index with the real multilingual model, plus fusion and LangChain."""
+"""Retrieval over the real corpus in every store with the real multilingual model, plus fusion and LangChain."""
 
 from __future__ import annotations
 
@@ -37,31 +37,31 @@ def test_normalize_query() -> None:
 
 
 @pytest.mark.parametrize("mode", ["hybrid", "dense", "lexical"])
-def test_one_stop_question_finds_the_clause(corpus_pipeline, mode: str) -> None:  # type: ignore[no-untyped-def]
-    hits = corpus_pipeline.search("哪些部门负责质量基础设施一站式服务？", k=5, mode=mode)
+def test_one_stop_question_finds_the_clause(store_pipeline, mode: str) -> None:  # type: ignore[no-untyped-def]
+    hits = store_pipeline.search("哪些部门负责质量基础设施一站式服务？", k=5, mode=mode)
     assert ONE_STOP in [h.clause.clause_id for h in hits]
     assert [h.rank for h in hits] == list(range(1, len(hits) + 1))
     assert len({h.clause.base_id for h in hits}) == len(hits)
 
 
-def test_traditional_query_matches_simplified_index(corpus_pipeline) -> None:  # type: ignore[no-untyped-def]
-    simplified = corpus_pipeline.search("推进质量共治由谁牵头", k=3)
-    traditional = corpus_pipeline.search("推進質量共治由誰牽頭", k=3)
+def test_traditional_query_matches_simplified_index(store_pipeline) -> None:  # type: ignore[no-untyped-def]
+    simplified = store_pipeline.search("推进质量共治由谁牵头", k=3)
+    traditional = store_pipeline.search("推進質量共治由誰牽頭", k=3)
     assert [h.clause.clause_id for h in traditional] == [h.clause.clause_id for h in simplified]
     assert simplified[0].clause.clause_id == "2014-quality-outline-action-plan#四（十三）"
 
 
-def test_colloquial_question_dense_retrieval(corpus_pipeline) -> None:  # type: ignore[no-untyped-def]
+def test_colloquial_question_dense_retrieval(store_pipeline) -> None:  # type: ignore[no-untyped-def]
     # No shared wording with the clause ("主导制修订国际、国家、行业标准的企业…给予…奖励"): the model must bridge it.
-    hits = corpus_pipeline.search("我们公司牵头起草了一项国家标准，市里给多少钱？", k=5, mode="dense")
+    hits = store_pipeline.search("我们公司牵头起草了一项国家标准，市里给多少钱？", k=5, mode="dense")
     assert "city-product-quality-implementation-opinion#一（二）" in [h.clause.clause_id for h in hits]
     assert all(h.similarity is not None and 0 < h.similarity <= 1.0001 for h in hits)
 
 
-def test_filters_with_real_index(corpus_pipeline) -> None:  # type: ignore[no-untyped-def]
-    hits = corpus_pipeline.search("质量基础设施", k=10, filters=SearchFilters(department="国家市场监督管理总局"))
+def test_filters_with_real_index(store_pipeline) -> None:  # type: ignore[no-untyped-def]
+    hits = store_pipeline.search("质量基础设施", k=10, filters=SearchFilters(department="国家市场监督管理总局"))
     assert hits and all("市场监管总局" in h.clause.departments for h in hits)
-    shanwei = corpus_pipeline.search("质量基础设施", k=3, filters=SearchFilters(doc_ids=("2023-shanwei-quality-strong-city-opinion",)))
+    shanwei = store_pipeline.search("质量基础设施", k=3, filters=SearchFilters(doc_ids=("2023-shanwei-quality-strong-city-opinion",)))
     assert {h.clause.doc_id for h in shanwei} == {"2023-shanwei-quality-strong-city-opinion"}
 
 
@@ -71,8 +71,8 @@ def test_bad_queries_raise_query_error(corpus_pipeline, query: str) -> None:  # 
         corpus_pipeline.search(query)
 
 
-def test_langchain_retriever_in_a_chain(corpus_pipeline) -> None:  # type: ignore[no-untyped-def]
-    retriever = ClauseRetriever(retriever=corpus_pipeline.retriever, k=3)
+def test_langchain_retriever_in_a_chain(store_pipeline) -> None:  # type: ignore[no-untyped-def]
+    retriever = ClauseRetriever(retriever=store_pipeline.retriever, k=3)
     documents = retriever.invoke("哪些部门负责质量基础设施一站式服务？")
     assert len(documents) == 3 and all(d.metadata["citation"].startswith("《") for d in documents)
     # compose with a real runnable: retriever | format citations
@@ -80,3 +80,10 @@ def test_langchain_retriever_in_a_chain(corpus_pipeline) -> None:  # type: ignor
     assert ONE_STOP in chain.invoke("哪些部门负责质量基础设施一站式服务？")
     one_stop = next(d for d in documents if d.metadata["id"] == ONE_STOP)
     assert "海关总署" in one_stop.metadata["departments"] and one_stop.page_content.startswith("（十六）")
+
+
+def test_answers_and_declines_alike_in_every_store(store_pipeline) -> None:  # type: ignore[no-untyped-def]
+    # the support decision reads the store's mean similarity and term counts
+    answer = store_pipeline.ask("哪些部门负责质量基础设施一站式服务？")
+    assert answer.outcome == "answered" and ONE_STOP in [c.clause.clause_id for c in answer.citations]
+    assert store_pipeline.ask("个人所得税起征点现在是多少？").outcome == "not_found"

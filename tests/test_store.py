@@ -1,8 +1,8 @@
-"""Index mechanics on real files, real FAISS and real BM25, with the deterministic HashingEmbedder."""
+"""Index mechanics of every store on real files, real FAISS, real Milvus Lite and real BM25, with the
+deterministic HashingEmbedder; the FAISS store's own mechanics (versions, lock, HNSW) at the end."""
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 from pathlib import Path
 
@@ -10,70 +10,137 @@ import numpy as np
 import pytest
 from filelock import FileLock
 
-from rag.config import Settings
+from rag.clause_store import ClauseStore, SearchFilters
+from rag.config import Settings, load_settings
 from rag.errors import CorpusError, IndexDamaged, IndexLocked, IndexMismatch, IndexNotFound
 from rag.ingest import load_corpus
-from rag.pipeline import ranking_from
-from rag.retrieve import Retriever, SearchFilters
+from rag.pipeline import ingest, open_store, ranking_from
+from rag.retrieve import Retriever
 from rag.store import build_index, open_index
-from tests.conftest import HashingEmbedder
+from tests.conftest import STORES, HashingEmbedder
 
 RANKING = ranking_from(Settings())
+CHANGED = "2022-18-departments-quality-improvement"
+REMOVED = "city-product-quality-implementation-opinion"
+KEPT = "2014-quality-outline-action-plan#四（十三）"
+
+
+@pytest.fixture(params=STORES)
+def store(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def settings_for(store: str, index_dir: Path, corpus_dir: Path) -> Settings:
+    return load_settings(index_dir=str(index_dir), corpus_paths=(str(corpus_dir),), store=store)
 
 
 def build(corpus_dir: Path, index_dir: Path, embedder: HashingEmbedder, **kwargs: object):  # type: ignore[no-untyped-def]
     return build_index(load_corpus([corpus_dir]), index_dir, embedder=embedder, **kwargs)  # type: ignore[arg-type]
 
 
-def test_build_and_open_round_trip(corpus_copy: Path, tmp_path: Path, hashing_embedder: HashingEmbedder) -> None:
-    report = build(corpus_copy, tmp_path / "idx", hashing_embedder)
+def retriever(index: ClauseStore, embedder: HashingEmbedder) -> Retriever:
+    return Retriever(index, lambda: embedder, ranking=RANKING)
+
+
+def test_build_and_open_round_trip(store: str, corpus_copy: Path, tmp_path: Path,
+                                   hashing_embedder: HashingEmbedder) -> None:
+    settings = settings_for(store, tmp_path / "idx", corpus_copy)
+    report = ingest(settings, embedder=hashing_embedder)  # type: ignore[arg-type]
     assert len(report.added) == 5 and not report.changed and not report.removed
-    index = open_index(tmp_path / "idx")
-    assert len(index.clauses) == report.clauses == index.dense.size == index.lexical.text.size == len(index.vectors)
-    assert report.embedded == report.clauses == index.manifest.clauses
-    assert {d.doc_id for d in index.manifest.documents} == {p.stem for p in corpus_copy.glob("*.txt")}
-    manifest = json.loads((index.directory / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest["embedder"]["fingerprint"] == hashing_embedder.fingerprint
-    assert manifest["counts"] == {"documents": 5, "clauses": report.clauses}
-    # bare headings are not indexed; every indexed clause is real text of its document
-    assert all(c.kind != "heading" for c in index.clauses)
+    index = open_store(settings)
+    manifest = index.manifest
+    assert manifest.store == store and manifest.version and manifest.built_at
+    assert report.embedded == report.clauses == manifest.clauses == len(hashing_embedder.embedded)
+    assert {d.doc_id for d in manifest.documents} == {p.stem for p in corpus_copy.glob("*.txt")}
+    assert manifest.embedder.fingerprint == hashing_embedder.fingerprint and manifest.embedder.dimension == 64
+    # every clause is searchable, each with its own vector; bare headings are not indexed
+    everything = index.dense_search(hashing_embedder.embed_queries(["质量"])[0], 1_000, SearchFilters())
+    assert len({s.clause.clause_id for s in everything}) == manifest.clauses
+    assert all(s.clause.kind != "heading" for s in everything)
+    assert index.clauses_containing("质量") == sum("质量" in s.clause.text for s in everything)
 
 
-def test_reingest_embeds_only_changed_documents(corpus_copy: Path, tmp_path: Path) -> None:
+def test_reingest_embeds_only_changed_documents(store: str, corpus_copy: Path, tmp_path: Path) -> None:
     embedder = HashingEmbedder()
-    build(corpus_copy, tmp_path / "idx", embedder)
-    first = open_index(tmp_path / "idx")
-    kept_id = "2014-quality-outline-action-plan#四（十三）"
-    kept_vector = first.vectors[first.row_of[kept_id]].copy()
+    settings = settings_for(store, tmp_path / "idx", corpus_copy)
+    ingest(settings, embedder=embedder)  # type: ignore[arg-type]
+    probe = embedder.embed_queries(["产品质量监督抽查"])[0]
+    kept_similarity = open_store(settings).similarities([KEPT], probe)
 
-    changed = corpus_copy / "2022-18-departments-quality-improvement.txt"
+    changed = corpus_copy / f"{CHANGED}.txt"
     changed.write_text(changed.read_text(encoding="utf-8") + "\n（二十三）新增一条关于计量服务的措施。", encoding="utf-8")
-    (corpus_copy / "city-product-quality-implementation-opinion.txt").unlink()
+    (corpus_copy / f"{REMOVED}.txt").unlink()
     embedder.embedded.clear()
-    report = build(corpus_copy, tmp_path / "idx", embedder)
+    report = ingest(settings, embedder=embedder)  # type: ignore[arg-type]
 
-    assert report.changed == ("2022-18-departments-quality-improvement",)
-    assert report.removed == ("city-product-quality-implementation-opinion",)
-    assert len(report.unchanged) == 3
-    index = open_index(tmp_path / "idx")
-    changed_clauses = [c for c in index.clauses if c.doc_id == "2022-18-departments-quality-improvement"]
-    assert report.embedded == len(changed_clauses) == len(embedder.embedded)
-    assert "2022-18-departments-quality-improvement#七（二十三）" in index.row_of
-    assert not any(c.doc_id == "city-product-quality-implementation-opinion" for c in index.clauses)
-    # unchanged documents keep their vectors bit for bit, at whatever row they now sit
-    assert np.array_equal(index.vectors[index.row_of[kept_id]], kept_vector)
+    assert report.changed == (CHANGED,) and report.removed == (REMOVED,) and len(report.unchanged) == 3
+    index = open_store(settings)
+    changed_entry = next(d for d in index.manifest.documents if d.doc_id == CHANGED)
+    assert report.embedded == changed_entry.clauses == len(embedder.embedded)
+    assert REMOVED not in {d.doc_id for d in index.manifest.documents}
+    assert index.lexical_search("质量", 10, SearchFilters(doc_ids=(REMOVED,)), heading_weight=0.3) == []
+    new = index.lexical_search("新增一条关于计量服务的措施", 3, SearchFilters(doc_ids=(CHANGED,)), heading_weight=0.3)
+    assert new[0].clause.clause_id == f"{CHANGED}#七（二十三）"
+    # unchanged documents keep their vectors bit for bit
+    assert np.array_equal(index.similarities([KEPT], probe), kept_similarity)
 
 
-def test_failed_ingest_keeps_previous_index(corpus_copy: Path, tmp_path: Path, hashing_embedder: HashingEmbedder) -> None:
-    build(corpus_copy, tmp_path / "idx", hashing_embedder)
-    before = open_index(tmp_path / "idx")
+def test_failed_ingest_keeps_previous_index(store: str, corpus_copy: Path, tmp_path: Path,
+                                            hashing_embedder: HashingEmbedder) -> None:
+    ingest(settings_for(store, tmp_path / "idx", corpus_copy), embedder=hashing_embedder)  # type: ignore[arg-type]
+    before = open_store(settings_for(store, tmp_path / "idx", corpus_copy)).manifest
     empty = tmp_path / "empty"
     empty.mkdir()
     (empty / "blank.txt").write_text("   \n", encoding="utf-8")
     with pytest.raises(CorpusError, match="nothing to index"):
-        build(empty, tmp_path / "idx", hashing_embedder)
-    after = open_index(tmp_path / "idx")
-    assert after.directory == before.directory and len(after.clauses) == len(before.clauses)
+        ingest(settings_for(store, tmp_path / "idx", empty), embedder=hashing_embedder)  # type: ignore[arg-type]
+    assert open_store(settings_for(store, tmp_path / "idx", corpus_copy)).manifest == before
+
+
+def test_missing_index_is_a_clear_error(store: str, tmp_path: Path) -> None:
+    with pytest.raises(IndexNotFound, match="rag ingest"):
+        open_store(settings_for(store, tmp_path / "nowhere", tmp_path))
+
+
+def test_index_from_another_embedder_is_refused(store: str, corpus_copy: Path, tmp_path: Path) -> None:
+    settings = settings_for(store, tmp_path / "idx", corpus_copy)
+    ingest(settings, embedder=HashingEmbedder(64))  # type: ignore[arg-type]
+    other = Retriever(open_store(settings), lambda: HashingEmbedder(64, salt="-other"), ranking=RANKING)
+    with pytest.raises(IndexMismatch, match="嵌入模型 hashing-64"):
+        other.search("质量", mode="dense")
+    # lexical search needs no embedder, so it still works
+    assert other.search("质量基础设施", mode="lexical")
+
+
+def test_filters_restrict_results(store: str, corpus_copy: Path, tmp_path: Path,
+                                  hashing_embedder: HashingEmbedder) -> None:
+    settings = settings_for(store, tmp_path / "idx", corpus_copy)
+    ingest(settings, embedder=hashing_embedder)  # type: ignore[arg-type]
+    search = retriever(open_store(settings), hashing_embedder).search
+    for mode in ("hybrid", "dense", "lexical"):
+        only_2014 = search("质量", mode=mode, filters=SearchFilters(doc_ids=("2014-quality-outline-action-plan",)))
+        assert only_2014 and {h.clause.doc_id for h in only_2014} == {"2014-quality-outline-action-plan"}
+        # 工信部 is an alias of 工业和信息化部
+        by_department = search("质量", mode=mode, filters=SearchFilters(department="工信部"))
+        assert by_department and all("工业和信息化部" in h.clause.departments or "市工业和信息化局" in h.clause.departments
+                                     for h in by_department)
+        in_chapter = search("质量", mode=mode, filters=SearchFilters(chapter="保障措施"))
+        assert in_chapter and all("保障措施" in h.clause.chapter for h in in_chapter)
+    assert search("质量", filters=SearchFilters(doc_ids=("no-such-doc",))) == []
+
+
+def test_both_stores_rank_alike(corpus_copy: Path, tmp_path: Path, hashing_embedder: HashingEmbedder) -> None:
+    """The same corpus and vectors give the same rankings, scores and similarities in every store."""
+    stores = {}
+    for name in STORES:
+        settings = settings_for(name, tmp_path / name, corpus_copy)
+        ingest(settings, embedder=hashing_embedder)  # type: ignore[arg-type]
+        stores[name] = retriever(open_store(settings), hashing_embedder)
+    for question in ("哪些部门负责质量基础设施一站式服务？", "首席质量官", "汕尾的质量奖励有多少", "计量服务中小企业"):
+        for mode in ("hybrid", "dense", "lexical"):
+            rankings = {name: [(h.clause.clause_id, round(h.score, 4), h.similarity and round(h.similarity, 4))
+                               for h in searcher.search(question, mode=mode)] for name, searcher in stores.items()}
+            assert rankings["milvus"] == rankings["faiss"], (question, mode)
 
 
 class ExplodingEmbedder(HashingEmbedder):
@@ -90,20 +157,6 @@ def test_crash_during_build_leaves_previous_version(corpus_copy: Path, tmp_path:
         build(corpus_copy, tmp_path / "idx", ExplodingEmbedder(salt="other"))
     assert open_index(tmp_path / "idx").directory == before
     assert [p.name for p in (tmp_path / "idx").glob("v-*")] == [before.name]
-
-
-def test_missing_index_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(IndexNotFound, match="rag ingest"):
-        open_index(tmp_path / "nowhere")
-
-
-def test_index_from_another_embedder_is_refused(corpus_copy: Path, tmp_path: Path) -> None:
-    build(corpus_copy, tmp_path / "idx", HashingEmbedder(64))
-    retriever = Retriever(open_index(tmp_path / "idx"), lambda: HashingEmbedder(64, salt="-other"), ranking=RANKING)
-    with pytest.raises(IndexMismatch, match="built with embedder hashing-64"):
-        retriever.search("质量", mode="dense")
-    # lexical search needs no embedder, so it still works
-    assert retriever.search("质量基础设施", mode="lexical")
 
 
 def test_damaged_manifest_is_a_clear_error(corpus_copy: Path, tmp_path: Path, hashing_embedder: HashingEmbedder) -> None:
@@ -140,18 +193,3 @@ def test_approximate_index_above_threshold(corpus_copy: Path, tmp_path: Path, ha
     assert index.manifest.dense_kind == "hnsw" and index.dense.kind == "hnsw"
     hits = Retriever(index, lambda: hashing_embedder, ranking=RANKING).search("质量基础设施一站式服务", mode="dense", k=5)
     assert len(hits) == 5
-
-
-def test_filters_restrict_results(corpus_copy: Path, tmp_path: Path, hashing_embedder: HashingEmbedder) -> None:
-    build(corpus_copy, tmp_path / "idx", hashing_embedder)
-    retriever = Retriever(open_index(tmp_path / "idx"), lambda: hashing_embedder, ranking=RANKING)
-    for mode in ("hybrid", "dense", "lexical"):
-        only_2014 = retriever.search("质量", mode=mode, filters=SearchFilters(doc_ids=("2014-quality-outline-action-plan",)))
-        assert only_2014 and {h.clause.doc_id for h in only_2014} == {"2014-quality-outline-action-plan"}
-        # 工信部 is an alias of 工业和信息化部
-        by_department = retriever.search("质量", mode=mode, filters=SearchFilters(department="工信部"))
-        assert by_department and all("工业和信息化部" in h.clause.departments or "市工业和信息化局" in h.clause.departments
-                                     for h in by_department)
-        in_chapter = retriever.search("质量", mode=mode, filters=SearchFilters(chapter="保障措施"))
-        assert in_chapter and all("保障措施" in h.clause.chapter for h in in_chapter)
-    assert retriever.search("质量", filters=SearchFilters(doc_ids=("no-such-doc",))) == []
