@@ -38,6 +38,8 @@ _FOLLOW_UP = re.compile(r"^(那|那么|那个|还有|另外|此外|其中|具体
 _REFERRING = ("这项", "这个", "这些", "上述", "该项", "该条", "其中", "它们", "这方面", "此项", "前面", "刚才")
 # A city, province or county name: 汕尾市 (not 市场), 广东省; group 1 is the bare name.
 PLACE = re.compile(r"([\u4e00-\u9fff]{2,3}?)(?:市(?!场)|省|县|自治区)")
+# Words that frame a question rather than name its topic: years, places, kinds of document.
+_FRAME_WORD = re.compile(r"\d|计划|纲要|意见|通知|方案|办法|条例|决定|规定|文件|法$|[市省县区]$")
 _HAS_CONTENT = re.compile(r"[0-9A-Za-z\u3400-\u4dbf\u4e00-\u9fff]")
 MAX_FOLLOW_UP_TURNS = 3
 EMPTY_QUESTION = "问题是空的：请输入问题或关键词，例如“哪些部门负责质量基础设施一站式服务？”"
@@ -105,12 +107,14 @@ def analyze_question(question: str, *, max_chars: int = 2_000, history: Sequence
     """The `Query` for `question`; `history` holds the earlier questions of the conversation, oldest first."""
     text = normalize_query(question, max_chars=max_chars)
     context = tuple(follow_up_context(text, [q for q in history if isinstance(q, str) and q.strip()]))
+    documents = tuple(documents)
+    named, naming = document_mentions(text, documents)
+    if context and new_topic_terms(text, context, naming):
+        context = tuple(question_frame(earlier, text) for earlier in context)
     intent = question_intent(text)
     if intent in ("general", "measures") and context and question_intent(" ".join(context)) != "general":
         intent = question_intent(" ".join(context))  # "汕尾的呢？" asks what the previous question asked
     full = " ".join((*context, text))
-    documents = tuple(documents)
-    named, naming = document_mentions(text, documents)
     if not named and context:
         named, naming = document_mentions(full, documents)
     return Query(raw=question, text=text, traditional=is_traditional(question), intent=intent,
@@ -166,6 +170,23 @@ def follow_up_context(question: str, earlier_questions: Sequence[str]) -> list[s
         if not is_follow_up(previous):
             break
     return chain
+
+
+def new_topic_terms(text: str, context: Sequence[str], naming: Sequence[str]) -> list[str]:
+    """Content words of a follow-up that the earlier questions lack and that are not a place, year or
+    document: "那消费品质量安全监管呢？" after a question on 食品农产品 asks about a new topic; "汕尾的呢？" does not."""
+    earlier = " ".join(context)
+    return [t for t in content_terms(text)
+            if t not in earlier and not any(t in word for word in naming) and not _FRAME_WORD.search(t)]
+
+
+def question_frame(earlier: str, follow_up: str) -> str:
+    """An earlier question without the topic words the follow-up replaces: its document, year and what it
+    asked stay. "2014年的行动计划里，食品农产品质量安全监管由哪个部门牵头？" before "那消费品质量安全监管呢？"
+    keeps "2014年的行动计划里，质量安全监管由哪个部门牵头？"."""
+    kept = [word for word in shared_tokenizer().segment(earlier)
+            if not is_content_word(word) or word in follow_up or _FRAME_WORD.search(word)]
+    return "".join(kept)
 
 
 def mentioned_documents(text: str, documents: Iterable[DocumentEntry]) -> tuple[str, ...]:

@@ -11,6 +11,7 @@ from rag.question import (
     follow_up_context,
     is_follow_up,
     mentioned_documents,
+    new_topic_terms,
     question_intent,
 )
 from rag.vocabulary import is_content_word, parse_lexicon, policy_terms_for
@@ -108,3 +109,23 @@ def test_vocabulary() -> None:
     assert parse_lexicon("# comment\n小厂\t中小企业,小微企业\n\n") == (("小厂", ("中小企业", "小微企业")),)
     with pytest.raises(ValueError, match="line 1"):
         parse_lexicon("小厂 中小企业")
+
+
+def test_a_follow_up_on_a_new_topic_keeps_only_the_frame_of_the_earlier_question(corpus_pipeline: Pipeline) -> None:
+    documents = corpus_pipeline.retriever.index.documents
+    earlier = "2014年的行动计划里，食品农产品质量安全监管由哪个部门牵头？"
+    switched = analyze_question("那消费品质量安全监管呢？", history=[earlier], documents=documents)
+    assert switched.context == ("2014年的行动计划里，质量安全监管由哪个部门牵头？",)
+    assert switched.intent == "department"
+    assert "食品" not in switched.search_text and "消费品" in switched.terms
+    # A place or a document is no new topic: the earlier question stays whole.
+    same_topic = analyze_question("汕尾的呢？", history=["新设立的新业态企业有没有包容期？"], documents=documents)
+    assert same_topic.context == ("新设立的新业态企业有没有包容期？",)
+    assert new_topic_terms("具体奖励多少？", ["汕尾市对获得质量奖的企业有什么奖励？"], ()) == []
+
+
+def test_the_conversation_picks_the_clause_of_the_new_topic(corpus_pipeline: Pipeline) -> None:
+    earlier = "2014年的行动计划里，食品农产品质量安全监管由哪个部门牵头？"
+    hits = corpus_pipeline.retriever.search(
+        corpus_pipeline.retriever.analyze("那消费品质量安全监管呢？", history=[earlier]), k=3)
+    assert hits[0].clause.clause_id == "2014-quality-outline-action-plan#一（二）"
