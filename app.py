@@ -215,7 +215,7 @@ def add_to_corpus(pipeline: Pipeline, file_path: str | None, *, uploaded_by: str
         uploads.remove_upload(directory, upload.doc_id)
         return f"未添加 {upload_file.name}，原索引保持不变：{user_message(error)}"
     skipped = "".join(f"\n- 跳过 {Path(s.path).name}：{s.reason}" for s in report.skipped)
-    return (f"已添加《{upload.title}》。索引现有 {report.clauses} 条条款，本次计算 {report.embedded} 条，"
+    return (f"已添加《{upload.title}》。索引现有 {report.clauses} 条条款，本次计算 {report.embedded} 段向量（条款及其句子），"
             f"共用时 {time.perf_counter() - started:.1f} 秒（读取、模型加载和建索引）。{skipped}")
 
 

@@ -112,7 +112,8 @@ def ingest(paths: tuple[str, ...], index_dir: str | None) -> None:
         f"indexed {report.clauses} clauses from {len(report.added) + len(report.changed) + len(report.unchanged)} "
         f"documents into {report.directory} in {report.seconds:.1f}s: "
         f"{len(report.added)} added, {len(report.changed)} changed, {len(report.removed)} removed, "
-        f"{len(report.unchanged)} unchanged, {len(report.skipped)} skipped; {report.embedded} clauses embedded"
+        f"{len(report.unchanged)} unchanged, {len(report.skipped)} skipped; {report.embedded} texts embedded "
+        f"(clauses and their sentences, {report.texts} in the index)"
         + (f" ({report.resumed} more from the checkpoints of an interrupted ingest)" if report.resumed else "")
     )
     report_skipped(report.skipped)

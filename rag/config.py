@@ -44,6 +44,7 @@ class Settings:
     # fused = (dense_weight · minmax(cosine) + lexical_weight · minmax(BM25)) / Σ weights, plus bonuses.
     dense_weight: float = 0.55
     lexical_weight: float = 0.45
+    sentence_weight: float = 0.5  # a clause's dense score: (1 − w) · own cosine + w · best sentence's cosine
     heading_weight: float = 0.3  # BM25 on document title/chapter, relative to BM25 on the clause text
     department_boost: float = 0.1  # for department questions, clauses that name departments
     document_boost: float = 0.2  # for questions naming a document or its place, that document's clauses

@@ -38,6 +38,7 @@ class Ranking:
 
     dense_weight: float  # share of the dense cosine in the fused score …
     lexical_weight: float  # … and of BM25, each min-max normalised over the candidate pool
+    sentence_weight: float  # the dense score: (1 − w) · the clause's cosine + w · its best sentence's
     heading_weight: float  # BM25 of the title/chapter field, relative to the clause text
     department_boost: float  # a department question prefers clauses that name departments
     document_boost: float  # a question naming a document (汕尾, 《…》) prefers its clauses
@@ -107,7 +108,7 @@ class Retriever:
         depth = max(self.candidates, 2 * k)
         vector = self.query_vector(analyzed.search_text) if mode != "lexical" else None
         if mode == "dense" and vector is not None:
-            ranked = self.index.dense_search(vector, depth, allowed)
+            ranked = self.index.dense_search(vector, depth, allowed, sentence_weight=self.ranking.sentence_weight)
         elif mode == "lexical":
             ranked = self._lexical(analyzed, depth, allowed)
         elif vector is not None:
@@ -132,17 +133,21 @@ class Retriever:
 
     def _hybrid(self, query: Query, vector: Matrix, depth: int, allowed: Rows | None) -> list[tuple[int, float]]:
         """Fuse the dense and lexical candidates, then prefer what the question's intent and names ask for."""
-        dense = self.index.dense_search(vector, depth, allowed)
+        dense = self.index.dense_search(vector, depth, allowed, sentence_weight=self.ranking.sentence_weight)
         lexical_all = self._lexical_scores(query, allowed)
         lexical = _top_rows(lexical_all, depth)
         pool = np.asarray(sorted({r for r, _ in dense} | {r for r, _ in lexical}), dtype=np.int64)
         if len(pool) == 0:
             return []
-        fused = convex_fusion([self.index.similarities(pool, vector), lexical_all[pool]],
+        fused = convex_fusion([self.dense_scores(pool, vector), lexical_all[pool]],
                               (self.ranking.dense_weight, self.ranking.lexical_weight))
         fused = fused + self._preferences(query, pool)
         order = np.lexsort((pool, -fused))
         return [(int(pool[i]), float(fused[i])) for i in order]
+
+    def dense_scores(self, rows: Rows, vector: Matrix) -> Matrix:
+        """How close each clause is to the query vector: its own cosine mixed with its best sentence's."""
+        return self.index.dense_scores(rows, vector, sentence_weight=self.ranking.sentence_weight)
 
     def _preferences(self, query: Query, pool: Rows) -> np.ndarray:
         """Bonuses for clauses that fit what was asked: departments for a department question, the named document."""
@@ -189,7 +194,7 @@ class Retriever:
             if clause.base_id in seen:
                 continue
             seen.add(clause.base_id)
-            similarity = (float(self.index.similarities(np.asarray([row]), query_vector)[0])
+            similarity = (float(self.dense_scores(np.asarray([row]), query_vector)[0])
                           if query_vector is not None else None)
             hits.append(Hit(clause=clause, score=float(score), rank=len(hits) + 1, similarity=similarity))
             if len(hits) == k:

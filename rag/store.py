@@ -3,7 +3,8 @@
 Layout of `index/<name>/`:
     CURRENT                  name of the live version directory (replaced atomically)
     .lock                    held by the one writer
-    v-<timestamp>/manifest.json, clauses.jsonl, vectors.npy, dense.faiss, lexical/, headings/, words.json
+    v-<timestamp>/manifest.json, clauses.jsonl, vectors.npy, dense.faiss, lexical/, headings/, words.json,
+                 sentence_vectors.npy, sentence_owners.npy, sentences.faiss (rag/sentences.py)
 
 A build writes a new version directory and only then points CURRENT at it, so a crash or a failed
 ingest leaves the previous version usable. While it embeds, the build checkpoints its vectors in
@@ -46,8 +47,10 @@ from rag.ingest import LoadedCorpus, SkippedFile
 from rag.integrity import damaged, file_records, read_manifest, verify_files
 from rag.lexical import Bm25LexicalIndex, load_user_words, save_user_words, shared_tokenizer
 from rag.schema import Clause, Document, Matrix
+from rag.sentences import SentenceVectors, clause_sentences
 
-INDEX_FORMAT = 2  # 2: vectors of the bare clause text; document title and chapter in their own BM25 field
+# 2: vectors of the bare clause text; document title and chapter in their own BM25 field. 3: sentence vectors.
+INDEX_FORMAT = 3
 # Bare headings carry no content of their own; their words reach every clause through `chapter`.
 UNINDEXED_KINDS = frozenset({"heading"})
 
@@ -62,10 +65,11 @@ class IngestReport:
     unchanged: tuple[str, ...]
     skipped: tuple[SkippedFile, ...]
     clauses: int
-    embedded: int  # clauses embedded by this run
+    embedded: int  # texts embedded by this run: clauses and their sentences (`texts` in all)
     seconds: float
     directory: str
-    resumed: int = 0  # clauses whose vectors came from an interrupted run's checkpoints
+    resumed: int = 0  # texts whose vectors came from an interrupted run's checkpoints
+    texts: int = 0  # texts the index holds vectors of: each clause and the sentences of longer clauses
 
 
 @dataclass(frozen=True)
@@ -84,23 +88,39 @@ class DocumentEntry:
 class ClauseIndex:
     """A loaded index version: clause records, dense vectors and the BM25 state."""
 
-    def __init__(self, directory: Path, manifest: dict[str, Any], clauses: list[Clause],
-                 vectors: Matrix, dense: FaissIndex, lexical: Bm25LexicalIndex, headings: Bm25LexicalIndex) -> None:
+    def __init__(self, directory: Path, manifest: dict[str, Any], clauses: list[Clause], vectors: Matrix,
+                 dense: FaissIndex, sentences: SentenceVectors, lexical: Bm25LexicalIndex,
+                 headings: Bm25LexicalIndex) -> None:
         self.directory = directory
         self.manifest = manifest
         self.clauses = clauses
         self.vectors = vectors
         self.dense = dense
+        self.sentences = sentences
         self.lexical = lexical
         self.headings = headings
         self.documents = [DocumentEntry(**entry) for entry in manifest["documents"]]
         self.row_of = {clause.clause_id: row for row, clause in enumerate(clauses)}
         self._containing: dict[str, int] = {}  # term → clauses whose text contains it
 
-    def dense_search(self, vector: Matrix, depth: int, allowed: Rows | None = None) -> list[tuple[int, float]]:
-        """The `depth` rows nearest to one query vector, as (row, cosine), best first."""
-        scores, rows = self.dense.search(vector[None, :], depth, allowed)
-        return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0]
+    def dense_search(self, vector: Matrix, depth: int, allowed: Rows | None = None, *,
+                     sentence_weight: float = 0.0) -> list[tuple[int, float]]:
+        """The `depth` rows that score best against one query vector, as (row, `dense_scores`), best first:
+        candidates are the nearest clauses and the clauses of the nearest sentences."""
+        _, rows = self.dense.search(vector[None, :], depth, allowed)
+        candidates = rows[0][rows[0] >= 0]
+        if sentence_weight:
+            candidates = np.union1d(candidates, self.sentences.nearest_clauses(vector, depth, allowed))
+        scores = self.dense_scores(candidates, vector, sentence_weight=sentence_weight)
+        order = np.lexsort((candidates, -scores))[:depth]
+        return [(int(candidates[i]), float(scores[i])) for i in order]
+
+    def dense_scores(self, rows: Rows, vector: Matrix, *, sentence_weight: float = 0.0) -> Matrix:
+        """(1 − w) × each clause's cosine + w × its best sentence's cosine (its own where it has no sentences)."""
+        own = self.similarities(rows, vector)
+        if not sentence_weight:
+            return own
+        return (1 - sentence_weight) * own + sentence_weight * self.sentences.best_similarities(rows, vector, own)
 
     @cached_property
     def centroid(self) -> Matrix:
@@ -155,6 +175,9 @@ def open_index(directory: str | Path) -> ClauseIndex:
         clauses = [_clause_from_json(line) for line in (version / "clauses.jsonl").open(encoding="utf-8")]
         vectors = np.load(version / "vectors.npy")
         dense = FaissIndex.load(version / "dense.faiss", manifest["dense_kind"])
+        sentences = SentenceVectors(np.load(version / "sentence_vectors.npy"),
+                                    np.load(version / "sentence_owners.npy"),
+                                    FaissIndex.load(version / "sentences.faiss", manifest["dense_kind"]))
         tokenizer = shared_tokenizer(load_user_words(version / "words.json"))
         lexical = Bm25LexicalIndex.load(version / "lexical", tokenizer)
         headings = Bm25LexicalIndex.load(version / "headings", tokenizer)
@@ -162,7 +185,9 @@ def open_index(directory: str | Path) -> ClauseIndex:
         raise damaged(root, f"{type(error).__name__}: {error}") from error
     if not (len(clauses) == len(vectors) == dense.size == lexical.size == headings.size):
         raise damaged(root, "the parts hold different numbers of clauses")
-    return ClauseIndex(version, manifest, clauses, vectors, dense, lexical, headings)
+    if not len(sentences.vectors) == len(sentences.owners) == sentences.dense.size:
+        raise damaged(root, "the sentence parts hold different numbers of sentences")
+    return ClauseIndex(version, manifest, clauses, vectors, dense, sentences, lexical, headings)
 
 
 def check_index(directory: str | Path) -> ClauseIndex:
@@ -220,16 +245,22 @@ def _build_locked(corpus: LoadedCorpus, root: Path, embedder: Embedder, max_clau
         clauses.extend(doc_clauses)
         entries.append(_entry(document, len(doc_clauses)))
     new_hashes = {entry.doc_id: entry.content_hash for entry in entries}
-    vectors, pending = _reused_vectors(clauses, previous, old_hashes, new_hashes, embedder.dimension)
-    texts = [passage_text(clauses[row]) for row in pending]
+    units = _embedding_units(clauses)
+    unchanged = {c.clause_id for c in clauses if old_hashes.get(c.doc_id) == new_hashes[c.doc_id]}
+    vectors, pending = _reused_vectors(units, previous, unchanged, embedder.dimension)
+    texts = [units[position].text for position in pending]
     blocks = checkpoint_blocks(texts, checkpoint_clauses)
     current = _current_version(root)
-    version = unfinished_version(root, inputs_key(embedder, settings, clauses, pending, texts, checkpoint_clauses),
-                                 current=current.name if current else None)
+    key = inputs_key(embedder, settings, [units[p].key for p in pending], texts, checkpoint_clauses)
+    version = unfinished_version(root, key, current=current.name if current else None)
     try:
         resumed = embed_pending(version / PARTIAL, vectors, pending, texts, blocks, embedder, progress)
         progress("index", 0, 1)
         kind = ann_kind if len(clauses) > ann_threshold else "flat"
+        sentence_vectors = vectors[len(clauses):]
+        sentences = SentenceVectors(sentence_vectors, np.asarray([u.row for u in units[len(clauses):]], dtype=np.int64),
+                                    build_vector_index(sentence_vectors, kind=kind))
+        vectors = vectors[: len(clauses)]
         dense = build_vector_index(vectors, kind=kind)
         words = sorted({c.title for c in clauses if 2 <= len(c.title) <= 12})
         tokenizer = shared_tokenizer(tuple(words))
@@ -243,11 +274,11 @@ def _build_locked(corpus: LoadedCorpus, root: Path, embedder: Embedder, max_clau
                          "fingerprint": embedder.fingerprint},
             "settings": settings,
             "dense_kind": kind,
-            "counts": {"documents": len(entries), "clauses": len(clauses)},
+            "counts": {"documents": len(entries), "clauses": len(clauses), "sentences": len(sentence_vectors)},
             "documents": [dataclasses.asdict(e) for e in entries],
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
-        _write_version(version, manifest, clauses, vectors, dense, lexical, headings, words)
+        _write_version(version, manifest, clauses, vectors, dense, sentences, lexical, headings, words)
         _point_current_at(root, version)
     except BaseException:
         # Keep checkpointed vectors for the next run; a version with none is just debris.
@@ -267,6 +298,7 @@ def _build_locked(corpus: LoadedCorpus, root: Path, embedder: Embedder, max_clau
         seconds=time.perf_counter() - started,
         directory=str(root),
         resumed=resumed,
+        texts=len(units),
     )
 
 
@@ -289,18 +321,53 @@ def heading_text(clause: Clause) -> str:
     return " ".join(part for part in parts if part) or "∅"
 
 
-def _reused_vectors(clauses: Sequence[Clause], previous: ClauseIndex | None, old_hashes: dict[str, str],
-                    new_hashes: dict[str, str], dimension: int) -> tuple[Matrix, list[int]]:
-    """Vectors of unchanged documents copied from the previous version, and the rows still to embed."""
-    vectors = np.zeros((len(clauses), dimension), dtype=np.float32)
-    pending: list[int] = []
+@dataclass(frozen=True)
+class EmbeddingUnit:
+    """One text the index embeds: a clause's passage (sentence −1) or its sentence number `sentence`."""
+
+    row: int  # the clause's row
+    clause_id: str
+    sentence: int
+    text: str
+
+    @property
+    def key(self) -> str:
+        return self.clause_id if self.sentence < 0 else f"{self.clause_id}~{self.sentence}"
+
+
+def _embedding_units(clauses: Sequence[Clause]) -> list[EmbeddingUnit]:
+    """Every clause's passage in clause order, then every clause's sentences (grouped by clause)."""
+    units = [EmbeddingUnit(row, c.clause_id, -1, passage_text(c)) for row, c in enumerate(clauses)]
     for row, clause in enumerate(clauses):
-        old_row = previous.row_of.get(clause.clause_id) if previous else None
-        if previous is not None and old_row is not None and old_hashes.get(clause.doc_id) == new_hashes[clause.doc_id]:
-            vectors[row] = previous.vectors[old_row]
+        units += [EmbeddingUnit(row, clause.clause_id, number, sentence)
+                  for number, sentence in enumerate(clause_sentences(passage_text(clause)))]
+    return units
+
+
+def _reused_vectors(units: Sequence[EmbeddingUnit], previous: ClauseIndex | None, unchanged: set[str],
+                    dimension: int) -> tuple[Matrix, list[int]]:
+    """Vectors of unchanged documents' clauses copied from the previous version, and the units still to embed."""
+    vectors = np.zeros((len(units), dimension), dtype=np.float32)
+    old = _previous_vectors(previous) if previous is not None else {}
+    pending: list[int] = []
+    for position, unit in enumerate(units):
+        vector = old.get(unit.key) if unit.clause_id in unchanged else None
+        if vector is None:
+            pending.append(position)
         else:
-            pending.append(row)
+            vectors[position] = vector
     return vectors, pending
+
+
+def _previous_vectors(previous: ClauseIndex) -> dict[str, Matrix]:
+    """Unit key → vector in a previous version."""
+    found = {clause.clause_id: previous.vectors[row] for row, clause in enumerate(previous.clauses)}
+    number_of: dict[int, int] = {}
+    for position, row in enumerate(previous.sentences.owners.tolist()):
+        number = number_of.get(row, 0)
+        number_of[row] = number + 1
+        found[f"{previous.clauses[row].clause_id}~{number}"] = previous.sentences.vectors[position]
+    return found
 
 
 def _reusable_previous(root: Path, embedder: Embedder, settings: dict[str, Any]) -> ClauseIndex | None:
@@ -320,13 +387,16 @@ def _entry(document: Document, clause_count: int) -> DocumentEntry:
 
 
 def _write_version(version: Path, manifest: dict[str, Any], clauses: Sequence[Clause], vectors: Matrix,
-                   dense: FaissIndex, lexical: Bm25LexicalIndex, headings: Bm25LexicalIndex,
-                   words: Sequence[str]) -> None:
+                   dense: FaissIndex, sentences: SentenceVectors, lexical: Bm25LexicalIndex,
+                   headings: Bm25LexicalIndex, words: Sequence[str]) -> None:
     with (version / "clauses.jsonl").open("w", encoding="utf-8") as handle:
         for clause in clauses:
             handle.write(json.dumps(dataclasses.asdict(clause), ensure_ascii=False) + "\n")
     np.save(version / "vectors.npy", vectors)
     dense.save(version / "dense.faiss")
+    np.save(version / "sentence_vectors.npy", sentences.vectors)
+    np.save(version / "sentence_owners.npy", sentences.owners)
+    sentences.dense.save(version / "sentences.faiss")
     lexical.save(version / "lexical")
     headings.save(version / "headings")
     save_user_words(words, version / "words.json")

@@ -70,7 +70,7 @@ def test_killed_ingest_resumes_with_the_remainder(corpus_copy: Path, tmp_path: P
     embedder = HashingEmbedder(salt="new")
     report = build_index(load_corpus([corpus_copy]), index_dir, embedder=embedder, checkpoint_clauses=BLOCK)
     assert report.resumed == saved_clauses
-    assert report.embedded == report.clauses - saved_clauses == len(embedder.embedded)
+    assert report.embedded == report.texts - saved_clauses == len(embedder.embedded)
     after = open_index(index_dir)
     assert after.directory != before.directory
     assert [p.name for p in index_dir.glob("v-*")] == [after.directory.name]
@@ -81,6 +81,7 @@ def test_killed_ingest_resumes_with_the_remainder(corpus_copy: Path, tmp_path: P
     build_index(load_corpus([corpus_copy]), fresh, embedder=HashingEmbedder(salt="new"), checkpoint_clauses=BLOCK)
     assert [c.clause_id for c in after.clauses] == [c.clause_id for c in open_index(fresh).clauses]
     assert np.array_equal(after.vectors, open_index(fresh).vectors)
+    assert np.array_equal(after.sentences.vectors, open_index(fresh).sentences.vectors)
 
 
 def test_unfinished_build_with_other_inputs_is_discarded(corpus_copy: Path, tmp_path: Path) -> None:
@@ -91,7 +92,7 @@ def test_unfinished_build_with_other_inputs_is_discarded(corpus_copy: Path, tmp_
     np.save(stale / "vectors-000000.npy", np.ones((BLOCK, 64), dtype=np.float32))
     embedder = HashingEmbedder()
     report = build_index(load_corpus([corpus_copy]), index_dir, embedder=embedder, checkpoint_clauses=BLOCK)
-    assert report.resumed == 0 and report.embedded == report.clauses == len(embedder.embedded)
+    assert report.resumed == 0 and report.embedded == report.texts == len(embedder.embedded)
     assert not stale.parent.exists()
 
 

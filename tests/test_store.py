@@ -30,11 +30,13 @@ def test_build_and_open_round_trip(corpus_copy: Path, tmp_path: Path, hashing_em
     assert len(report.added) == 5 and not report.changed and not report.removed
     index = open_index(tmp_path / "idx")
     assert len(index.clauses) == report.clauses == index.dense.size == index.lexical.size == len(index.vectors)
-    assert report.embedded == report.clauses
+    sentences = len(index.sentences.vectors)
+    assert report.embedded == report.texts == report.clauses + sentences == len(hashing_embedder.embedded)
+    assert sentences > report.clauses  # policy clauses run to several sentences each
     assert {d.doc_id for d in index.documents} == {p.stem for p in corpus_copy.glob("*.txt")}
     manifest = json.loads((index.directory / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["embedder"]["fingerprint"] == hashing_embedder.fingerprint
-    assert manifest["counts"] == {"documents": 5, "clauses": report.clauses}
+    assert manifest["counts"] == {"documents": 5, "clauses": report.clauses, "sentences": sentences}
     # bare headings are not indexed; every indexed clause is real text of its document
     assert all(c.kind != "heading" for c in index.clauses)
 
@@ -57,7 +59,12 @@ def test_reingest_embeds_only_changed_documents(corpus_copy: Path, tmp_path: Pat
     assert len(report.unchanged) == 3
     index = open_index(tmp_path / "idx")
     changed_clauses = [c for c in index.clauses if c.doc_id == "2022-18-departments-quality-improvement"]
-    assert report.embedded == len(changed_clauses) == len(embedder.embedded)
+    changed_sentences = [s for s, row in enumerate(index.sentences.owners) if index.clauses[row] in changed_clauses]
+    assert report.embedded == len(changed_clauses) + len(changed_sentences) == len(embedder.embedded)
+    # an unchanged clause's sentence vectors are reused as they were
+    kept_row = index.row_of[kept_id]
+    assert np.array_equal(index.sentences.vectors[index.sentences.owners == kept_row],
+                          first.sentences.vectors[first.sentences.owners == first.row_of[kept_id]])
     assert "2022-18-departments-quality-improvement#七（二十三）" in index.row_of
     assert not any(c.doc_id == "city-product-quality-implementation-opinion" for c in index.clauses)
     # unchanged documents keep their vectors bit for bit, at whatever row they now sit
