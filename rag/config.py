@@ -42,9 +42,9 @@ class Settings:
     candidates: int = 50  # per retriever, before fusion
     # Hybrid ranking (rag.retrieve.Ranking), tuned on the eval dev split (bench/tune_ranking.py):
     # fused = (dense_weight · minmax(cosine) + lexical_weight · minmax(BM25)) / Σ weights, plus bonuses.
-    dense_weight: float = 0.55
-    lexical_weight: float = 0.45
-    sentence_weight: float = 0.5  # a clause's dense score: (1 − w) · own cosine + w · best sentence's cosine
+    dense_weight: float = 0.6
+    lexical_weight: float = 0.4
+    sentence_weight: float = 0.7  # a clause's dense score: (1 − w) · own cosine + w · best sentence's cosine
     heading_weight: float = 0.3  # BM25 on document title/chapter, relative to BM25 on the clause text
     department_boost: float = 0.1  # for department questions, clauses that name departments
     document_boost: float = 0.2  # for questions naming a document or its place, that document's clauses
@@ -57,8 +57,8 @@ class Settings:
     # sets pooled (bench/calibrate_support.py): answer when (best cosine − the question's mean cosine to
     # the index) + coverage_weight × (IDF-weighted share of its content words in the top clauses)
     # − unknown_weight × (share of its content words in no clause) ≥ min_support.
-    min_support: float = 0.016
-    coverage_weight: float = 0.02
+    min_support: float = 0.02
+    coverage_weight: float = 0.0
     unknown_weight: float = 0.02  # × the share of its content words found in no clause at all
     llm_base_url: str = ""  # OpenAI-compatible endpoint; "" → extractive answers only
     llm_model: str = ""
