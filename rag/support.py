@@ -133,11 +133,13 @@ def detail_stated(detail: str, clauses: Sequence[Clause], terms: Sequence[str]) 
 
 
 def specific_terms(terms: Sequence[str], index: ClauseIndex) -> tuple[str, ...]:
-    """The question's words that few clauses contain: an amount beside 行动 (in every clause of an action
-    plan) says nothing about the 经费 asked for. All of them when none is rare."""
+    """The question's topic words that few clauses contain: an amount beside 行动 (in every clause of an
+    action plan) says nothing about the 经费 asked for, and the words asking for the detail (多久, 万元,
+    资格证书) cannot place it. All topic words when none is rare."""
+    topic = [t for t in terms if not any(asked.search(t) or stated.search(t) for _, asked, stated in DETAILS)]
     limit = max(3, int(SPECIFIC_SHARE * len(index.clauses)))
-    rare = tuple(t for t in terms if index.clauses_containing(t) <= limit)
-    return rare or tuple(terms)
+    rare = tuple(t for t in topic if index.clauses_containing(t) <= limit)
+    return rare or tuple(topic)
 
 
 def term_coverage(query: Query, clauses: Sequence[Clause], index: ClauseIndex) -> tuple[float, tuple[str, ...]]:

@@ -129,3 +129,9 @@ def test_the_conversation_picks_the_clause_of_the_new_topic(corpus_pipeline: Pip
     hits = corpus_pipeline.retriever.search(
         corpus_pipeline.retriever.analyze("那消费品质量安全监管呢？", history=[earlier]), k=3)
     assert hits[0].clause.clause_id == "2014-quality-outline-action-plan#一（二）"
+
+
+def test_a_level_is_no_new_topic(corpus_pipeline: Pipeline) -> None:
+    earlier = "在本市承担全国标准化专业技术委员会秘书处工作的单位，能拿多少资助？"
+    query = analyze_question("省级的呢？", history=[earlier], documents=corpus_pipeline.index.documents)
+    assert query.context == (earlier,)
