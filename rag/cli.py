@@ -320,9 +320,11 @@ def model_build(force: bool, cache_dir: str | None) -> None:
 def _register_optional_commands() -> None:
     from rag.cli_ask import ask_command
     from rag.cli_eval import eval_command
+    from rag.cli_feedback import feedback_group
 
     main.add_command(ask_command)
     main.add_command(eval_command)
+    main.add_command(feedback_group)
 
 
 _register_optional_commands()
