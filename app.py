@@ -175,7 +175,8 @@ def build_app(pipeline: Pipeline, feedback: FeedbackStore | None = None) -> gr.B
                 add_button = gr.Button("添加并重建索引", variant="primary")
                 upload_status = gr.Markdown(latex_delimiters=[])
                 declined = gr.Dataframe(headers=DECLINED_HEADERS, label="最常未能回答的问题（供补充文件参考）",
-                                        interactive=False, wrap=True, column_widths=["70%", "10%", "20%"])
+                                        interactive=False, wrap=True, column_widths=["70%", "10%", "20%"],
+                                        elem_id="declined-questions")
                 if removable:
                     removal_choice = gr.Dropdown(choices=upload_choices(pipeline), label="删除上传的文件（维护）")
                     remove_button = gr.Button("删除并重建索引", variant="stop")
@@ -355,7 +356,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(f"error: {error}")
     server = build_server(pipeline)
     log.info("serving the chat on http://%s:%d/ and the API on /api/… (docs: /docs)", settings.host, settings.port)
-    uvicorn.run(server, host=settings.host, port=settings.port, log_level="warning")
+    # Open event streams of browsers would hold a graceful shutdown forever: they get a few seconds.
+    uvicorn.run(server, host=settings.host, port=settings.port, log_level="warning", timeout_graceful_shutdown=5)
 
 
 if __name__ == "__main__":

@@ -45,7 +45,7 @@ SHANWEI = "2023-shanwei-quality-strong-city-opinion"
 def serving(pipeline: Pipeline) -> Iterator[str]:
     """app.py's server (API + chat) on a free port, in a thread; yields its base URL."""
     server = uvicorn.Server(uvicorn.Config(build_server(pipeline), host="127.0.0.1", port=free_port(),
-                                           log_level="warning"))
+                                           log_level="warning", timeout_graceful_shutdown=5))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 60
