@@ -10,6 +10,7 @@ import base64
 import binascii
 import hmac
 import logging
+import re
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -52,11 +53,11 @@ log = logging.getLogger("rag.api")
 MAX_BODY_BYTES = 1_000_000
 NEEDS_LOGIN = ("需要登录：请在请求头加上 Authorization: Bearer <RAG_API_TOKEN>，"
                "或用聊天页面的用户名和密码（HTTP Basic）")
-STATUS_MESSAGES = {404: "没有这个接口", 405: "这个接口不接受 {method} 请求（可用：{allowed}）",
+STATUS_MESSAGES = {400: "请求体无法解析：请发送 UTF-8 编码的 JSON", 404: "没有这个接口", 405: "这个接口不接受 {method} 请求（可用：{allowed}）",
                    413: f"请求体太大（上限 {MAX_BODY_BYTES // 1000} KB）"}
 # Declares the scheme for /docs (its "Authorize" button); `authorized` reads the header itself, Basic included.
 BEARER = HTTPBearer(auto_error=False, description="RAG_API_TOKEN; or HTTP Basic with the chat's login")
-_ERRORS: dict[int | str, Any] = {status: {"model": ErrorRecord} for status in (400, 401, 422, 503)}
+_ERRORS: dict[int | str, Any] = {status: {"model": ErrorRecord} for status in (400, 401, 413, 422, 503)}
 
 
 def build_api(pipeline: Pipeline, *, feedback: FeedbackStore, token: str = "",
@@ -66,8 +67,6 @@ def build_api(pipeline: Pipeline, *, feedback: FeedbackStore, token: str = "",
                      description="Answers with clause citations from the indexed policy documents and laws.")
     _add_error_handlers(server)
     async def authorized(request: Request, _: Annotated[Any, Depends(BEARER)]) -> None:
-        if not (token or login):
-            return
         scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() == "bearer" and token and hmac.compare_digest(credentials.strip().encode(), token.encode()):
             return
@@ -77,7 +76,8 @@ def build_api(pipeline: Pipeline, *, feedback: FeedbackStore, token: str = "",
                 return
         raise HTTPException(401, NEEDS_LOGIN, headers={"WWW-Authenticate": 'Bearer, Basic realm="rag"'})
 
-    guarded = {"dependencies": [Depends(authorized)], "responses": _ERRORS}
+    # Without a login or a token the API is open, and its schema declares no security scheme.
+    guarded = {"dependencies": [Depends(authorized)] if token or login else [], "responses": _ERRORS}
 
     @server.post("/api/ask", response_model=AnswerRecord, summary="回答问题并给出处", **guarded)
     def ask(body: AskRequest) -> Response:
@@ -113,12 +113,13 @@ def build_api(pipeline: Pipeline, *, feedback: FeedbackStore, token: str = "",
                              "clauses": counts["clauses"], "model": index.embedder_info["name"],
                              "answers": make_generator(pipeline.settings).name})
 
-    @server.post("/api/feedback", status_code=201, summary="对回答打分（👍/👎）并给出正确出处", **guarded)
+    @server.post("/api/feedback", status_code=201, summary="对回答打分（👍/👎）并给出正确出处",
+                 dependencies=guarded["dependencies"], responses={**_ERRORS, 404: {"model": ErrorRecord}})
     def rate(body: FeedbackRequest) -> Response:
         served = feedback.served(body.answer_id) if body.answer_id is not None else None
         if served is None:
             if body.answer_id is not None:
-                raise QueryError(f"找不到编号为 {body.answer_id} 的回答")
+                raise HTTPException(404, f"找不到编号为 {body.answer_id} 的回答（answer_id 来自 /api/ask 的 X-Answer-Id）")
             if not body.question.strip():
                 raise QueryError("缺少字段 question（或 answer_id）：请说明评价的是哪个问题的回答")
             served = Served(body.question, body.answer, body.outcome, body.mode, tuple(body.citations),
@@ -128,11 +129,10 @@ def build_api(pipeline: Pipeline, *, feedback: FeedbackStore, token: str = "",
                                             body.comment.strip(), body.answer_id))
         return JSONResponse({"id": feedback_id, "correct_ids": list(correct_ids)}, status_code=201)
 
-    @server.post("/api/export", summary="导出对话（Markdown 或 CSV，含出处）", **guarded,
-                 response_class=Response)
+    @server.post("/api/export", summary="导出对话（Markdown 或 CSV，含出处）", response_class=Response,
+                 dependencies=guarded["dependencies"], responses={**_ERRORS, 200: {"content": {
+                     "text/markdown": {"schema": {"type": "string"}}, "text/csv": {"schema": {"type": "string"}}}}})
     def export(body: ExportRequest) -> Response:
-        if not body.turns and not body.history:
-            raise QueryError("对话是空的：请给出 turns（/api/ask 的回答）或 history")
         clauses = _clauses_by_id(pipeline, {i for turn in body.turns for i in turn.citations})
         turns = [Turn(t.question, t.answer, t.outcome, tuple(f"[{n}] {source_line(clauses[i]) if i in clauses else i}"
                                                              for n, i in enumerate(t.citations, 1)))
@@ -167,16 +167,17 @@ def _add_error_handlers(server: FastAPI) -> None:
     async def invalid(_: Request, error: RequestValidationError) -> Response:
         errors = list(error.errors())
         # Not JSON, or not a JSON object: the request is malformed (400); a field is wrong: 422.
-        status = 400 if any(e.get("type") == "json_invalid" or tuple(e.get("loc", ())) == ("body",) for e in errors) \
-            else 422
+        malformed = [e for e in errors if e.get("type") == "json_invalid" or (
+            tuple(e.get("loc", ())) == ("body",) and e.get("type") != "value_error")]
+        status = 400 if malformed else 422
         return _error(status, "；".join(dict.fromkeys(error_message(e) for e in errors)))
 
     @server.exception_handler(HTTPException)
     async def http_error(request: Request, error: HTTPException) -> Response:
-        template = STATUS_MESSAGES.get(error.status_code)
+        if re.search(r"[\u4e00-\u9fff]", str(error.detail)):  # raised here with its own Chinese message
+            return _error(error.status_code, str(error.detail), headers=error.headers)
         allowed = (error.headers or {}).get("Allow", "")
-        message = (template.format(method=request.method, allowed=allowed) if template and error.status_code != 401
-                   else str(error.detail))
+        message = STATUS_MESSAGES.get(error.status_code, "请求无效").format(method=request.method, allowed=allowed)
         if error.status_code == 404:
             message = f"{message}：{request.url.path}（可用的接口见 /docs）"
         return _error(error.status_code, message, headers=error.headers)

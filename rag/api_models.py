@@ -7,15 +7,26 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
+from pydantic_core import PydanticCustomError
 from typing_extensions import TypedDict
 
+from rag.config import Settings
+from rag.question import HAS_CONTENT
 from rag.ui import history_pairs
 
 Mode = Literal["hybrid", "dense", "lexical"]
 HISTORY_SHAPE = ('history 应为 [["问题", "回答"], …] 或 [{"role": "user", "content": "…"}, '
                  '{"role": "assistant", "content": "…"}, …]')
+MAX_ID = 2**63 - 1  # SQLite's largest row id
 MAX_TEXT_CHARS = 20_000  # an answer or a comment; questions have their own limit (max_query_chars)
+# What the schema says of a question; the pipeline checks it with the configured limit.
+QUESTION_SCHEMA = {"type": "string", "pattern": HAS_CONTENT.pattern, "maxLength": Settings.max_query_chars,
+                   "description": "at least one letter, digit or CJK character"}
+_PAIRS = {"type": "array", "items": {"type": "array", "prefixItems": [{"type": "string"}, {"type": "string"}],
+                                     "minItems": 2, "maxItems": 2}}
+_MESSAGES_SCHEMA = {"type": "array", "items": {"type": "object", "required": ["role", "content"], "properties": {
+    "role": {"enum": ["user", "assistant"]}, "content": {"type": "string"}}}}
 
 
 def _as_pairs(value: Any) -> list[tuple[str, str]]:
@@ -31,15 +42,25 @@ def _as_pairs(value: Any) -> list[tuple[str, str]]:
     raise ValueError(HISTORY_SHAPE)
 
 
+def _json_integer(value: Any) -> Any:
+    """A JSON number: pydantic alone would also read true as 1 and "5" as 5, which the schema does not allow."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise PydanticCustomError("int_type", "not a JSON integer")
+    return value
+
+
 History = Annotated[list[tuple[str, str]], BeforeValidator(_as_pairs),
+                    WithJsonSchema({"anyOf": [_PAIRS, _MESSAGES_SCHEMA]}),
                     Field(description="earlier turns, oldest first: [[question, answer], …] or chat messages "
                                       '[{"role": "user"|"assistant", "content": "…"}, …]')]
+Question = Annotated[str, WithJsonSchema(QUESTION_SCHEMA)]
 
 
 class Filters(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    k: int | None = Field(None, ge=1, le=200, description="clauses to retrieve (default 10)")
+    k: Annotated[int, Field(ge=1, le=200), BeforeValidator(_json_integer)] | None = Field(
+        None, description="clauses to retrieve (default 10)")
     mode: Mode | None = Field(None, description="search mode (default hybrid)")
     documents: list[str] = Field([], description="only these documents (doc ids, see GET /api/documents)")
     department: str = Field("", max_length=100, description="only clauses this department is responsible for")
@@ -51,14 +72,14 @@ class AskRequest(Filters):
         {"question": "哪些部门负责质量基础设施一站式服务？"},
         {"question": "那牵头的是哪个部门？", "history": [["质量共治由谁负责？", "……"]]}]})
 
-    question: str
+    question: Question
     history: History = []
 
 
 class SearchRequest(Filters):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"query": "计量服务 中小企业", "k": 5}]})
 
-    query: str
+    query: Question
 
 
 def _as_ids(value: Any) -> list[str]:
@@ -69,7 +90,8 @@ def _as_ids(value: Any) -> list[str]:
     raise ValueError("citations 应为条款编号的列表，或 /api/ask 返回的 citations")
 
 
-CitationIds = Annotated[list[str], BeforeValidator(_as_ids),
+CitationIds = Annotated[list[str], BeforeValidator(_as_ids), WithJsonSchema({"type": "array", "items": {"anyOf": [
+    {"type": "string"}, {"type": "object", "required": ["id"], "properties": {"id": {"type": "string"}}}]}}),
                         Field(description="clause ids, or the citations of the /api/ask response")]
 
 
@@ -77,13 +99,16 @@ class FeedbackRequest(BaseModel):
     """A rating of one answer. Send the `/api/ask` response back with `rating` added (other fields are ignored),
     or `answer_id` from its `X-Answer-Id` header."""
 
-    model_config = ConfigDict(extra="ignore", json_schema_extra={"examples": [
+    model_config = ConfigDict(extra="ignore", json_schema_extra={"anyOf": [
+        {"required": ["answer_id"], "properties": {"answer_id": {"type": "integer", "minimum": 1, "maximum": MAX_ID}}},
+        {"required": ["question"], "properties": {"question": QUESTION_SCHEMA}}],
+        "examples": [
         {"question": "哪些部门负责质量基础设施一站式服务？", "answer": "……", "citations": [
             "2022-18-departments-quality-improvement#六（十六）"], "outcome": "answered", "rating": -1,
          "correct_source": "《关于全面提升产品质量的实施意见》一（二）"}]})
 
-    rating: Literal[1, -1] = Field(description="1 = 👍, -1 = 👎")
-    answer_id: int | None = Field(None, description="the X-Answer-Id header of the rated /api/ask response")
+    rating: Annotated[Literal[1, -1], BeforeValidator(_json_integer)] = Field(description="1 = 👍, -1 = 👎")
+    answer_id: Annotated[int, Field(ge=1, le=MAX_ID), BeforeValidator(_json_integer)] | None = Field(None, description="the X-Answer-Id header of the rated /api/ask response")
     question: str = Field("", max_length=MAX_TEXT_CHARS)
     answer: str = Field("", max_length=MAX_TEXT_CHARS)
     citations: CitationIds = []
@@ -106,11 +131,20 @@ class ExportTurn(BaseModel):
 
 
 class ExportRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"anyOf": [
+        {"required": ["turns"], "properties": {"turns": {"minItems": 1}}},
+        {"required": ["history"], "properties": {"history": {"minItems": 1}}}]})
 
     format: Literal["md", "csv"] = "md"
     turns: list[ExportTurn] = Field([], description="the /api/ask responses of the conversation, in order")
     history: History = Field([], description="or the conversation as text only (no sources)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _not_empty(cls, data: Any) -> Any:
+        if isinstance(data, dict) and not any(isinstance(data.get(f), list) and data[f] for f in ("turns", "history")):
+            raise ValueError("对话是空的：请给出 turns（/api/ask 的回答）或 history")
+        return data
 
 
 class HealthRecord(TypedDict):

@@ -38,7 +38,7 @@ _FOLLOW_UP = re.compile(r"^(那|那么|那个|还有|另外|此外|其中|具体
 _REFERRING = ("这项", "这个", "这些", "上述", "该项", "该条", "其中", "它们", "这方面", "此项", "前面", "刚才")
 # A city, province or county name: 汕尾市 (not 市场), 广东省; group 1 is the bare name.
 PLACE = re.compile(r"([\u4e00-\u9fff]{2,3}?)(?:市(?!场)|省|县|自治区)")
-_HAS_CONTENT = re.compile(r"[0-9A-Za-z\u3400-\u4dbf\u4e00-\u9fff]")
+HAS_CONTENT = re.compile(r"[0-9A-Za-z\u3400-\u4dbf\u4e00-\u9fff]")
 MAX_FOLLOW_UP_TURNS = 3
 EMPTY_QUESTION = "问题是空的：请输入问题或关键词，例如“哪些部门负责质量基础设施一站式服务？”"
 
@@ -87,7 +87,7 @@ def check_question(text: object) -> str:
         text.encode("utf-8")
     except UnicodeEncodeError:  # undecodable bytes from argv arrive as lone surrogates
         raise QueryError("问题不是有效的 UTF-8 文本：请检查终端或文件的编码") from None
-    if not _HAS_CONTENT.search(text):
+    if not HAS_CONTENT.search(text):
         raise QueryError(EMPTY_QUESTION)
     return text
 
