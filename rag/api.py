@@ -44,6 +44,7 @@ from rag.errors import (
 from rag.feedback import Feedback, FeedbackStore, Served, resolve_sources
 from rag.login import LoginGuard
 from rag.pipeline import Pipeline
+from rag.question import check_question
 from rag.retrieve import SearchFilters
 from rag.schema import Clause
 from rag.shapes import AnswerRecord, answer_record, hit_record, source_line
@@ -66,6 +67,7 @@ def build_api(pipeline: Pipeline, *, feedback: FeedbackStore, token: str = "",
     server = FastAPI(title="政策文件问答 API", version="1.0",
                      description="Answers with clause citations from the indexed policy documents and laws.")
     _add_error_handlers(server)
+
     async def authorized(request: Request, _: Annotated[Any, Depends(BEARER)]) -> None:
         scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() == "bearer" and token and hmac.compare_digest(credentials.strip().encode(), token.encode()):
@@ -83,12 +85,13 @@ def build_api(pipeline: Pipeline, *, feedback: FeedbackStore, token: str = "",
     def ask(body: AskRequest) -> Response:
         """The answer with numbered citations (same JSON as `rag ask --json`); `history` makes follow-ups work."""
         answer = pipeline.ask(body.question, history=body.history, k=body.k, mode=body.mode, filters=_filters(body))
+        headers = {}
         try:
-            asked_id = feedback.record_served(Served.of(answer, index_version=_version(pipeline)), channel="api")
+            served = Served.of(answer, index_version=_version(pipeline))
+            headers["X-Answer-Id"] = str(feedback.record_served(served, channel="api"))
         except FeedbackError as error:  # the log is a by-product: the answer is still served
             log.warning("%s", error)
-            return JSONResponse(answer_record(answer))
-        return JSONResponse(answer_record(answer), headers={"X-Answer-Id": str(asked_id)})
+        return JSONResponse(answer_record(answer), headers=headers)
 
     @server.post("/api/search", summary="检索条款", **guarded)
     def search(body: SearchRequest) -> Response:
@@ -122,6 +125,7 @@ def build_api(pipeline: Pipeline, *, feedback: FeedbackStore, token: str = "",
                 raise HTTPException(404, f"找不到编号为 {body.answer_id} 的回答（answer_id 来自 /api/ask 的 X-Answer-Id）")
             if not body.question.strip():
                 raise QueryError("缺少字段 question（或 answer_id）：请说明评价的是哪个问题的回答")
+            check_question(body.question)
             served = Served(body.question, body.answer, body.outcome, body.mode, tuple(body.citations),
                             _version(pipeline))
         correct_ids = resolve_sources(body.correct_source, pipeline.index.clauses, cited_ids=served.citation_ids)
