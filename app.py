@@ -1,6 +1,8 @@
 """Web app: ask questions with cited clauses, search clauses, manage the corpus. `python app.py --help`.
 
-Gradio UI only: every answer comes from rag.pipeline; the formatting lives in rag.ui.
+The chat (Gradio) and the HTTP API (rag.api, FastAPI) in one process on one port: the API at /api/…
+with its docs at /docs, the chat mounted at /. Every answer comes from rag.pipeline; the formatting lives
+in rag.ui and rag.shapes.
 """
 
 from __future__ import annotations
@@ -21,10 +23,15 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # the app runs offline and sends nothing home
 
 import gradio as gr  # noqa: E402
+import uvicorn  # noqa: E402
+from fastapi import FastAPI  # noqa: E402
 
 from rag import ui, uploads  # noqa: E402
+from rag.api import build_api  # noqa: E402
+from rag.chat_records import DECLINED_HEADERS, ChatRecords, conversation_files  # noqa: E402
 from rag.config import Settings, load_settings  # noqa: E402
-from rag.errors import CorpusError, IndexDamaged, RagError  # noqa: E402
+from rag.errors import CorpusError, IndexDamaged, RagError, user_message  # noqa: E402
+from rag.feedback import FeedbackStore  # noqa: E402
 from rag.ingest import load_document  # noqa: E402
 from rag.isolate import run_isolated  # noqa: E402
 from rag.loaders import SUPPORTED_SUFFIXES  # noqa: E402
@@ -45,7 +52,6 @@ EXAMPLES = [
 ]
 MODE_CHOICES = [("混合（推荐）", "hybrid"), ("语义", "dense"), ("关键词", "lexical")]
 ANONYMOUS = "匿名用户"  # who uploaded a file when the login is off
-GENERIC_ERROR = "抱歉，处理这个请求时出了意外错误（已记录在服务器日志中）。请稍后重试，或换个问法。"
 DOCUMENT_HEADERS = ["标题", "发布机关", "日期", "条款数", "来源文件"]
 # Copies with a textarea fallback: navigator.clipboard exists only on https and localhost.
 COPY_JS = """(text) => {
@@ -58,36 +64,27 @@ COPY_JS = """(text) => {
 }"""
 
 
-def user_message(error: Exception) -> str:
-    """Domain errors are shown as they are; anything else is logged with its traceback and hidden."""
-    if isinstance(error, IndexDamaged):
-        log.error("%s", error)
-        return "索引文件已损坏，暂时无法检索。请维护人员运行 `rag ingest` 重建索引（重启本应用也会自动重建）。"
-    if isinstance(error, RagError):
-        return str(error)
-    log.error("request failed", exc_info=error)
-    return GENERIC_ERROR
-
-
 def search_filters(doc_ids: Sequence[str] | None, department: str = "", chapter: str = "") -> SearchFilters:
     return SearchFilters(doc_ids=tuple(doc_ids or ()), department=(department or "").strip(),
                          chapter=(chapter or "").strip())
 
 
-def build_app(pipeline: Pipeline) -> gr.Blocks:
-    """The whole UI over one long-lived pipeline; launch it with `.queue(...).launch(...)`."""
+def build_app(pipeline: Pipeline, feedback: FeedbackStore | None = None) -> gr.Blocks:
+    """The whole UI over one long-lived pipeline; serve it with `build_server` (or `.queue(...).launch(...)`)."""
     settings = pipeline.settings
+    records = ChatRecords(pipeline, feedback or FeedbackStore(settings.feedback_path))
 
-    def ask(question: str, messages: list[dict[str, Any]], doc_ids: list[str], mode: str, k: float
-            ) -> tuple[Any, ...]:
+    def ask(question: str, messages: list[dict[str, Any]], doc_ids: list[str], mode: str, k: float,
+            served: list[dict[str, Any]] | None) -> tuple[Any, ...]:
         try:
             answer = pipeline.ask(question or "", history=ui.history_pairs(messages or []), k=int(k), mode=mode,
                                   filters=search_filters(doc_ids))
         except Exception as error:  # one failing request must not take the app down
-            return messages, question, gr.skip(), gr.skip(), ui.notice_html(user_message(error))
+            return messages, question, gr.skip(), gr.skip(), ui.notice_html(user_message(error)), served
         messages = [*(messages or []), {"role": "user", "content": ui.markdown_text(question.strip())},
                     {"role": "assistant", "content": ui.markdown_text(answer.text)}]
-        return messages, "", ui.answer_cards(answer), ui.answer_plain_text(answer), ""
+        served = [*(served or []), records.served(answer, message_index=len(messages) - 1)]
+        return messages, "", ui.answer_cards(answer), ui.answer_plain_text(answer), "", served
 
     def search(query: str, doc_ids: list[str], mode: str, k: float, department: str, chapter: str) -> str:
         try:
@@ -149,9 +146,18 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
                 cards = gr.HTML(css_template=ui.CARD_CSS, js_on_load=None, elem_id="citations")
                 copy_box = gr.Textbox(label="答案和出处（纯文本）", lines=3, max_lines=14, interactive=False,
                                       buttons=["copy"], elem_id="answer-text")
+                served = gr.State([])  # this session's answers: what 👍/👎 and the export refer to
+                with gr.Row(equal_height=True):
+                    correction = gr.Textbox(show_label=False, scale=6, elem_id="correct-source",
+                                            placeholder="回答不对？正确的出处是…（如《文件名》六（十六）或条款编号，针对最近一次回答）")
+                    correction_button = gr.Button("提交更正", size="sm", scale=1, elem_id="submit-correction")
+                feedback_notice = gr.Markdown(elem_id="feedback-notice", latex_delimiters=[])
                 with gr.Row():
                     copy_button = gr.Button("复制答案和出处", elem_id="copy-answer", size="sm")
-                    gr.ClearButton([chatbot, question, notice, cards, copy_box], value="新对话", size="sm")
+                    export_md = gr.DownloadButton("导出对话（Markdown）", visible=False, size="sm", elem_id="export-md")
+                    export_csv = gr.DownloadButton("导出对话（CSV）", visible=False, size="sm", elem_id="export-csv")
+                    gr.ClearButton([chatbot, question, notice, cards, copy_box, served, feedback_notice],
+                                   value="新对话", size="sm")
             with gr.Tab("条款检索"):
                 with gr.Row(equal_height=True):
                     query = gr.Textbox(label="检索词", placeholder="例如：计量服务 中小企业", scale=4)
@@ -168,14 +174,22 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
                 upload = gr.File(label="选择文件", file_types=list(SUPPORTED_SUFFIXES), type="filepath")
                 add_button = gr.Button("添加并重建索引", variant="primary")
                 upload_status = gr.Markdown(latex_delimiters=[])
+                declined = gr.Dataframe(headers=DECLINED_HEADERS, label="最常未能回答的问题（供补充文件参考）",
+                                        interactive=False, wrap=True, column_widths=["70%", "10%", "20%"],
+                                        elem_id="declined-questions")
                 if removable:
                     removal_choice = gr.Dropdown(choices=upload_choices(pipeline), label="删除上传的文件（维护）")
                     remove_button = gr.Button("删除并重建索引", variant="stop")
 
-        ask_inputs = [question, chatbot, documents, mode, k]
-        ask_outputs = [chatbot, question, cards, copy_box, notice]
-        ask_button.click(ask, ask_inputs, ask_outputs, api_name="ask")
-        question.submit(ask, ask_inputs, ask_outputs, api_visibility="private")
+        ask_inputs = [question, chatbot, documents, mode, k, served]
+        ask_outputs = [chatbot, question, cards, copy_box, notice, served]
+        for asked in (ask_button.click(ask, ask_inputs, ask_outputs, api_name="ask"),
+                      question.submit(ask, ask_inputs, ask_outputs, api_visibility="private")):
+            asked.then(conversation_files, served, [export_md, export_csv], api_visibility="private").then(
+                records.declined_rows, None, declined, api_visibility="private")
+        chatbot.like(records.rate, served, feedback_notice, api_visibility="private")
+        for corrected in (correction_button.click, correction.submit):
+            corrected(records.correct, [served, correction], [feedback_notice, correction], api_visibility="private")
         copy_button.click(None, copy_box, None, js=COPY_JS)
         search_inputs = [query, documents, mode, k, department, chapter]
         search_button.click(search, search_inputs, results, api_name="search")
@@ -187,7 +201,20 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
             remove_button.click(remove_document, removal_choice, [upload_status, *state_outputs],
                                 api_name="remove_document", concurrency_limit=1, concurrency_id="corpus")
         demo.load(corpus_state, None, state_outputs, api_name="documents")
+        demo.load(records.declined_rows, None, declined, api_visibility="private")
     return demo
+
+
+def build_server(pipeline: Pipeline) -> FastAPI:
+    """The HTTP API with the chat mounted at "/": one process, one port, one login."""
+    settings = pipeline.settings
+    feedback = FeedbackStore(settings.feedback_path)
+    login = LoginGuard(settings.username, settings.password) if settings.username else None
+    server = build_api(pipeline, feedback=feedback, token=settings.api_token, login=login)
+    demo = build_app(pipeline, feedback)
+    demo.queue(default_concurrency_limit=settings.concurrency)
+    return gr.mount_gradio_app(server, demo, path="/", auth=login.check if login else None, max_file_size="50mb",
+                               server_name=settings.host, server_port=settings.port)
 
 
 def add_to_corpus(pipeline: Pipeline, file_path: str | None, *, uploaded_by: str = ANONYMOUS,
@@ -327,10 +354,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         prepare(pipeline)
     except RagError as error:
         sys.exit(f"error: {error}")
-    auth = LoginGuard(settings.username, settings.password).check if settings.username else None
-    demo = build_app(pipeline)
-    demo.queue(default_concurrency_limit=settings.concurrency)
-    demo.launch(server_name=settings.host, server_port=settings.port, auth=auth, max_file_size="50mb")
+    server = build_server(pipeline)
+    log.info("serving the chat on http://%s:%d/ and the API on /api/… (docs: /docs)", settings.host, settings.port)
+    # Open event streams of browsers would hold a graceful shutdown forever: they get a few seconds.
+    uvicorn.run(server, host=settings.host, port=settings.port, log_level="warning", timeout_graceful_shutdown=5)
 
 
 if __name__ == "__main__":

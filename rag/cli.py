@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import sys
@@ -17,6 +16,7 @@ import click
 from rag.config import Settings, load_settings
 from rag.errors import RagError
 from rag.schema import Clause, Hit
+from rag.shapes import citation_line, clause_fields, departments_line, hit_record
 
 # One OpenMP thread per process keeps single-query latency flat on busy machines.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -71,23 +71,14 @@ def chunk(paths: tuple[str, ...], as_json: bool, max_chars: int | None) -> None:
             if not as_json:
                 click.echo(f"# {document.title}  ({document.source}, {len(clauses)} chunks)")
             for clause in clauses:
-                click.echo(json.dumps(clause_record(clause), ensure_ascii=False) if as_json else clause_line(clause))
+                click.echo(json.dumps(clause_fields(clause), ensure_ascii=False) if as_json else clause_line(clause))
     report_skipped(corpus.skipped)
 
 
-def clause_record(clause: Clause) -> dict[str, Any]:
-    record = dataclasses.asdict(clause)
-    record["id"] = record.pop("clause_id")
-    record["departments"] = list(clause.departments)
-    record["citation"] = clause.citation
-    return record
-
-
 def clause_line(clause: Clause) -> str:
-    departments = f"  【{'、'.join(clause.departments)}】" if clause.departments else ""
-    lead = f" 牵头：{clause.lead_department}" if clause.lead_department else ""
+    departments = f"  （{departments_line(clause)}）" if clause.departments else ""
     snippet = clause.text.replace("\n", " ")[:60]
-    return f"{clause.clause_id}  [{clause.kind}] {snippet}…{departments}{lead}"
+    return f"{clause.clause_id}  [{clause.kind}] {snippet}…{departments}"
 
 
 def report_skipped(skipped: Any) -> None:
@@ -241,22 +232,15 @@ def batch_query(line: str, number: int) -> str:
     return query
 
 
-def hit_record(hit: Hit) -> dict[str, Any]:
-    similarity = None if hit.similarity is None else round(hit.similarity, 4)
-    return {"rank": hit.rank, "score": round(hit.score, 6), "similarity": similarity,
-            **hit.clause.as_record(), "text": hit.clause.text}
-
-
 def render_hits(query: str, hits: list[Hit]) -> str:
     if not hits:
         return f"{query}\n  （没有匹配的条款）"
     lines = [query]
     for hit in hits:
         clause = hit.clause
-        lines.append(f"{hit.rank:>2}. {clause.citation} {clause.title}  [{hit.score:.4f}]")
+        lines.append(f"{hit.rank:>2}. {citation_line(clause)}  [{hit.score:.4f}]")
         if clause.departments:
-            lead = f"（牵头：{clause.lead_department}）" if clause.lead_department else ""
-            lines.append(f"    负责：{'、'.join(clause.departments)}{lead}")
+            lines.append(f"    {departments_line(clause)}")
         lines.append(f"    {clause.text.replace(chr(10), ' ')[:120]}…")
     return "\n".join(lines)
 
@@ -337,9 +321,11 @@ def model_build(force: bool, cache_dir: str | None) -> None:
 def _register_optional_commands() -> None:
     from rag.cli_ask import ask_command
     from rag.cli_eval import eval_command
+    from rag.cli_feedback import feedback_group
 
     main.add_command(ask_command)
     main.add_command(eval_command)
+    main.add_command(feedback_group)
 
 
 _register_optional_commands()

@@ -71,6 +71,10 @@ class Settings:
     username: str = ""
     password: str = ""
     concurrency: int = 4
+    # The HTTP API (/api/…) takes `Authorization: Bearer <api_token>`; with a login or a token set, it requires one.
+    api_token: str = ""
+    # Ratings and the log of served answers (SQLite); "" → <index_dir>-feedback.sqlite, beside the index.
+    feedback_file: str = ""
 
     # --- uploads (the chat's 文件库 tab) ------------------------------------
     # Uploads are additions kept apart from corpus_paths, never replacements of bundled files;
@@ -82,6 +86,11 @@ class Settings:
     upload_memory_mb: int = 1024
     # Re-indexing after an upload runs in a separate process too, so the server never loads torch.
     ingest_timeout_s: float = 3600.0
+
+    @property
+    def feedback_path(self) -> Path:
+        index = Path(self.index_dir)
+        return Path(self.feedback_file) if self.feedback_file else index.with_name(f"{index.name}-feedback.sqlite")
 
     @property
     def upload_path(self) -> Path:

@@ -1,4 +1,10 @@
-"""Domain errors; only cli.py and app.py turn them into user-facing text."""
+"""Domain errors, and the one text a user of the chat or the API sees for each."""
+
+import logging
+
+log = logging.getLogger("rag.app")
+
+GENERIC_ERROR = "抱歉，处理这个请求时出了意外错误（已记录在服务器日志中）。请稍后重试，或换个问法。"
 
 
 class RagError(Exception):
@@ -29,5 +35,20 @@ class QueryError(RagError, ValueError):
     """The query is empty, too long or otherwise unusable."""
 
 
+class FeedbackError(RagError):
+    """The feedback file cannot be opened or written."""
+
+
 class ModelError(RagError):
     """The embedding model could not be built or loaded."""
+
+
+def user_message(error: Exception) -> str:
+    """Domain errors are shown as they are; anything else is logged with its traceback and hidden."""
+    if isinstance(error, IndexDamaged):
+        log.error("%s", error)
+        return "索引文件已损坏，暂时无法检索。请维护人员运行 `rag ingest` 重建索引（重启本应用也会自动重建）。"
+    if isinstance(error, RagError):
+        return str(error)
+    log.error("request failed", exc_info=error)
+    return GENERIC_ERROR

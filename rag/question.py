@@ -40,7 +40,7 @@ _REFERRING = ("这项", "这个", "这些", "上述", "该项", "该条", "其�
 PLACE = re.compile(r"([\u4e00-\u9fff]{2,3}?)(?:市(?!场)|省|县|自治区)")
 # Words that frame a question rather than name its topic: years, places and levels (省级), kinds of document.
 _FRAME_WORD = re.compile(r"\d|计划|纲要|意见|通知|方案|办法|条例|决定|规定|文件|法$|[市省县区级]$|^(本|全|地方)")
-_HAS_CONTENT = re.compile(r"[0-9A-Za-z\u3400-\u4dbf\u4e00-\u9fff]")
+HAS_CONTENT = re.compile(r"[0-9A-Za-z\u3400-\u4dbf\u4e00-\u9fff]")
 MAX_FOLLOW_UP_TURNS = 3
 EMPTY_QUESTION = "问题是空的：请输入问题或关键词，例如“哪些部门负责质量基础设施一站式服务？”"
 
@@ -89,7 +89,7 @@ def check_question(text: object) -> str:
         text.encode("utf-8")
     except UnicodeEncodeError:  # undecodable bytes from argv arrive as lone surrogates
         raise QueryError("问题不是有效的 UTF-8 文本：请检查终端或文件的编码") from None
-    if not _HAS_CONTENT.search(text):
+    if not HAS_CONTENT.search(text):
         raise QueryError(EMPTY_QUESTION)
     return text
 

@@ -12,6 +12,7 @@ from html import escape
 from typing import Any
 
 from rag.schema import Answer, Clause, Hit
+from rag.shapes import source_line
 from rag.store import DocumentEntry
 
 # Scoped to each gr.HTML through `css_template`, so cards look the same however the app is launched.
@@ -99,7 +100,7 @@ def history_pairs(messages: Sequence[dict[str, Any]]) -> list[tuple[str, str]]:
 def clause_location(clause: Clause) -> str:
     """Label and title as written, e.g. "（十六）提升质量基础设施服务效能", "第四十八条"."""
     # Other kinds are cited by article number, chapter or 序言/结尾: the citation after 《title》.
-    where = f"{clause.label}{clause.title}" if clause.kind == "clause" else clause.citation[len(clause.doc_title) + 2:]
+    where = f"{clause.label}{clause.title}" if clause.kind == "clause" else clause.place
     return f"{where}（第{clause.part}部分）" if clause.part > 1 else where
 
 
@@ -154,21 +155,11 @@ def answer_plain_text(answer: Answer) -> str:
         lines.append(f"（原因：{'；'.join(answer.reasons)}）")
     if answer.found and answer.citations:
         lines += ["", "出处："]
-        lines += [f"[{c.n}] {clause_reference(c.clause)}" for c in answer.citations]
+        lines += [f"[{c.n}] {source_line(c.clause)}" for c in answer.citations]
     elif answer.related:
         lines += ["", "可能相关（仅供参考）："]
-        lines += [f"- {clause_reference(hit.clause)}" for hit in answer.related]
+        lines += [f"- {source_line(hit.clause)}" for hit in answer.related]
     return "\n".join(lines)
-
-
-def clause_reference(clause: Clause) -> str:
-    """One line: citation, title and the responsible departments."""
-    title = f" {clause.title}" if clause.title and clause.kind == "clause" else ""
-    departments = ""
-    if clause.departments:
-        names = [f"{d}（牵头）" if d == clause.lead_department else d for d in clause.departments]
-        departments = f"（责任部门：{'、'.join(names)}）"
-    return f"{clause.citation}{title}{departments}"
 
 
 def search_results(hits: Sequence[Hit]) -> str:

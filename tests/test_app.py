@@ -104,7 +104,7 @@ def test_department_question_is_answered_with_citation_cards(client: Any) -> Non
     assert "<details><summary>条款全文</summary>" in cards and "大力开展质量基础设施“一站式”服务" in cards
     plain = result["plain_text"]
     assert plain.startswith(f"问：{DEPARTMENT_QUESTION}\n答：")
-    assert f"《{ACTION_PLAN_2022}" in plain and "六（十六） 提升质量基础设施服务效能（责任部门：市场监管总局" in plain
+    assert f"《{ACTION_PLAN_2022}" in plain and "六（十六）「提升质量基础设施服务效能」（责任部门：市场监管总局" in plain
     assert "<" not in plain  # plain text for pasting, no markup
 
 

@@ -216,7 +216,7 @@ def test_llm_prompt_offers_only_the_numbered_clauses(clauses: dict[str, Clause])
     (_, system), (_, user) = generator.messages(analyze_question("那牵头的是哪个部门？", history=["质量基础设施一站式服务"]), hits)
     assert NOT_FOUND_MARK in system and "[1]" in system
     assert re.findall(r"^\[(\d+)\] ", user, re.MULTILINE) == ["1", "2"] and user.startswith("条款：\n\n[1] 《进一步提高产品")
-    assert "[2] 《关于深入贯彻落实" in user and "牵头：市市场监管局" in user
+    assert "[2] 《关于深入贯彻落实" in user and "（责任部门：市市场监管局（牵头））" in user
     assert user.endswith("对话上文中的问题（仅用于理解省略的问题）：质量基础设施一站式服务\n\n问题：那牵头的是哪个部门？")
 
 
