@@ -39,7 +39,9 @@ _REFERRING = ("这项", "这个", "这些", "上述", "该项", "该条", "其�
 # A city, province or county name: 汕尾市 (not 市场), 广东省; group 1 is the bare name.
 PLACE = re.compile(r"([\u4e00-\u9fff]{2,3}?)(?:市(?!场)|省|县|自治区)")
 # Words that frame a question rather than name its topic: years, places and levels (省级), kinds of document.
-_FRAME_WORD = re.compile(r"\d|计划|纲要|意见|通知|方案|办法|条例|决定|规定|文件|法$|[市省县区级]$|^(本|全|地方)")
+_FRAME_WORD = re.compile(r"\d|计划|纲要|意见|通知|方案|办法|条例|决定|规定|文件|法$|[市省县区级]$|^(本|全|地方)|层面")
+# "X呢？" asks the earlier question again about X; "申报要满足什么条件？" asks something more about the same topic.
+_SAME_QUESTION_ABOUT = re.compile(r"呢[？?。!！\s]*$")
 HAS_CONTENT = re.compile(r"[0-9A-Za-z\u3400-\u4dbf\u4e00-\u9fff]")
 MAX_FOLLOW_UP_TURNS = 3
 EMPTY_QUESTION = "问题是空的：请输入问题或关键词，例如“哪些部门负责质量基础设施一站式服务？”"
@@ -109,8 +111,9 @@ def analyze_question(question: str, *, max_chars: int = 2_000, history: Sequence
     context = tuple(follow_up_context(text, [q for q in history if isinstance(q, str) and q.strip()]))
     documents = tuple(documents)
     named, naming = document_mentions(text, documents)
-    if context and new_topic_terms(text, context, naming):
-        context = tuple(question_frame(earlier, text) for earlier in context)
+    if context and _SAME_QUESTION_ABOUT.search(text) and new_topic_terms(text, context, naming):
+        _, context_naming = document_mentions(" ".join(context), documents)
+        context = tuple(question_frame(earlier, text, keep=context_naming) for earlier in context)
     intent = question_intent(text)
     if intent in ("general", "measures") and context and question_intent(" ".join(context)) != "general":
         intent = question_intent(" ".join(context))  # "汕尾的呢？" asks what the previous question asked
@@ -180,12 +183,14 @@ def new_topic_terms(text: str, context: Sequence[str], naming: Sequence[str]) ->
             if t not in earlier and not any(t in word for word in naming) and not _FRAME_WORD.search(t)]
 
 
-def question_frame(earlier: str, follow_up: str) -> str:
+def question_frame(earlier: str, follow_up: str, *, keep: Sequence[str] = ()) -> str:
     """An earlier question without the topic words the follow-up replaces: its document, year and what it
     asked stay. "2014年的行动计划里，食品农产品质量安全监管由哪个部门牵头？" before "那消费品质量安全监管呢？"
-    keeps "2014年的行动计划里，质量安全监管由哪个部门牵头？"."""
+    keeps "2014年的行动计划里，质量安全监管由哪个部门牵头？". Words in `keep` (those that named a document,
+    汕尾) stay too."""
     kept = [word for word in shared_tokenizer().segment(earlier)
-            if not is_content_word(word) or word in follow_up or _FRAME_WORD.search(word)]
+            if not is_content_word(word) or word in follow_up or _FRAME_WORD.search(word)
+            or any(word in named for named in keep)]
     return "".join(kept)
 
 

@@ -135,3 +135,14 @@ def test_a_level_is_no_new_topic(corpus_pipeline: Pipeline) -> None:
     earlier = "在本市承担全国标准化专业技术委员会秘书处工作的单位，能拿多少资助？"
     query = analyze_question("省级的呢？", history=[earlier], documents=corpus_pipeline.index.documents)
     assert query.context == (earlier,)
+
+
+def test_only_an_x_ne_question_switches_topic(corpus_pipeline: Pipeline) -> None:
+    documents = corpus_pipeline.index.documents
+    earlier = "民营企业申报中国质量奖，国家鼓励吗？"
+    more = analyze_question("那申报要满足什么条件？", history=[earlier], documents=documents)
+    assert more.context == (earlier,)  # asks more about the same topic
+    place_kept = analyze_question("保健食品企业呢？", history=["汕尾对婴幼儿配方乳粉生产企业的体系检查有什么要求？"],
+                                  documents=documents)
+    assert "汕尾" in place_kept.context[0] and "婴幼儿" not in place_kept.context[0]
+    assert place_kept.documents == (SHANWEI,)
