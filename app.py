@@ -206,7 +206,7 @@ def add_to_corpus(pipeline: Pipeline, file_path: str | None, *, uploaded_by: str
         document = run_isolated(load_document, upload_file, timeout_s=settings.upload_timeout_s,
                                 memory_mb=settings.upload_memory_mb)
     except CorpusError as error:
-        return f"未添加 {upload_file.name}：{str(error).replace(str(upload_file), upload_file.name)}"
+        return f"未添加 {upload_file.name}：{error.reason}"
     directory = pipeline.settings.upload_path
     upload = uploads.add_upload(upload_file, directory, title=document.title, uploaded_by=uploaded_by)
     try:

@@ -74,7 +74,7 @@ def list_uploads(directory: Path) -> list[Upload]:
         return [Upload(file_name=name, **{k: v for k, v in entry.items() if k != "file_name"})
                 for name, entry in entries.items()]
     except (OSError, ValueError, TypeError) as error:
-        raise CorpusError(f"{path}: the upload list is damaged ({error})") from error
+        raise CorpusError("上传文件清单已损坏", path) from error
 
 
 def _write_manifest(directory: Path, uploads: list[Upload]) -> None:

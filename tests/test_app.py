@@ -193,12 +193,13 @@ def test_unreadable_uploads_change_nothing(upload_client: Any, writable_pipeline
     (tmp_path / "blob.txt").write_bytes(bytes(range(256)) * 8)
     (tmp_path / "empty.md").write_bytes(b"")
     zip_bomb_docx(tmp_path / "bomb.docx", megabytes=150)  # read in a child process, refused before inflating
-    for path, reason in ((tmp_path / "blob.txt", "binary"), (tmp_path / "empty.md", "empty"),
+    for path, reason in ((tmp_path / "blob.txt", "二进制文件"), (tmp_path / "empty.md", "文件是空的"),
                          (tmp_path / "bomb.docx", "超过上限 100 MB")):
         status, _, table, _, _ = upload_client.predict(gradio_client.handle_file(str(path)), api_name="/add_document")
         status = ui.message_text(status)  # shown as text: sent with markup characters escaped
         assert status.startswith(f"未添加 {path.name}") and reason in status
         assert str(tmp_path) not in status  # the user sees their file name, not the server's temp path
+        assert status.count(path.name) == 1  # named once: “未添加 empty.md：文件是空的”
         assert len(table["data"]) == 5
     assert sorted(Path(writable_pipeline.settings.corpus_paths[0]).iterdir()) == corpus_files
     assert not uploads.list_uploads(writable_pipeline.settings.upload_path)
