@@ -23,6 +23,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # the app runs offli
 import gradio as gr  # noqa: E402
 
 from rag import ui, uploads  # noqa: E402
+from rag.clock import readable_time  # noqa: E402
 from rag.config import Settings, load_settings  # noqa: E402
 from rag.errors import CorpusError, IndexDamaged, RagError  # noqa: E402
 from rag.ingest import load_document  # noqa: E402
@@ -107,7 +108,7 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
             return user_message(error), [], gr.update(choices=[]), *removal
         counts = index.manifest["counts"]
         summary = (f"已收录 {counts['documents']} 个文件、{counts['clauses']} 条条款"
-                   f"（索引建于 {index.manifest['built_at']}）。")
+                   f"（索引更新于 {readable_time(index.manifest['built_at'])}）。")
         return (summary, ui.document_rows(index.documents), gr.update(choices=ui.document_choices(index.documents)),
                 *removal)
 

@@ -181,6 +181,7 @@ def test_corpus_listing(client: Any, corpus_pipeline: Pipeline) -> None:
     assert plan[0].startswith(ACTION_PLAN_2022) and plan[1] == "市场监管总局等18部门" and plan[2] == "2022-12-03"
     assert sum(int(row[3]) for row in rows) == corpus_pipeline.index.manifest["counts"]["clauses"]
     assert f"已收录 5 个文件、{corpus_pipeline.index.manifest['counts']['clauses']} 条条款" in summary
+    assert re.search(r"索引更新于 \d{4}-\d{2}-\d{2} \d{2}:\d{2}）", summary), summary  # Beijing time, not ISO
     assert ["贯彻实施质量发展纲要2014年行动计划", "2014-quality-outline-action-plan"] in choices["choices"]
 
 
@@ -215,7 +216,7 @@ def test_uploaded_gbk_document_is_indexed_and_searchable(upload_client: Any, wri
     status, summary, table, choices, file_box = upload_client.predict(
         gradio_client.handle_file(str(upload)), api_name="/add_document")
     status = ui.message_text(status)
-    assert status.startswith("已添加《关于支持计量检测服务的通知（用户上传：匿名用户，"), status
+    assert re.match(r"已添加《关于支持计量检测服务的通知（用户上传：匿名用户，\d{4}-\d{2}-\d{2} \d{2}:\d{2}）》", status), status
     assert "本次计算" in status and file_box is None
     assert len(table["data"]) == 6 and "已收录 6 个文件" in summary
     assert any(label.startswith("关于支持计量检测服务的通知（用户上传") for label, _ in choices["choices"])
