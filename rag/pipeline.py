@@ -172,6 +172,12 @@ class Pipeline:
         return self.retriever.search(query, k=k or self.settings.top_k, mode=mode or self.settings.mode,
                                      filters=filters)
 
+    def keyword_matches(self, query: str, *, filters: SearchFilters = SearchFilters()) -> set[str]:
+        """Every clause (base id) the keyword search finds for `query`: how many match in all, where a search
+        shows only its k best."""
+        everything = max(1, len(self.index.clauses))
+        return {hit.clause.base_id for hit in self.search(query, k=everything, mode="lexical", filters=filters)}
+
     def ask(self, question: str, *, history: Sequence[tuple[str, str]] = (), k: int | None = None,
             mode: str | None = None, filters: SearchFilters = SearchFilters()) -> Answer:
         """Answer `question` from retrieved clauses; `history` is the conversation as (question, answer) pairs."""
