@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import gradio as gr
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -23,6 +24,8 @@ _LOCALE_SCRIPT = (
     f"report('language', '{LOCALE}'); report('languages', ['{LOCALE}', 'zh']); }})();</script>"
 ).encode()
 
+# Keys Gradio's Simplified Chinese strings lack: its screen-reader status line read out "common.complete".
+MISSING_TRANSLATIONS = {"common.complete": "已完成"}
 # Tooltips and screen-reader labels that Gradio writes in English whatever the locale.
 ENGLISH_LABELS = {
     "Toggle Sidebar": "展开或收起侧栏", "Scroll down": "滚动到最新", "Copy": "复制", "Copy message": "复制消息",
@@ -133,5 +136,5 @@ def localized_page(html: bytes) -> bytes:
 
 def page_options() -> dict[str, Any]:
     """Keywords for `Blocks.launch` / `gr.mount_gradio_app`: Chinese page, no footer, the page's script and CSS."""
-    return {"footer_links": [], "js": PAGE_JS, "css": PAGE_CSS,
+    return {"footer_links": [], "js": PAGE_JS, "css": PAGE_CSS, "i18n": gr.I18n(**{LOCALE: MISSING_TRANSLATIONS}),
             "app_kwargs": {"middleware": [Middleware(ChineseLocalePage)]}}
