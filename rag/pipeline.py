@@ -14,7 +14,7 @@ from rag.config import Settings
 from rag.embed import DEFAULT_NAMES, Embedder, describe_embedder, load_embedder, same_vector_space
 from rag.embed_pool import PooledEmbedder
 from rag.errors import IndexDamaged, IndexNotFound
-from rag.ingest import load_corpus
+from rag.ingest import LoadedCorpus, load_corpus
 from rag.isolate import run_isolated
 from rag.question import check_question
 from rag.retrieve import Ranking, Retriever, SearchFilters
@@ -51,7 +51,12 @@ def ingest(settings: Settings, paths: Sequence[str] | None = None, *, progress: 
     sources = [*(paths or settings.corpus_paths)]
     if settings.upload_path.is_dir():  # uploads belong to the index: a re-ingest must not drop them
         sources.append(str(settings.upload_path))
-    corpus = load_corpus(sources)
+    return ingest_corpus(settings, load_corpus(sources), progress=progress, embedder=embedder)
+
+
+def ingest_corpus(settings: Settings, corpus: LoadedCorpus, *, progress: Progress | None = None,
+                  embedder: Embedder | None = None) -> IngestReport:
+    """Index already loaded documents (or pre-chunked passages, as `rag eval --beir` does) into settings.index_dir."""
     bulk = embedder is None
     if embedder is None:
         embedder = make_bulk_embedder(settings)
