@@ -50,7 +50,6 @@ MODE_CHOICES = [("混合（推荐）", "hybrid"), ("语义", "dense"), ("关键�
 ANONYMOUS = "匿名用户"  # who uploaded a file when the login is off
 GENERIC_ERROR = "抱歉，处理这个请求时出了意外错误（已记录在服务器日志中）。请稍后重试，或换个问法。"
 DOCUMENT_HEADERS = ["标题", "发布机关", "日期", "条款数", "来源文件"]
-# Copies with a textarea fallback: navigator.clipboard exists only on https and localhost.
 # After an answer: its question at the top of the chat, so one reads on from the answer's start to its sources.
 SCROLL_TO_LAST_QUESTION = """() => setTimeout(() => {
   const asked = [...document.querySelectorAll('#chat .message-row.user-row')].pop();
@@ -60,6 +59,7 @@ SCROLL_TO_LAST_QUESTION = """() => setTimeout(() => {
 # The outline mounts with the 文件库 tab, often already holding the opened clause: scroll then, and on each change.
 SCROLL_TO_OPENED = """const show = () => setTimeout(() => element.querySelector('.opened')?.scrollIntoView({block: 'center'}), 50);
 show(); watch('value', show);"""
+# Copies with a textarea fallback: navigator.clipboard exists only on https and localhost.
 COPY_JS = """(text) => {
   const done = () => { const b = document.querySelector('#copy-answer button, #copy-answer');
     if (b) { const label = b.textContent; b.textContent = '已复制 ✓'; setTimeout(() => b.textContent = label, 1500); } };
