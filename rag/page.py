@@ -32,16 +32,17 @@ ENGLISH_LABELS = {
     "Reset to default value": "恢复默认值", "More tabs": "更多标签页", "chatbot conversation": "对话",
     "Dataframe": "文件表", "Open cell menu": "打开列菜单", "File upload": "上传文件",
     "Click to upload or drop files": "点击上传或拖入文件", "Table actions": "表格操作", "Clear": "清空",
+    "bot's message: a component of type html": "回答的出处",
 }
 ENGLISH_LABEL_PREFIXES = {
     "user's message: ": "提问：", "bot's message: ": "回答：", "number input for ": "输入数值：",
     "range slider for ": "滑块：", "Select example ": "示例 ",
 }
 
-# Called once the app is on the page (Gradio calls the function given as `js`). The sidebar starts open, which suits a
-# desktop; on a phone it would cover the whole chat, so it is closed there. A click on 在文件中查看 in
-# a source card (inside the chat, where components have no events of their own) is passed to Python
-# through the visually hidden #open-clause box. Labels are translated as Gradio renders them.
+# Called once the app is on the page (Gradio calls the function given as `js`). The sidebar starts open,
+# which suits a desktop; on a phone it would cover the whole chat, so it is closed there. A click on
+# 在文件中查看 in a source card (inside the chat, where components have no events of their own) is passed
+# to Python through the visually hidden #open-clause box. Labels are translated as Gradio renders them.
 PAGE_JS = """
 () => {
   const labels = __LABELS__, prefixes = __PREFIXES__;
