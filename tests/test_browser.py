@@ -45,9 +45,9 @@ VISIBLE_UI_TEXT_JS = f"""() => {{
     if (!element || data.some(region => region.contains(element)) || !element.checkVisibility()) continue;
     if (node.textContent.trim()) texts.push(node.textContent.trim());
   }}
-  for (const element of document.querySelectorAll('[title], [placeholder]')) {{
+  for (const element of document.querySelectorAll('[title], [placeholder], [aria-label]')) {{
     if (data.some(region => region.contains(element))) continue;
-    for (const name of ['title', 'placeholder']) if (element.getAttribute(name)) texts.push(element.getAttribute(name));
+    for (const name of ['title', 'placeholder', 'aria-label']) if (element.getAttribute(name)) texts.push(element.getAttribute(name));
   }}
   return texts;
 }}"""
@@ -59,6 +59,7 @@ def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).is_file():
         pytest.skip(f"no Chromium at {CHROMIUM}: `make browser` installs Debian's (apt-get install chromium)")
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed: pip install playwright")
+    sync_api.expect.set_options(timeout=120_000)  # answers wait for the model on a busy machine
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
@@ -107,7 +108,7 @@ def ask(page: Any, question: str) -> Any:
 
 
 def english_ui_strings(page: Any) -> list[str]:
-    """Visible UI text, tooltips and placeholders holding Gradio's English defaults or any Latin word."""
+    """Visible UI text, tooltips, placeholders and screen-reader labels holding Gradio's English or any Latin word."""
     found = []
     for text in page.evaluate(VISIBLE_UI_TEXT_JS):
         words = re.sub(r"\.[a-z]{2,8}\b", "", text)  # "支持 .txt .md …": file types, not words
