@@ -141,11 +141,11 @@ def departments_html(clause: Clause) -> str:
 
 
 def clause_card(clause: Clause, *, marker: str = "", anchor: str = "", terms: Sequence[str] = (),
-                semantic: bool = False) -> str:
+                tag: str = "") -> str:
     """One clause: document, chapter, label and title, responsible departments, the full text folded.
 
     `anchor` is the card's id (what [n] links to); with search `terms`, a snippet around the first of them
-    shows above the folded text and both mark every term; `semantic` labels a card without any of them.
+    shows above the folded text and both mark every term; `tag` is a short note in the head (意思相近).
     """
     heading = f'<span class="marker">{escape(marker)}</span>' if marker else ""
     chapter = " › ".join(escape(part) for part in (clause.chapter, clause.section) if part)
@@ -153,7 +153,7 @@ def clause_card(clause: Clause, *, marker: str = "", anchor: str = "", terms: Se
     meta = " · ".join(part for part in (clause.issuer, clause.date) if part)
     details = f'<span class="muted">{escape(meta)}</span>' if meta else ""
     card_id = f' id="{escape(anchor)}"' if anchor else ""
-    tag = '<span class="semantic">意思相近</span>' if semantic else ""
+    tag = f'<span class="semantic">{escape(tag)}</span>' if tag else ""
     opener = f'<button class="open-in-document" data-open-clause="{escape(clause.base_id)}">在文件中查看</button>'
     excerpt = snippet_html(clause.text, terms) if terms else ""
     excerpt = f'<div class="snippet">{excerpt}</div>' if excerpt else ""
@@ -242,7 +242,8 @@ def search_results(hits: Sequence[Hit], *, terms: Sequence[str] = (), matching: 
         return f'<div class="notice">{_NO_RESULTS}</div>'
     semantic = [hit.clause.base_id not in matching for hit in hits]
     header = f'<div class="muted count">{count_line(len(hits), sum(semantic), len(matching))}</div>'
-    return header + "".join(clause_card(hit.clause, marker=f"{hit.rank}.", terms=terms, semantic=only_meaning)
+    return header + "".join(clause_card(hit.clause, marker=f"{hit.rank}.", terms=terms,
+                                        tag="意思相近" if only_meaning else "")
                             for hit, only_meaning in zip(hits, semantic, strict=True))
 
 
