@@ -1,6 +1,9 @@
 """Domain errors, and the one text a user of the chat or the API sees for each."""
 
+from __future__ import annotations
+
 import logging
+import os
 
 log = logging.getLogger("rag.app")
 
@@ -12,7 +15,20 @@ class RagError(Exception):
 
 
 class CorpusError(RagError):
-    """A file could not be read or decoded as text."""
+    """A file could not be read or used: `reason` says why, in Chinese; `path` names the file, when there is one.
+
+    Kept apart so that the chat can say “未添加 a.txt：文件是空的” without naming the file twice, and the
+    command line “a.txt：文件是空的”.
+    """
+
+    def __init__(self, reason: str, path: str | os.PathLike[str] | None = None) -> None:
+        path = None if path is None else str(path)
+        super().__init__(reason, path)  # both in args, so the error survives pickling out of a child process
+        self.reason = reason
+        self.path = path
+
+    def __str__(self) -> str:
+        return f"{self.path}：{self.reason}" if self.path else self.reason
 
 
 class IndexNotFound(RagError):

@@ -14,7 +14,7 @@ from rag.config import Settings
 from rag.embed import DEFAULT_NAMES, Embedder, describe_embedder, load_embedder, same_vector_space
 from rag.embed_pool import PooledEmbedder
 from rag.errors import IndexDamaged, IndexNotFound
-from rag.ingest import load_corpus
+from rag.ingest import LoadedCorpus, load_corpus
 from rag.isolate import run_isolated
 from rag.question import check_question
 from rag.retrieve import Ranking, Retriever, SearchFilters
@@ -51,7 +51,12 @@ def ingest(settings: Settings, paths: Sequence[str] | None = None, *, progress: 
     sources = [*(paths or settings.corpus_paths)]
     if settings.upload_path.is_dir():  # uploads belong to the index: a re-ingest must not drop them
         sources.append(str(settings.upload_path))
-    corpus = load_corpus(sources)
+    return ingest_corpus(settings, load_corpus(sources), progress=progress, embedder=embedder)
+
+
+def ingest_corpus(settings: Settings, corpus: LoadedCorpus, *, progress: Progress | None = None,
+                  embedder: Embedder | None = None) -> IngestReport:
+    """Index already loaded documents (or pre-chunked passages, as `rag eval --beir` does) into settings.index_dir."""
     bulk = embedder is None
     if embedder is None:
         embedder = make_bulk_embedder(settings)
@@ -172,6 +177,12 @@ class Pipeline:
         check_question(query)
         return self.retriever.search(query, k=k or self.settings.top_k, mode=mode or self.settings.mode,
                                      filters=filters)
+
+    def keyword_matches(self, query: str, *, filters: SearchFilters = SearchFilters()) -> set[str]:
+        """Every clause (base id) the keyword search finds for `query`: how many match in all, where a search
+        shows only its k best."""
+        everything = max(1, len(self.index.clauses))
+        return {hit.clause.base_id for hit in self.search(query, k=everything, mode="lexical", filters=filters)}
 
     def ask(self, question: str, *, history: Sequence[tuple[str, str]] = (), k: int | None = None,
             mode: str | None = None, filters: SearchFilters = SearchFilters()) -> Answer:

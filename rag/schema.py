@@ -29,6 +29,10 @@ class Document:
     doc_number: str = ""  # e.g. "国办发〔2014〕18号"
     script: str = "simplified"  # script of the original: "simplified" | "traditional"
     lead_first_listed: bool = False  # the document says "列第一位者为牵头部门"
+    # "document": split into clauses; "passage": a pre-chunked unit (a BEIR passage), indexed whole as one
+    # clause whose id is the document's id, with `heading` (the passage's title) as its heading field
+    kind: str = "document"
+    heading: str = ""
 
 
 @dataclass(frozen=True)

@@ -218,8 +218,8 @@ def build_index(
     """Index `corpus` into `directory`, re-embedding only documents whose content changed."""
     started = time.perf_counter()
     if not corpus.documents:
-        reasons = "; ".join(f"{s.path}: {s.reason}" for s in corpus.skipped) or "no supported files found"
-        raise CorpusError(f"nothing to index ({reasons}); the previous index, if any, is unchanged")
+        reasons = "；".join(f"{s.path}：{s.reason}" for s in corpus.skipped) or "没有找到支持的文件"
+        raise CorpusError(f"没有可以索引的文件（{reasons}）；原有索引保持不变")
     root = Path(directory)
     root.mkdir(parents=True, exist_ok=True)
     try:

@@ -77,7 +77,7 @@ def test_failed_ingest_keeps_previous_index(corpus_copy: Path, tmp_path: Path, h
     empty = tmp_path / "empty"
     empty.mkdir()
     (empty / "blank.txt").write_text("   \n", encoding="utf-8")
-    with pytest.raises(CorpusError, match="nothing to index"):
+    with pytest.raises(CorpusError, match="没有可以索引的文件"):
         build(empty, tmp_path / "idx", hashing_embedder)
     after = open_index(tmp_path / "idx")
     assert after.directory == before.directory and len(after.clauses) == len(before.clauses)
