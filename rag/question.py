@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from rag.clean import is_traditional, normalize_width, to_simplified
 from rag.errors import QueryError
 from rag.lexical import shared_tokenizer
-from rag.vocabulary import INTENT_WORDS, is_content_word, policy_terms_for
+from rag.vocabulary import INTENT_WORDS, colloquial_lexicon, is_content_word, policy_terms_for
 
 if TYPE_CHECKING:
     from rag.store import DocumentEntry
@@ -140,11 +140,18 @@ def question_intent(text: str) -> str:
 
 def query_terms(text: str) -> list[str]:
     """Words of a question without function and intent words, in order, once each."""
+    colloquial = [word for word, _ in colloquial_lexicon() if word in text]
     seen: list[str] = []
     for token in shared_tokenizer().tokenize(text):
-        if token not in INTENT_WORDS and token not in seen and not (len(token) == 1 and not token.isdigit()):
+        if token not in INTENT_WORDS and token not in seen and not (len(token) == 1 and not token.isdigit()) \
+                and not any(_straddles(token, word, text) for word in colloquial):
             seen.append(token)
     return seen
+
+
+def _straddles(token: str, word: str, text: str) -> bool:
+    """A piece jieba cut across a colloquial word: 开小 of 开小厂, where the word is 小厂."""
+    return any(token[-k:] == word[:k] and token + word[k:] in text for k in range(1, min(len(token), len(word))))
 
 
 def content_terms(text: str) -> list[str]:

@@ -7,6 +7,7 @@ import pytest
 from rag.errors import QueryError
 from rag.pipeline import Pipeline
 from rag.question import (
+    content_terms,
     analyze_question,
     follow_up_context,
     is_follow_up,
@@ -146,3 +147,7 @@ def test_only_an_x_ne_question_switches_topic(corpus_pipeline: Pipeline) -> None
                                   documents=documents)
     assert "汕尾" in place_kept.context[0] and "婴幼儿" not in place_kept.context[0]
     assert place_kept.documents == (SHANWEI,)
+
+
+def test_no_piece_cut_across_a_colloquial_word() -> None:
+    assert "开小" not in content_terms("我是开小厂的，产品老是被抽检不合格，政府有啥帮扶？")
