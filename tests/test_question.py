@@ -7,8 +7,8 @@ import pytest
 from rag.errors import QueryError
 from rag.pipeline import Pipeline
 from rag.question import (
-    content_terms,
     analyze_question,
+    content_terms,
     follow_up_context,
     is_follow_up,
     mentioned_documents,
