@@ -48,7 +48,9 @@ class ChatRecords:
 
     def rate(self, entries: list[dict[str, Any]] | None, data: gr.LikeData) -> str:
         """👍/👎 on an answer in the chat."""
-        entry = next((e for e in entries or () if e["message_index"] == data.index), None)
+        # An answer's bubble holds its text and its sources: Gradio may give [message, part] for either.
+        index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
+        entry = next((e for e in entries or () if e["message_index"] == index), None)
         if entry is None or data.liked not in (True, False):
             return ""
         return self._save(entry, 1 if data.liked else -1)

@@ -47,7 +47,7 @@ def page(corpus_pipeline: Pipeline, default_embedder: Any, feedback_file: Path, 
 def ask(page: Any, question: str) -> None:
     from playwright.sync_api import expect
 
-    answers = page.locator("[data-testid='bot']")
+    answers = page.locator("#chat .message-row.bot-row")  # one row per answer: its text and its sources
     before = answers.count()
     page.locator("#question textarea").fill(question)
     page.locator("#question textarea").press("Enter")
@@ -58,7 +58,7 @@ def test_rate_correct_export_and_see_declined_questions(page: Any, feedback_file
     from playwright.sync_api import expect
 
     ask(page, DEPARTMENT_QUESTION)
-    expect(page.locator("#citations .clause-card").first).to_be_visible()
+    expect(page.locator("#chat .message-row.bot-row").last.locator(".clause-card").first).to_be_visible()
     notice = page.locator("#feedback-notice")
 
     page.locator(DISLIKE).last.click()
