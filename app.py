@@ -189,14 +189,14 @@ def build_app(pipeline: Pipeline, feedback: FeedbackStore | None = None) -> gr.B
                                       buttons=["copy"], elem_id="answer-text")
                 served = gr.State([])  # this session's answers: what 👍/👎 and the export refer to
                 with gr.Row(equal_height=True):
-                    correction = gr.Textbox(show_label=False, scale=6, elem_id="correct-source",
+                    correction = gr.Textbox(label="正确的出处", show_label=False, scale=6, elem_id="correct-source",
                                             placeholder="回答不对？正确的出处是…（如《文件名》六（十六）或条款编号，针对最近一次回答）")
                     correction_button = gr.Button("提交更正", size="sm", scale=1, elem_id="submit-correction")
                 feedback_notice = gr.Markdown(elem_id="feedback-notice", latex_delimiters=[])
                 with gr.Row():
                     copy_button = gr.Button("复制答案和出处", elem_id="copy-answer", size="sm")
-                    export_md = gr.DownloadButton("导出对话（Markdown）", visible=False, size="sm", elem_id="export-md")
-                    export_csv = gr.DownloadButton("导出对话（CSV）", visible=False, size="sm", elem_id="export-csv")
+                    export_md = gr.DownloadButton("导出对话（文档）", visible=False, size="sm", elem_id="export-md")
+                    export_csv = gr.DownloadButton("导出对话（表格）", visible=False, size="sm", elem_id="export-csv")
                     gr.ClearButton([chatbot, question, notice, copy_box, served, feedback_notice], value="新对话",
                                    size="sm", elem_id="new-conversation")
             with gr.Tab("条款检索", id="search"):
@@ -221,7 +221,7 @@ def build_app(pipeline: Pipeline, feedback: FeedbackStore | None = None) -> gr.B
                 upload_status = gr.Markdown(latex_delimiters=[])
                 declined = gr.Dataframe(headers=DECLINED_HEADERS, label="最常未能回答的问题（供补充文件参考）",
                                         interactive=False, wrap=True, column_widths=["70%", "10%", "20%"],
-                                        elem_id="declined-questions")
+                                        max_height="none", buttons=[], elem_id="declined-questions")
                 if removable:
                     removal_choice = gr.Dropdown(choices=upload_choices(pipeline), label="删除上传的文件（维护）")
                     remove_button = gr.Button("删除并重建索引", variant="stop")
