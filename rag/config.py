@@ -57,10 +57,8 @@ class Settings:
     # sets pooled (bench/calibrate_support.py): answer when (best cosine − the question's mean cosine to
     # the index) + coverage_weight × (IDF-weighted share of its content words in the top clauses)
     # − unknown_weight × (share of its content words in no clause) ≥ min_support.
-    # Recalibrating with sentence vectors chose coverage_weight 0, but then a one-document index (where the
-    # best clause is the centroid, so the margin is ~0) declined every question: the words must count too.
-    min_support: float = 0.016
-    coverage_weight: float = 0.02
+    min_support: float = 0.02
+    coverage_weight: float = 0.0
     unknown_weight: float = 0.02  # × the share of its content words found in no clause at all
     llm_base_url: str = ""  # OpenAI-compatible endpoint; "" → extractive answers only
     llm_model: str = ""

@@ -23,6 +23,7 @@ from rag.store import ClauseIndex
 from rag.vocabulary import colloquial_lexicon
 
 TOP_FOR_SUPPORT = 3
+MIN_CLAUSES_FOR_MARGIN = 20  # in a smaller index (one uploaded document) the mean cosine is no baseline
 SPECIFIC_SHARE = 0.1  # a word in more than this share of the clauses is too common to place a detail
 
 # What a detail question asks for, and what a clause stating it looks like. A question may ask several.
@@ -92,6 +93,8 @@ def assess_support(query: Query, hits: Sequence[Hit], index: ClauseIndex, *, thr
     top = hits[:TOP_FOR_SUPPORT]
     similarities = [h.similarity for h in top if h.similarity is not None]
     margin = max(similarities) - typical_similarity if similarities and typical_similarity is not None else None
+    if len(index.clauses) < MIN_CLAUSES_FOR_MARGIN:
+        margin = None  # the best clause is much of the mean it would be measured against: the words decide
     coverage, missing = term_coverage(query, [h.clause for h in top], index)
     unknown, unknown_terms = unknown_share(query, index)
     # A department answer is itself the detail asked for ("哪几个部门" is no count to look for).
