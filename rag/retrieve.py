@@ -187,19 +187,21 @@ class Retriever:
         return np.asarray(rows, dtype=np.int64)
 
     def _hits(self, ranked: Sequence[tuple[int, float]], k: int, query_vector: Matrix | None) -> list[Hit]:
-        hits: list[Hit] = []
+        kept: list[tuple[int, float]] = []
         seen: set[str] = set()
         for row, score in ranked:
-            clause = self.index.clauses[row]
-            if clause.base_id in seen:
-                continue
-            seen.add(clause.base_id)
-            similarity = (float(self.dense_scores(np.asarray([row]), query_vector)[0])
-                          if query_vector is not None else None)
-            hits.append(Hit(clause=clause, score=float(score), rank=len(hits) + 1, similarity=similarity))
-            if len(hits) == k:
+            base_id = self.index.clauses[row].base_id
+            if base_id not in seen:
+                seen.add(base_id)
+                kept.append((row, score))
+            if len(kept) == k:
                 break
-        return hits
+        rows = np.asarray([row for row, _ in kept], dtype=np.int64)
+        # One pass over the kept rows: each hit's dense score, for the answer's relevance decision.
+        similarities = (self.dense_scores(rows, query_vector).tolist() if query_vector is not None and len(rows)
+                        else [None] * len(rows))
+        return [Hit(clause=self.index.clauses[row], score=float(score), rank=rank, similarity=similarity)
+                for rank, ((row, score), similarity) in enumerate(zip(kept, similarities, strict=True), start=1)]
 
 
 def _top_rows(scores: np.ndarray, depth: int) -> list[tuple[int, float]]:
