@@ -18,7 +18,8 @@ from rag.ui import history_pairs
 Mode = Literal["hybrid", "dense", "lexical"]
 HISTORY_SHAPE = ('history 应为 [["问题", "回答"], …] 或 [{"role": "user", "content": "…"}, '
                  '{"role": "assistant", "content": "…"}, …]')
-MAX_ID = 2**63 - 1  # SQLite's largest row id
+# JSON's largest safe integer: above it, JavaScript clients (and schema validators comparing as floats) misread ids
+MAX_ID = 2**53 - 1
 MAX_TEXT_CHARS = 20_000  # an answer or a comment; questions have their own limit (max_query_chars)
 # What the schema says of a question; the pipeline checks it with the configured limit.
 QUESTION_SCHEMA = {"type": "string", "pattern": HAS_CONTENT.pattern, "maxLength": Settings.max_query_chars,

@@ -154,6 +154,7 @@ def test_openapi_docs_and_the_chat_share_the_port(api: httpx.Client) -> None:
     ("POST", "/api/feedback", '{"rating": 5, "question": "质量月"}', 422, "rating 只能是 1、-1"),
     ("POST", "/api/feedback", '{"rating": 1}', 422, "缺少字段 question（或 answer_id）"),
     ("POST", "/api/feedback", '{"rating": 1, "answer_id": 999999}', 404, "找不到编号为 999999 的回答"),
+    ("POST", "/api/feedback", '{"rating": 1, "answer_id": 9007199254740992}', 422, "answer_id 不能大于 9007199254740991"),
     ("POST", "/api/feedback", '{"rating": 1, "question": "q", "citations": [5]}', 422, "citations 应为条款编号的列表"),
     ("POST", "/api/export", '{"format": "xml", "history": [["问", "答"]]}', 422, "format 只能是 md、csv"),
     ("POST", "/api/export", "{}", 422, "对话是空的"),
