@@ -7,7 +7,8 @@ The rows are bench_search.py --scale's: the national laws chunked as `rag ingest
 clauses embedded for real, random unit vectors for the rest (latency and size depend on the row count,
 not the values). Ingest excludes embedding. Serving is measured in a fresh process per store, with real
 eval questions; the Milvus store once with our BM25 (RAG_MILVUS_LEXICAL=local) and once with Milvus's.
-Recall@10 is each store's dense search (HNSW in both) against exact search over the same vectors.
+Recall@10 is each store's dense search over clause vectors alone (HNSW in both; sentence weight 0) against
+exact search over the same vectors.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def recall_at_10(store: ClauseStore, rows: LawRows, queries: int) -> float:
     _, truth = exact.search(query_vectors, 10)
     overlaps = []
     for vector, true_rows in zip(query_vectors, truth.tolist(), strict=True):
-        found = {s.clause.clause_id for s in store.dense_search(vector, 10, SearchFilters())}
+        found = {s.clause.clause_id for s in store.dense_search(vector, 10, SearchFilters(), sentence_weight=0.0)}
         overlaps.append(len(found & {rows.clause_ids[r] for r in true_rows}) / 10)
     return round(statistics.fmean(overlaps), 4)
 

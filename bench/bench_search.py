@@ -41,6 +41,7 @@ from rag.index import FaissIndex  # noqa: E402
 from rag.ingest import LoadedCorpus, load_corpus  # noqa: E402
 from rag.pipeline import make_bulk_embedder, make_embedder, open_searcher  # noqa: E402
 from rag.schema import Matrix  # noqa: E402
+from rag.sentences import clause_sentences  # noqa: E402
 from rag.store import CHECKPOINT_CLAUSES, build_index, checkpoint_blocks, passage_text  # noqa: E402
 
 LAWS = ROOT.parent / "shared" / "corpora" / "laws"
@@ -129,10 +130,17 @@ class PrecomputedEmbedder:
         self.vectors_by_text = vectors_by_text
 
     def embed_documents(self, texts: Sequence[str]) -> Matrix:
-        return np.stack([self.vectors_by_text[t] for t in texts]).astype(np.float32)
+        return np.stack([self.vectors_by_text[t] if t in self.vectors_by_text else random_unit(t, self.dimension)
+                         for t in texts]).astype(np.float32)
 
     def embed_queries(self, texts: Sequence[str]) -> Matrix:
         return self.real.embed_queries(texts)
+
+
+def random_unit(text: str, dimension: int = 384) -> np.ndarray:
+    """A random unit vector seeded by the text: the sentence vectors of the clauses not embedded for real."""
+    vector = np.random.default_rng(abs(hash(text)) % 2**32).standard_normal(dimension)
+    return vector / np.linalg.norm(vector)
 
 
 def national_law_files() -> list[Path]:
@@ -141,19 +149,21 @@ def national_law_files() -> list[Path]:
 
 @dataclass
 class LawRows:
-    """The national laws, chunked, with a vector per clause: real for `sample_rows`, random unit vectors for the rest."""
+    """The national laws, chunked, with a vector per clause: real for `sample_rows`, random unit vectors for the rest
+    (and for the sentences of the rest: `random_unit`)."""
 
     corpus: LoadedCorpus
     clause_ids: list[str]
     texts: list[str]
     vectors: Matrix
+    sentence_vectors: dict[str, Matrix]  # the real vectors of the sampled clauses' sentences, by text
     sample_rows: np.ndarray
     real: object  # the embedder (its queries are real)
     stats: dict[str, object]
 
     @property
     def embedder(self) -> PrecomputedEmbedder:
-        return PrecomputedEmbedder(self.real, dict(zip(self.texts, self.vectors, strict=True)))
+        return PrecomputedEmbedder(self.real, {**self.sentence_vectors, **dict(zip(self.texts, self.vectors, strict=True))})
 
 
 def law_rows(args: argparse.Namespace) -> LawRows:
@@ -170,18 +180,20 @@ def law_rows(args: argparse.Namespace) -> LawRows:
     texts = [passage_text(c) for c in clauses]
     rng = np.random.default_rng(0)
     sample_rows = np.arange(len(texts)) if args.embed_all else rng.choice(len(texts), min(args.sample, len(texts)), replace=False)
-    sample_texts = [texts[r] for r in sample_rows]
+    # What ingest embeds for a clause: its passage and, for a longer clause, each of its sentences.
+    sample_texts = [texts[r] for r in sample_rows] + [s for r in sample_rows for s in clause_sentences(texts[r])]
     real.embed_documents(sample_texts[:256])  # start the worker processes outside the timing
-    sample_vectors = np.zeros((len(sample_rows), real.dimension), dtype=np.float32)
+    sample_vectors = np.zeros((len(sample_texts), real.dimension), dtype=np.float32)
     started, cpu_started = time.perf_counter(), time.process_time()
     for block in checkpoint_blocks(sample_texts, CHECKPOINT_CLAUSES):
         sample_vectors[block] = real.embed_documents([sample_texts[p] for p in block])
     embed_s = time.perf_counter() - started
     embed_cpu_s = time.process_time() - cpu_started
-    throughput = len(sample_rows) / embed_s
+    throughput = len(sample_rows) / embed_s  # clauses (with their sentences) per second
     vectors = rng.standard_normal((len(texts), real.dimension)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    vectors[sample_rows] = sample_vectors
+    vectors[sample_rows] = sample_vectors[: len(sample_rows)]
+    sentence_vectors = dict(zip(sample_texts[len(sample_rows):], sample_vectors[len(sample_rows):], strict=True))
     workers = getattr(real, "workers", 1)
     close = getattr(real, "close", None)
     if close is not None:
@@ -191,13 +203,14 @@ def law_rows(args: argparse.Namespace) -> LawRows:
         "corpus": f"national laws: {len(corpus.documents)} files, {len(clauses)} indexed clauses",
         "load_and_clean_s": round(load_s, 1), "chunk_s": round(chunk_s, 1),
         "embedded_for_real": int(len(sample_rows)), "embed_clauses_per_s": round(throughput, 1),
-        "embed_s": round(embed_s, 1), "embed_parent_cpu_s": round(embed_cpu_s, 1), "embed_workers": workers,
+        "embedded_texts": len(sample_texts), "embed_s": round(embed_s, 1), "embed_parent_cpu_s": round(embed_cpu_s, 1),
+        "embed_workers": workers,
         "embed_worker_peak_rss_mb": round(worker_peak_mb) if workers > 1 else None,
         "embed_all_estimate_min": round(len(texts) / throughput / 60, 1),
         "embedder": f"{real.name} ({real.backend}, {real.device})",
     }
-    return LawRows(LoadedCorpus(corpus.documents, ()), [c.clause_id for c in clauses], texts, vectors, sample_rows,
-                   real, stats)
+    return LawRows(LoadedCorpus(corpus.documents, ()), [c.clause_id for c in clauses], texts, vectors,
+                   sentence_vectors, sample_rows, real, stats)
 
 
 def bench_scale(args: argparse.Namespace) -> dict[str, object]:

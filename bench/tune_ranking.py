@@ -33,6 +33,7 @@ from rag.schema import Matrix  # noqa: E402
 
 GRID = {
     "dense_weight": (0.4, 0.5, 0.6),
+    "sentence_weight": (0.0, 0.3, 0.5, 0.7),
     "heading_weight": (0.0, 0.3, 0.6),
     "department_boost": (0.0, 0.1, 0.2),
     "document_boost": (0.0, 0.2),
@@ -92,9 +93,9 @@ def main() -> None:
         retriever.ranking = defaults
         print(f"{mode:>8}: " + "  ".join(f"{k} {v:.3f}" for k, v in score(retriever, questions, mode).items()))
     settings_grid = [defaults] if args.only_defaults else [
-        dataclasses.replace(defaults, lexical_weight=1 - dense, dense_weight=dense, heading_weight=heading,
-                            department_boost=department, document_boost=document)
-        for dense, heading, department, document in itertools.product(*GRID.values())]
+        dataclasses.replace(defaults, lexical_weight=1 - dense, dense_weight=dense, sentence_weight=sentence,
+                            heading_weight=heading, department_boost=department, document_boost=document)
+        for dense, sentence, heading, department, document in itertools.product(*GRID.values())]
     rows = []
     for ranking in settings_grid:
         retriever.ranking = ranking
@@ -107,7 +108,7 @@ def main() -> None:
 
 def describe(ranking: Ranking) -> str:
     share = ranking.dense_weight / (ranking.dense_weight + ranking.lexical_weight)
-    return (f"dense {share:.2f} heading {ranking.heading_weight:.1f} dept {ranking.department_boost:.1f} "
+    return (f"dense {share:.2f} sentence {ranking.sentence_weight:.1f} heading {ranking.heading_weight:.1f} dept {ranking.department_boost:.1f} "
             f"doc {ranking.document_boost:.1f}")
 
 

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from rag.embed import Embedder
-from rag.schema import Clause, Matrix
+from rag.schema import Matrix
 
 # Clauses per checkpoint: ~30 s of embedding on one core, so a crash loses little; blocks are cut from
 # the clauses sorted by length, so a block's batches need little padding.
@@ -31,13 +31,14 @@ PARTIAL = "partial"
 Progress = Callable[[str, int, int], None]
 
 
-def inputs_key(embedder: Embedder, settings: dict[str, Any], clauses: Sequence[Clause], pending: Sequence[int],
-                texts: Sequence[str], block_size: int) -> str:
-    """What the checkpoints of a build depend on: the embedder, the settings and each clause to embed."""
+def inputs_key(embedder: Embedder, settings: dict[str, Any], keys: Sequence[str], texts: Sequence[str],
+               block_size: int) -> str:
+    """What the checkpoints of a build depend on: the embedder, the settings and each text to embed (by its
+    clause or sentence key)."""
     digest = hashlib.sha256(json.dumps([embedder.fingerprint, embedder.dimension, settings, block_size],
                                        sort_keys=True).encode())
-    for row, text in zip(pending, texts, strict=True):
-        digest.update(f"\n{clauses[row].clause_id}\t{hashlib.sha256(text.encode()).hexdigest()}".encode())
+    for key, text in zip(keys, texts, strict=True):
+        digest.update(f"\n{key}\t{hashlib.sha256(text.encode()).hexdigest()}".encode())
     return digest.hexdigest()
 
 

@@ -44,6 +44,8 @@ def split_clauses(document: Document, *, max_chars: int = 800) -> list[Clause]:
     """Split a document into clause chunks with stable ids and metadata."""
     if max_chars < 50:
         raise ValueError("max_chars must be at least 50")
+    if document.kind == "passage":
+        return [passage_clause(document)]
     text = document.text
     articles = list(ARTICLE_MARK.finditer(text))
     markers = _law_markers(text) if len(articles) >= 2 else _policy_markers(text)
@@ -61,6 +63,17 @@ def split_clauses(document: Document, *, max_chars: int = 800) -> list[Clause]:
             used_ids.add(clause_id)
             clauses.append(clause if clause_id == clause.clause_id else replace(clause, clause_id=clause_id))
     return clauses
+
+
+def passage_clause(document: Document) -> Clause:
+    """A pre-chunked passage as one clause under its own id: no splitting; its title is its heading.
+
+    The title goes in `chapter`, which the heading field indexes, not in the document title: a question
+    containing a passage's title must not count as naming a document (that boosts it and drops the words).
+    """
+    return Clause(clause_id=document.doc_id, doc_id=document.doc_id, doc_title=document.title, kind="passage",
+                  chapter=document.heading, label="", title="", text=document.text, start=0,
+                  end=len(document.text), source=document.source)
 
 
 def chinese_number(numeral: str) -> int:

@@ -57,6 +57,7 @@ class Manifest:
     embedder: EmbedderRecord
     dense_kind: str  # "flat" | "hnsw" (FAISS), or the Milvus index type
     documents: tuple[DocumentEntry, ...]
+    sentences: int  # sentence vectors beside the clause vectors (rag/sentences.py)
 
     @property
     def clauses(self) -> int:
@@ -82,7 +83,7 @@ class SearchFilters:
 
 @dataclass(frozen=True)
 class Scored:
-    """A clause with the score of one retriever: cosine (dense) or BM25 (lexical)."""
+    """A clause with the score of one retriever: its dense score (`ClauseStore.dense_scores`) or BM25."""
 
     clause: Clause
     score: float
@@ -96,7 +97,7 @@ class CandidatePool:
     """
 
     clauses: tuple[Clause, ...]
-    similarities: np.ndarray  # cosine to the query vector
+    dense: np.ndarray  # `ClauseStore.dense_scores`: the cosine to the query vector, mixed with the best sentence's
     lexical: np.ndarray  # BM25 (text + heading_weight × headings); 0 when no query word occurs
 
 
@@ -108,14 +109,19 @@ class IngestReport:
     unchanged: tuple[str, ...]
     skipped: tuple[SkippedFile, ...]
     clauses: int
-    embedded: int  # clauses embedded by this run
+    embedded: int  # texts embedded by this run: clauses and their sentences (`texts` in all)
     seconds: float
     directory: str  # where the index lives: a directory, or the Milvus URI and collection
-    resumed: int = 0  # clauses whose vectors came from an interrupted run's checkpoints
+    resumed: int = 0  # texts whose vectors came from an interrupted run's checkpoints
+    texts: int = 0  # texts the index holds vectors of: each clause and the sentences of longer clauses
 
 
 class ClauseStore(Protocol):
-    """A searchable set of clauses with their vectors and BM25 state."""
+    """A searchable set of clauses with their vectors, their sentences' vectors and BM25 state.
+
+    A clause's dense score is (1 − w) × its own cosine to the query + w × its best sentence's cosine
+    (its own where it has no sentence vectors), w = `sentence_weight` (rag/sentences.py).
+    """
 
     @property
     def manifest(self) -> Manifest: ...
@@ -123,24 +129,30 @@ class ClauseStore(Protocol):
     def check_embedder(self, embedder: Embedder) -> None:
         """Raise IndexMismatch when `embedder`'s vectors cannot be compared with the store's."""
 
-    def dense_search(self, vector: Matrix, depth: int, filters: SearchFilters) -> list[Scored]:
-        """The `depth` clauses nearest to one query vector, best first, as (clause, cosine)."""
+    def dense_search(self, vector: Matrix, depth: int, filters: SearchFilters, *,
+                     sentence_weight: float) -> list[Scored]:
+        """The `depth` clauses with the best dense score, best first: candidates are the clauses nearest to
+        one query vector and the clauses of the nearest sentences."""
 
     def lexical_search(self, text: str, depth: int, filters: SearchFilters, *, heading_weight: float) -> list[Scored]:
         """The `depth` best clauses by BM25 with a positive score, best first."""
 
     def hybrid_pool(self, vector: Matrix, text: str, depth: int, filters: SearchFilters, *,
-                    heading_weight: float) -> CandidatePool:
-        """The top `depth` of each retriever, merged, with every member's cosine and BM25."""
+                    heading_weight: float, sentence_weight: float) -> CandidatePool:
+        """The top `depth` of each retriever, merged, with every member's dense score and BM25."""
 
-    def similarities(self, clause_ids: Sequence[str], vector: Matrix) -> np.ndarray:
-        """Cosine of each clause's vector to one query vector."""
+    def dense_scores(self, clause_ids: Sequence[str], vector: Matrix, *, sentence_weight: float) -> np.ndarray:
+        """The dense score of each clause for one query vector (its bare cosine with `sentence_weight` 0)."""
 
     def mean_similarity(self, vector: Matrix) -> float:
         """The query's mean cosine to every clause: the level any clause reaches without being relevant."""
 
     def clauses_containing(self, term: str) -> int:
         """How many clause texts contain `term` as a substring."""
+
+    def clauses_matching(self, filters: SearchFilters) -> list[Clause]:
+        """Every clause that passes `filters` (all of them with none), documents in corpus order, each
+        document's clauses in text order."""
 
 
 def check_same_space(location: str, built: EmbedderRecord, active: Embedder) -> None:
@@ -157,8 +169,8 @@ def check_same_space(location: str, built: EmbedderRecord, active: Embedder) -> 
 def require_documents(corpus: LoadedCorpus) -> None:
     """An ingest of nothing is refused before it touches the index."""
     if not corpus.documents:
-        reasons = "; ".join(f"{s.path}: {s.reason}" for s in corpus.skipped) or "no supported files found"
-        raise CorpusError(f"nothing to index ({reasons}); the previous index, if any, is unchanged")
+        reasons = "；".join(f"{s.path}：{s.reason}" for s in corpus.skipped) or "没有找到支持的文件"
+        raise CorpusError(f"没有可以索引的文件（{reasons}）；原有索引保持不变")
 
 
 def document_entry(document: Document, clause_count: int) -> DocumentEntry:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import sys
@@ -17,6 +16,7 @@ import click
 from rag.config import Settings, load_settings
 from rag.errors import RagError
 from rag.schema import Clause, Hit
+from rag.shapes import citation_line, clause_fields, departments_line, hit_record
 
 # One OpenMP thread per process keeps single-query latency flat on busy machines.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -71,23 +71,14 @@ def chunk(paths: tuple[str, ...], as_json: bool, max_chars: int | None) -> None:
             if not as_json:
                 click.echo(f"# {document.title}  ({document.source}, {len(clauses)} chunks)")
             for clause in clauses:
-                click.echo(json.dumps(clause_record(clause), ensure_ascii=False) if as_json else clause_line(clause))
+                click.echo(json.dumps(clause_fields(clause), ensure_ascii=False) if as_json else clause_line(clause))
     report_skipped(corpus.skipped)
 
 
-def clause_record(clause: Clause) -> dict[str, Any]:
-    record = dataclasses.asdict(clause)
-    record["id"] = record.pop("clause_id")
-    record["departments"] = list(clause.departments)
-    record["citation"] = clause.citation
-    return record
-
-
 def clause_line(clause: Clause) -> str:
-    departments = f"  【{'、'.join(clause.departments)}】" if clause.departments else ""
-    lead = f" 牵头：{clause.lead_department}" if clause.lead_department else ""
+    departments = f"  （{departments_line(clause)}）" if clause.departments else ""
     snippet = clause.text.replace("\n", " ")[:60]
-    return f"{clause.clause_id}  [{clause.kind}] {snippet}…{departments}{lead}"
+    return f"{clause.clause_id}  [{clause.kind}] {snippet}…{departments}"
 
 
 def report_skipped(skipped: Any) -> None:
@@ -112,7 +103,8 @@ def ingest(paths: tuple[str, ...], index_dir: str | None) -> None:
         f"indexed {report.clauses} clauses from {len(report.added) + len(report.changed) + len(report.unchanged)} "
         f"documents into {report.directory} in {report.seconds:.1f}s: "
         f"{len(report.added)} added, {len(report.changed)} changed, {len(report.removed)} removed, "
-        f"{len(report.unchanged)} unchanged, {len(report.skipped)} skipped; {report.embedded} clauses embedded"
+        f"{len(report.unchanged)} unchanged, {len(report.skipped)} skipped; {report.embedded} texts embedded "
+        f"(clauses and their sentences, {report.texts} in the index)"
         + (f" ({report.resumed} more from the checkpoints of an interrupted ingest)" if report.resumed else "")
     )
     report_skipped(report.skipped)
@@ -240,22 +232,15 @@ def batch_query(line: str, number: int) -> str:
     return query
 
 
-def hit_record(hit: Hit) -> dict[str, Any]:
-    similarity = None if hit.similarity is None else round(hit.similarity, 4)
-    return {"rank": hit.rank, "score": round(hit.score, 6), "similarity": similarity,
-            **hit.clause.as_record(), "text": hit.clause.text}
-
-
 def render_hits(query: str, hits: list[Hit]) -> str:
     if not hits:
         return f"{query}\n  （没有匹配的条款）"
     lines = [query]
     for hit in hits:
         clause = hit.clause
-        lines.append(f"{hit.rank:>2}. {clause.citation} {clause.title}  [{hit.score:.4f}]")
+        lines.append(f"{hit.rank:>2}. {citation_line(clause)}  [{hit.score:.4f}]")
         if clause.departments:
-            lead = f"（牵头：{clause.lead_department}）" if clause.lead_department else ""
-            lines.append(f"    负责：{'、'.join(clause.departments)}{lead}")
+            lines.append(f"    {departments_line(clause)}")
         lines.append(f"    {clause.text.replace(chr(10), ' ')[:120]}…")
     return "\n".join(lines)
 
@@ -284,14 +269,32 @@ def info(index_dir: str | None, as_json: bool) -> None:
     click.echo(f"index: {details['index_dir']} — {index['state']}" + (f": {index['error']}" if "error" in index else ""))
     if index["state"] == "ready":
         counts = index["counts"]
-        click.echo(f"  {counts['documents']} documents, {counts['clauses']} clauses, {index['dense_kind']} {index['store']}, "
+        click.echo(f"  {counts['documents']} documents, {counts['clauses']} clauses ({counts['sentences']} sentence "
+                   f"vectors), {index['dense_kind']} {index['store']}, "
                    f"built {index['built_at']} with {index['built_with']['name']}"
                    + ("" if index["matches_embedder"] else "  ⚠ built with another embedder: run `rag ingest`"))
 
 
 @main.group("index")
 def index_group() -> None:
-    """Inspect the on-disk index."""
+    """Inspect the on-disk index, or copy it into Milvus."""
+
+
+@index_group.command("migrate")
+@click.option("--index", "index_dir", default=None, help="FAISS index directory (default index/default).")
+def index_migrate(index_dir: str | None) -> None:
+    """Copy a FAISS index into the Milvus store (RAG_MILVUS_URI, RAG_MILVUS_COLLECTION) without embedding again."""
+    from rag import pipeline
+
+    settings = settings_from(index_dir)
+    with user_errors(), progress_bar() as progress:
+        report = pipeline.migrate_to_milvus(settings, progress=progress)
+    click.echo(
+        f"copied {report.clauses} clauses of {len(report.added) + len(report.changed) + len(report.unchanged)} "
+        f"documents from {settings.index_dir} into {report.directory} in {report.seconds:.1f}s: "
+        f"{len(report.added)} added, {len(report.changed)} changed, {len(report.removed)} removed, "
+        f"{len(report.unchanged)} unchanged; {report.embedded} vectors written ({report.texts} in the store). "
+        "Serve it with RAG_STORE=milvus and the same RAG_MILVUS_URI and RAG_MILVUS_COLLECTION.")
 
 
 @index_group.command("check")
@@ -339,9 +342,11 @@ def model_build(force: bool, cache_dir: str | None) -> None:
 def _register_optional_commands() -> None:
     from rag.cli_ask import ask_command
     from rag.cli_eval import eval_command
+    from rag.cli_feedback import feedback_group
 
     main.add_command(ask_command)
     main.add_command(eval_command)
+    main.add_command(feedback_group)
 
 
 _register_optional_commands()

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import click
 
 from rag.clean import is_traditional, to_traditional
 from rag.config import load_settings
 from rag.errors import RagError
-from rag.schema import Answer, Clause
+from rag.schema import Answer
+from rag.shapes import answer_record, source_line
 
 
 @click.command("ask")
@@ -37,52 +37,22 @@ def ask_command(question: str, index_dir: str | None, mode: str | None, k: int |
     click.echo(json.dumps(answer_record(answer), ensure_ascii=False) if as_json else render_answer(answer))
 
 
-def answer_record(answer: Answer) -> dict[str, Any]:
-    """The JSON shape of an answer, as printed by `rag ask --json`."""
-    return {
-        "question": answer.question,
-        "answer": answer.text,
-        "found": answer.found,
-        "outcome": answer.outcome,
-        "reasons": list(answer.reasons),
-        "citations": [{"n": c.n, **_clause_fields(c.clause)} for c in answer.citations],
-        "mode": answer.mode,
-        "related": [{"rank": h.rank, "similarity": _rounded(h.similarity), **_clause_fields(h.clause)}
-                    for h in answer.related],
-        "warnings": list(answer.warnings),
-    }
-
-
 def render_answer(answer: Answer) -> str:
-    """The answer, then its numbered sources: [1] 《…》六（十六） 提升质量基础设施服务效能."""
+    """The answer, then its numbered sources: [1] 《…》六（十六）「提升质量基础设施服务效能」（责任部门：…）."""
     lines = [answer.text]
     if answer.citations:
         lines += ["", _label("来源：", answer)]
-        lines += [f"[{c.n}] {_source(c.clause)}" for c in answer.citations]
+        lines += [f"[{c.n}] {source_line(c.clause)}" for c in answer.citations]
     if answer.reasons:
         lines += ["", _label("原因：", answer) + "；".join(answer.reasons)]
     if answer.related:
         lines += ["", _label("可能相关：", answer)]
-        lines += [f"- {_source(hit.clause)}" for hit in answer.related]
+        lines += [f"- {source_line(hit.clause)}" for hit in answer.related]
     if answer.warnings:
         lines += ["", *(f"{_label('注意：', answer)}{warning}" for warning in answer.warnings)]
     return "\n".join(lines)
 
 
-def _clause_fields(clause: Clause) -> dict[str, str]:
-    return {"id": clause.clause_id, "doc_title": clause.doc_title, "chapter": clause.chapter,
-            "clause": clause.label, "text": clause.text}
-
-
-def _source(clause: Clause) -> str:
-    title = clause.title.strip().rstrip("。")
-    return f"{clause.citation} {title}" if title and title not in clause.citation else clause.citation
-
-
 def _label(text: str, answer: Answer) -> str:
     return to_traditional(text) if is_traditional(answer.question) else text
-
-
-def _rounded(value: float | None) -> float | None:
-    return None if value is None else round(value, 4)
 

@@ -14,11 +14,13 @@ from typing import Any, Protocol
 
 import click
 
+from rag.beir import beir_summary, is_beir_dataset
 from rag.config import PROJECT_ROOT, Settings, load_settings
 from rag.errors import RagError
 from rag.eval_report import (
     REPORT_FILE,
     RUN_FILE,
+    RUN_FORMAT,
     compare_runs,
     git_revision,
     render_metrics_table,
@@ -41,6 +43,7 @@ from rag.schema import Hit
 
 MODES = ("hybrid", "dense", "lexical")
 SECRET_FIELDS = frozenset({"llm_api_key", "password"})
+EXACT_SEARCH = 10**12  # ann_threshold for benchmarks: exact FAISS search at any size, as BEIR's dense evaluation
 
 
 class Searcher(Protocol):
@@ -138,6 +141,34 @@ def write_answer_checks(run: dict[str, Any], out_dir: Path) -> None:
         report.write("\n## Answer checks\n\n" + render_answer_checks(run["answers"]) + "\n")
 
 
+def beir_eval(directory: Path, *, split: str, modes: Sequence[str], index_dir: Path | None, model: str | None,
+              out_dir: Path, created_at: str) -> dict[str, Any]:
+    """Index a BEIR dataset's passages (once per dataset and embedder; later runs reuse the vectors), search
+    its judged queries with every mode, score them the BEIR way and write the run directory."""
+    from rag.beir import load_beir, run_beir, write_beir_run
+    from rag.cli import progress_bar
+    from rag.ingest import LoadedCorpus, slugify
+    from rag.pipeline import ingest_corpus, open_searcher
+
+    if split == "all":
+        raise click.ClickException("a BEIR dataset is scored on one qrels file: use --split test or --split dev")
+    dataset = load_beir(directory, split=split)
+    embedder_name = Path(model).name if model else "default"
+    index = index_dir or PROJECT_ROOT / "index" / "beir" / slugify(f"{dataset.name}-{embedder_name}")
+    settings = dataclasses.replace(load_settings(index_dir=str(index), embedder=model), ann_threshold=EXACT_SEARCH)
+    click.echo(f"Indexing {len(dataset.passages)} passages of {dataset.name} into {index} …", err=True)
+    with progress_bar() as progress:
+        ingest_corpus(settings, LoadedCorpus(dataset.passages, ()), progress=progress)
+    click.echo(f"Searching {len(dataset.queries)} queries with {', '.join(modes)} …", err=True)
+    searcher = open_searcher(settings)
+    commit, dirty = git_revision(PROJECT_ROOT)
+    run = {"format": RUN_FORMAT, "created_at": created_at, "git_commit": commit, "git_dirty": dirty,
+           **run_beir(dataset, search_function(searcher), modes=modes), "settings": settings_record(settings),
+           "embedder": dataclasses.asdict(searcher.index.manifest.embedder)}
+    write_beir_run(run, out_dir)
+    return run
+
+
 def _open_pipeline_searcher(settings: Settings) -> Searcher:
     # Imported here so that `--compare` and bad `--set` paths never load the model.
     from rag.pipeline import open_searcher
@@ -192,6 +223,11 @@ def make_eval_command(open_searcher: SearcherFactory = _open_pipeline_searcher) 
     )
     @click.option("--answers", "with_answers", is_flag=True,
                   help="Also ask every question through `rag ask` and score the answers")
+    @click.option("--beir", "beir_dir", type=click.Path(path_type=Path), default=None,
+                  help="A BEIR-format dataset (corpus.jsonl, queries.jsonl, qrels/<split>.tsv): nDCG@10, "
+                       "recall@100, MRR@10 as BEIR computes them (--set finds one too)")
+    @click.option("--model", default=None, metavar="DIR",
+                  help="With --beir: a sentence-transformers model directory to embed with instead of the default")
     def eval_command(
         set_dir: Path | None,
         split: str,
@@ -202,18 +238,32 @@ def make_eval_command(open_searcher: SearcherFactory = _open_pipeline_searcher) 
         index_dir: Path | None,
         compare: tuple[Path, Path] | None,
         with_answers: bool,
+        beir_dir: Path | None,
+        model: str | None,
     ) -> None:
-        """Score retrieval (recall@k, hit@k, MRR, nDCG) on an eval set and write a report."""
+        """Score retrieval (recall@k, hit@k, MRR, nDCG) on an eval set, or a BEIR dataset, and write a report."""
         try:
             if compare:
                 click.echo(compare_runs(*compare), nl=False)
                 return
-            # Load the questions first: a bad --set fails before the model is loaded.
-            eval_set = load_eval_set(set_dir if set_dir is not None else PROJECT_ROOT / "eval")
             modes = MODES if mode == "all" else (mode,)
             created_at = utc_timestamp()
+            stamp = created_at.replace("-", "").replace(":", "")
+            if beir_dir is None and set_dir is not None and is_beir_dataset(set_dir):
+                beir_dir = set_dir
+            if beir_dir is not None:
+                out_dir = out_dir or PROJECT_ROOT / "eval" / "runs" / f"{stamp}-beir-{Path(beir_dir).resolve().name}"
+                run = beir_eval(beir_dir, split=split, modes=modes, index_dir=index_dir, model=model,
+                                out_dir=out_dir, created_at=created_at)
+                click.echo(json.dumps(run, ensure_ascii=False) if as_json else
+                           f"{beir_summary(run)}\n{render_metrics_table(run)}\nreport: {Path(out_dir) / REPORT_FILE}")
+                return
+            if model is not None:
+                raise click.ClickException("--model goes with --beir: an eval set of ours searches an existing "
+                                           "index; build one with RAG_EMBEDDER=DIR rag ingest --index DIR")
+            # Load the questions first: a bad --set fails before the model is loaded.
+            eval_set = load_eval_set(set_dir if set_dir is not None else PROJECT_ROOT / "eval")
             if out_dir is None:
-                stamp = created_at.replace("-", "").replace(":", "")
                 out_dir = PROJECT_ROOT / "eval" / "runs" / f"{stamp}-{split}"
             try:
                 settings = load_settings(index_dir=str(index_dir) if index_dir is not None else None)

@@ -53,8 +53,9 @@ class Settings:
     candidates: int = 50  # per retriever, before fusion
     # Hybrid ranking (rag.retrieve.Ranking), tuned on the eval dev split (bench/tune_ranking.py):
     # fused = (dense_weight · minmax(cosine) + lexical_weight · minmax(BM25)) / Σ weights, plus bonuses.
-    dense_weight: float = 0.55
-    lexical_weight: float = 0.45
+    dense_weight: float = 0.6
+    lexical_weight: float = 0.4
+    sentence_weight: float = 0.7  # a clause's dense score: (1 − w) · own cosine + w · best sentence's cosine
     heading_weight: float = 0.3  # BM25 on document title/chapter, relative to BM25 on the clause text
     department_boost: float = 0.1  # for department questions, clauses that name departments
     document_boost: float = 0.2  # for questions naming a document or its place, that document's clauses
@@ -67,8 +68,8 @@ class Settings:
     # sets pooled (bench/calibrate_support.py): answer when (best cosine − the question's mean cosine to
     # the index) + coverage_weight × (IDF-weighted share of its content words in the top clauses)
     # − unknown_weight × (share of its content words in no clause) ≥ min_support.
-    min_support: float = 0.016
-    coverage_weight: float = 0.02
+    min_support: float = 0.02
+    coverage_weight: float = 0.0
     unknown_weight: float = 0.02  # × the share of its content words found in no clause at all
     llm_base_url: str = ""  # OpenAI-compatible endpoint; "" → extractive answers only
     llm_model: str = ""
@@ -81,6 +82,10 @@ class Settings:
     username: str = ""
     password: str = ""
     concurrency: int = 4
+    # The HTTP API (/api/…) takes `Authorization: Bearer <api_token>`; with a login or a token set, it requires one.
+    api_token: str = ""
+    # Ratings and the log of served answers (SQLite); "" → <index_dir>-feedback.sqlite, beside the index.
+    feedback_file: str = ""
 
     # --- uploads (the chat's 文件库 tab) ------------------------------------
     # Uploads are additions kept apart from corpus_paths, never replacements of bundled files;
@@ -92,6 +97,11 @@ class Settings:
     upload_memory_mb: int = 1024
     # Re-indexing after an upload runs in a separate process too, so the server never loads torch.
     ingest_timeout_s: float = 3600.0
+
+    @property
+    def feedback_path(self) -> Path:
+        index = Path(self.index_dir)
+        return Path(self.feedback_file) if self.feedback_file else index.with_name(f"{index.name}-feedback.sqlite")
 
     @property
     def upload_path(self) -> Path:

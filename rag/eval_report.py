@@ -12,12 +12,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rag.evaluate import EvalError, EvalResult
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
 RUN_FORMAT = 1
-RUN_FILE, REPORT_FILE, PLOT_FILE = "run.json", "report.md", "recall.png"
+RUN_FILE, REPORT_FILE, PLOT_FILE, STYLES_PLOT_FILE = "run.json", "report.md", "recall.png", "styles.png"
+STYLE_CHART_METRICS = ("recall", "mrr")  # at the largest k, one panel each
 HEADLINE_METRICS = ("recall", "mrr", "ndcg")  # per-style tables show these at the largest k
 
 
@@ -82,12 +86,13 @@ def run_to_dict(
 
 
 def write_run(run: Mapping[str, Any], out_dir: str | Path) -> Path:
-    """Write run.json, report.md and recall.png into `out_dir` (created if needed); return it."""
+    """Write run.json, report.md, recall.png and styles.png into `out_dir` (created if needed); return it."""
     directory = Path(out_dir)
     directory.mkdir(parents=True, exist_ok=True)
     (directory / RUN_FILE).write_text(json.dumps(run, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     (directory / REPORT_FILE).write_text(render_report(run), encoding="utf-8")
     plot_recall(run, directory / PLOT_FILE)
+    plot_styles(run, directory / STYLES_PLOT_FILE)
     return directory
 
 
@@ -164,7 +169,7 @@ def render_report(run: Mapping[str, Any]) -> str:
         "",
         render_metrics_table(run),
         "",
-        f"![recall@k]({PLOT_FILE})",
+        f"![recall@k]({PLOT_FILE}) ![by style]({STYLES_PLOT_FILE})",
         "",
         "## By style",
     ]
@@ -210,6 +215,35 @@ def plot_recall(run: Mapping[str, Any], path: str | Path) -> None:
         axes.legend()
     figure.tight_layout()
     figure.savefig(str(path), format="png")
+
+
+def plot_styles(run: Mapping[str, Any], path: str | Path) -> Figure:
+    """Save a PNG of recall and MRR at the largest k per question style, one bar per mode; return the figure."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    k_max, modes = max(run["ks"]), list(run["by_style"])
+    styles = [style for style in run.get("style_counts", {}) if any(style in run["by_style"][m] for m in modes)]
+    figure = Figure(figsize=(max(6.0, 1.1 * len(styles) + 2), 4.5), dpi=100)
+    FigureCanvasAgg(figure)
+    width = 0.8 / max(len(modes), 1)
+    for panel, name in enumerate(STYLE_CHART_METRICS, start=1):
+        axes = figure.add_subplot(len(STYLE_CHART_METRICS), 1, panel)
+        for offset, mode in enumerate(modes):
+            values = [run["by_style"][mode].get(style, {}).get(f"{name}@{k_max}", 0.0) for style in styles]
+            axes.bar([i + (offset - (len(modes) - 1) / 2) * width for i in range(len(styles))], values, width,
+                     label=mode)
+        axes.set(ylabel=f"{name}@{k_max}", ylim=(0.0, 1.05), xticks=range(len(styles)))
+        axes.set_xticklabels([f"{style}\n(n={run['style_counts'][style]})" for style in styles]
+                            if panel == len(STYLE_CHART_METRICS) else [])
+        axes.grid(axis="y", alpha=0.3)
+    figure.suptitle(f"{run['eval_set']['name']} ({run['split']}) by question style", x=0.02, ha="left")
+    if modes:  # above the panels: bars near 1.0 would hide under a legend inside them
+        figure.legend(*figure.axes[0].get_legend_handles_labels(), loc="upper right", ncols=len(modes),
+                      fontsize="small", frameon=False)
+    figure.tight_layout(rect=(0, 0, 1, 0.94))
+    figure.savefig(str(path), format="png")
+    return figure
 
 
 def compare_runs(run_a_dir: str | Path, run_b_dir: str | Path) -> str:

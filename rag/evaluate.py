@@ -276,11 +276,12 @@ def _score_mode(
             gold_ids = tuple(sorted(gold, key=lambda clause_id: (-judged[clause_id], clause_id)))
             misses.append(Miss(query.query_id, query.text, query.style, gold_ids, tuple(ranked[:k_max])))
     return ModeResult(
-        mode, scores(answerable), by_style, _summarise(retrieval.latency_ms[mode].values()), tuple(misses)
+        mode, scores(answerable), by_style, summarise_latency(retrieval.latency_ms[mode].values()), tuple(misses)
     )
 
 
-def _summarise(latencies: Iterable[float]) -> dict[str, float]:
+def summarise_latency(latencies: Iterable[float]) -> dict[str, float]:
+    """Mean, p50 and p95 (nearest rank) of query latencies in milliseconds."""
     values = sorted(latencies)
     if not values:
         return {}

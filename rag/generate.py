@@ -16,6 +16,7 @@ from typing import Protocol
 from rag.departments import parse_attribution
 from rag.question import PLACE, Query, query_terms
 from rag.schema import Answer, Citation, Clause, Hit
+from rag.shapes import citation_line, place_line
 
 log = logging.getLogger(__name__)
 
@@ -108,12 +109,6 @@ def _place(clause: Clause) -> str:
     """The place a document's issuer or title names (汕尾市), or ""."""
     match = PLACE.search(f"{clause.issuer} {clause.doc_title}")
     return match.group(0) if match else ""
-
-
-def where(clause: Clause) -> str:
-    """Citation with the clause's own title, e.g. 《…》六（十六）「提升质量基础设施服务效能」."""
-    title = clause.title.strip().rstrip("。")
-    return f"{clause.citation}「{title}」" if title and title not in clause.citation else clause.citation
 
 
 @dataclass(frozen=True)
@@ -214,10 +209,10 @@ class ExtractiveGenerator:
             level = f"（{scope(group[0].clause)}）" if several and scope(group[0].clause) else ""
             if len(group) == 1:
                 clause = group[0].clause
-                statements.append(f"根据《{title}》{level}{_local_where(clause)}，"
+                statements.append(f"根据《{title}》{level}{place_line(clause)}，"
                                   f"{_responsibility(clause, asks_lead=asks_lead)}。{citations.marker(clause)}")
             else:
-                parts = [f"{_local_where(h.clause)}，{_responsibility(h.clause, asks_lead=asks_lead)}"
+                parts = [f"{place_line(h.clause)}，{_responsibility(h.clause, asks_lead=asks_lead)}"
                          f"{citations.marker(h.clause)}" for h in group]
                 statements.append(f"根据《{title}》{level}：" + "；".join(parts) + "。")
         return statements
@@ -257,7 +252,7 @@ class ExtractiveGenerator:
         for group in picked.values():
             clause = group[0].hit.clause
             body = "".join(_as_statement(s.text) for s in sorted(group, key=lambda s: s.order))
-            statements.append(f"{where(clause)}：{body}{citations.marker(clause)}")
+            statements.append(f"{citation_line(clause)}：{body}{citations.marker(clause)}")
         return statements
 
 
@@ -319,14 +314,6 @@ def figure_fragments(sentence: str, *, year: str = "") -> list[str]:
             continue
         fragments.append(f"{lead}，……{part}" if lead and not part.startswith(lead) else part)
     return fragments or [sentence]
-
-
-def _local_where(clause: Clause) -> str:
-    """六（十六）「提升质量基础设施服务效能」: the citation without the document title."""
-    prefix = f"《{clause.doc_title}》"
-    citation = clause.citation[len(prefix):] if clause.citation.startswith(prefix) else clause.citation
-    title = clause.title.strip().rstrip("。")
-    return f"{citation}「{title}」" if title and title not in citation else citation
 
 
 def _national_first(hits: Sequence[Hit]) -> list[Hit]:

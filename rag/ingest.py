@@ -47,7 +47,7 @@ def load_corpus(paths: Sequence[str | Path]) -> LoadedCorpus:
         try:
             document = load_document(path, metadata=manifest.get(path.name))
         except CorpusError as error:
-            skipped.append(SkippedFile(str(path), str(error)))
+            skipped.append(SkippedFile(str(path), error.reason))
             continue
         if document.doc_id in used_ids:  # same file name in two folders: qualify by the folder
             document = replace(document, doc_id=slugify(f"{path.parent.name}-{path.stem}"))
@@ -63,8 +63,10 @@ def load_manifest(directory: Path) -> dict[str, dict[str, str]]:
         return {}
     try:
         data = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as error:
-        raise CorpusError(f"{manifest_path}: not valid JSON ({error})") from error
+    except OSError as error:
+        raise CorpusError("无法读取文件清单", manifest_path) from error
+    except json.JSONDecodeError as error:
+        raise CorpusError(f"文件清单不是有效的 JSON（第 {error.lineno} 行）", manifest_path) from error
     return {name: entry for name, entry in data.items() if isinstance(entry, dict)}
 
 
@@ -73,7 +75,7 @@ def load_document(path: Path, *, metadata: dict[str, str] | None = None) -> Docu
     loaded = read_text(path)
     cleaned = clean_text(loaded.text)
     if not cleaned.strip():
-        raise CorpusError(f"{path}: no text left after cleaning (only page furniture?)")
+        raise CorpusError("去掉网页框架、页码等内容后没有剩下正文", path)
     metadata = metadata or {}
     traditional = is_traditional(loaded.text)
     return Document(

@@ -34,12 +34,12 @@ def run_isolated(function: Callable[..., Any], *args: Any, timeout_s: float, mem
         while True:
             left = deadline - time.monotonic()
             if left <= 0 or not receiver.poll(left):
-                raise CorpusError(f"处理超时：{timeout_s:.0f} 秒内未完成，已中止 (timed out after {timeout_s:.0f}s)")
+                raise CorpusError(f"处理超时：{timeout_s:.0f} 秒内未完成，已中止")
             try:
                 kind, *payload = receiver.recv()
             except EOFError:
                 child.join(5)
-                raise CorpusError(f"处理中止：内存超出 {memory_mb} MB 或进程被终止 (exit code {child.exitcode})") from None
+                raise CorpusError(f"处理中止：内存超出 {memory_mb} MB 或进程被终止（退出码 {child.exitcode}）") from None
             if kind == "progress" and progress is not None:
                 progress(*payload)
             elif kind == "ok":
@@ -66,7 +66,7 @@ def _child(sender: Connection, function: Callable[..., Any], args: tuple[Any, ..
     except RagError as error:
         sender.send(("error", error))
     except MemoryError:
-        sender.send(("error", CorpusError(f"处理中止：内存超出 {memory_mb} MB (out of memory)")))
+        sender.send(("error", CorpusError(f"处理中止：内存超出 {memory_mb} MB")))
     except Exception:  # reported to the parent, which logs it; the child ends either way
         sender.send(("crash", traceback.format_exc()))
     else:

@@ -11,6 +11,7 @@ from pydantic import ConfigDict
 
 from rag.retrieve import Retriever, SearchFilters
 from rag.schema import Hit
+from rag.shapes import clause_metadata
 
 
 class ClauseRetriever(BaseRetriever):
@@ -30,5 +31,5 @@ class ClauseRetriever(BaseRetriever):
 
 
 def hit_to_document(hit: Hit) -> LangChainDocument:
-    metadata: dict[str, Any] = {**hit.clause.as_record(), "rank": hit.rank, "score": hit.score}
+    metadata: dict[str, Any] = {**clause_metadata(hit.clause), "rank": hit.rank, "score": hit.score}
     return LangChainDocument(page_content=hit.clause.text, metadata=metadata, id=hit.clause.clause_id)

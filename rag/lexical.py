@@ -35,6 +35,10 @@ class JiebaTokenizer:
         tokens = self._jieba.lcut_for_search(text.lower())
         return [t for t in tokens if t.strip() and t not in STOPWORDS and _TOKEN_KEEP.search(t)]
 
+    def segment(self, text: str) -> list[str]:
+        """Every piece of `text` once, in order (precise mode): "".join(segment(t)) == t."""
+        return self._jieba.lcut(text)
+
 
 @lru_cache(maxsize=4)
 def shared_tokenizer(extra_words: tuple[str, ...] = ()) -> JiebaTokenizer:

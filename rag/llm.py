@@ -19,10 +19,10 @@ from rag.generate import (
     ExtractiveGenerator,
     Generator,
     not_found_text,
-    where,
 )
 from rag.question import Query
 from rag.schema import Answer, Hit
+from rag.shapes import citation_line, departments_line
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -69,11 +69,8 @@ class LlmGenerator:
         blocks = []
         for n, hit in enumerate(hits, start=1):
             clause = hit.clause
-            departments = ""
-            if clause.departments:
-                lead = f"；牵头：{clause.lead_department}" if clause.lead_department else ""
-                departments = f"\n（负责部门：{'、'.join(clause.departments)}{lead}）"
-            blocks.append(f"[{n}] {where(clause)}{departments}\n{clause.text[: self.max_clause_chars]}")
+            departments = f"\n（{departments_line(clause)}）" if clause.departments else ""
+            blocks.append(f"[{n}] {citation_line(clause)}{departments}\n{clause.text[: self.max_clause_chars]}")
         context = " ".join(query.context)
         earlier = f"对话上文中的问题（仅用于理解省略的问题）：{context}\n\n" if context else ""
         user = "条款：\n\n" + "\n\n".join(blocks) + f"\n\n{earlier}问题：{query.text}"

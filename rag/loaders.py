@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import errno
 import io
 import itertools
 import os
@@ -87,7 +88,7 @@ def _detect(data: bytes, path: Path, declared: str | None) -> tuple[str, str]:
         if data.startswith(bom) and (text := _strict_decode(data, encoding)) is not None:
             return text, encoding
     if b"\x00" in data:
-        raise CorpusError(f"{path}: binary content (NUL bytes), not text; convert it to UTF-8 text")
+        raise CorpusError("这是二进制文件（含空字符），不是文本；请另存为 UTF-8 文本", path)
     # Valid UTF-8 beats a declared charset: pages saved as UTF-8 from a template that still says
     # gb2312 are common, and GBK would decode them "successfully" as mojibake.
     if (text := _strict_decode(data, "utf-8")) is not None:
@@ -102,7 +103,7 @@ def _detect(data: bytes, path: Path, declared: str | None) -> tuple[str, str]:
             return text, encoding
     best = charset_normalizer.from_bytes(data).best()
     if best is None or best.encoding is None:
-        raise CorpusError(f"{path}: cannot detect the text encoding; save the file as UTF-8")
+        raise CorpusError("无法识别文本编码；请另存为 UTF-8", path)
     return str(best), codecs.lookup(best.encoding).name
 
 
@@ -111,7 +112,7 @@ def _decode(data: bytes, path: Path, declared: str | None = None) -> tuple[str, 
     text, encoding = _detect(data, path, declared)
     controls = sum(1 for char in text if unicodedata.category(char) == "Cc" and not char.isspace())
     if controls > MAX_CONTROL_CHAR_RATIO * len(text):
-        raise CorpusError(f"{path}: binary content (control characters), not text; convert it to UTF-8")
+        raise CorpusError("这是二进制文件（含大量控制字符），不是文本；请另存为 UTF-8 文本", path)
     return text, encoding
 
 
@@ -123,7 +124,7 @@ def _read_docx(data: bytes, path: Path) -> tuple[str, str]:
     try:
         document = docx.Document(io.BytesIO(data))
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, SyntaxError) as error:
-        raise CorpusError(f"{path}: not a valid .docx file ({error}); re-save it from Word") from error
+        raise CorpusError("不是有效的 .docx 文件；请用 Word 重新保存", path) from error
     lines: list[str] = []
     for block in document.iter_inner_content():
         if isinstance(block, Table):
@@ -141,13 +142,13 @@ def _read_pdf(data: bytes, path: Path) -> tuple[str, str]:
     try:
         reader = pypdf.PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
-            raise CorpusError(f"{path}: the PDF is password-protected; save an unprotected copy")
+            raise CorpusError("PDF 设有密码；请另存一份不加密的副本", path)
         pages = [page.extract_text() for page in reader.pages]
     except (pypdf.errors.PyPdfError, ValueError, KeyError) as error:
-        raise CorpusError(f"{path}: not a readable PDF ({error}); re-export it") from error
+        raise CorpusError("不是可读取的 PDF 文件；请重新导出", path) from error
     text = "\n".join(pages)
     if len("".join(text.split())) < MIN_PDF_CHARS_PER_PAGE * len(pages):
-        raise CorpusError(f"{path}: scanned PDF without a text layer: run OCR first")
+        raise CorpusError("扫描版 PDF，没有文字层；请先做文字识别", path)
     return text, "n/a"
 
 
@@ -167,6 +168,11 @@ def _read_html(data: bytes, path: Path) -> tuple[str, str]:
     lines = (line.strip() for line in soup.get_text().splitlines())
     return "\n".join(line for line in lines if line), encoding
 
+
+# What a user calls each format, and why the system refused a file, for the messages above.
+FORMAT_NAMES = {"text": "文本", "markdown": "Markdown", "docx": "Word（.docx）", "pdf": "PDF", "html": "网页（HTML）"}
+_OS_REASONS = {errno.ELOOP: "符号链接形成了循环", errno.EACCES: "没有读取权限", errno.EPERM: "没有读取权限",
+               errno.ENAMETOOLONG: "路径过长", errno.ENOTDIR: "路径中有一段不是文件夹"}
 
 _Reader = Callable[[bytes, Path], tuple[str, str]]  # (data, path) -> (text, encoding)
 READERS: dict[str, tuple[str, _Reader]] = {
@@ -189,27 +195,26 @@ UNSUPPORTED_DOCUMENT_SUFFIXES = frozenset({
 
 def read_text(path: Path, *, max_chars: int = MAX_DOCUMENT_CHARS,
               max_unpacked_bytes: int = MAX_UNPACKED_BYTES) -> LoadedText:
-    """Read a supported file into text; raise CorpusError naming the file when that is impossible or too big."""
+    """Read a supported file into text; raise CorpusError (the file and why) when that is impossible or too big."""
     suffix = path.suffix.lower()
     if suffix not in READERS:
         supported = ", ".join(SUPPORTED_SUFFIXES)
-        raise CorpusError(f"{path}: unsupported file type {suffix or '(none)'!r} (不支持的格式); use one of {supported}")
+        raise CorpusError(f"不支持的格式（{suffix or '无扩展名'}）；支持 {supported}", path)
     try:
         path.stat()  # a symlink loop or a dangling link fails here with its reason
     except FileNotFoundError:
-        raise CorpusError(f"{path}: file not found") from None
+        raise CorpusError("文件不存在", path) from None
     except OSError as error:
-        raise CorpusError(f"{path}: cannot be read ({error.strerror})") from None
+        raise CorpusError(f"无法读取：{_OS_REASONS.get(error.errno or 0, '系统拒绝访问')}", path) from None
     if not path.is_file():
-        raise CorpusError(f"{path}: not a regular file")
+        raise CorpusError("不是普通文件", path)
     data = path.read_bytes()
     if not data:
-        raise CorpusError(f"{path}: the file is empty")
+        raise CorpusError("文件是空的", path)
     file_format, reader = READERS[suffix]
     max_bytes = _MAX_BYTES_PER_CHAR[file_format] * max_chars
     if max_bytes and len(data) > max_bytes:
-        raise CorpusError(f"{path}: too long: {len(data):,} bytes, more than {max_chars:,} characters can take "
-                          f"(文件过长，上限 {max_chars:,} 字); split it into smaller files")
+        raise CorpusError(f"文件过长：{len(data):,} 字节，超出 {max_chars:,} 字的上限；请拆分成较小的文件", path)
     if file_format == "docx":
         _check_unpacked_size(data, path, max_unpacked_bytes)
     try:
@@ -217,14 +222,12 @@ def read_text(path: Path, *, max_chars: int = MAX_DOCUMENT_CHARS,
     except CorpusError:
         raise
     except Exception as error:  # python-docx, pypdf and bs4 fail in many ways on damaged files (zlib.error, …)
-        raise CorpusError(f"{path}: cannot be read as {file_format} ({type(error).__name__}: {error}); "
-                          "re-save or re-export it") from error
+        raise CorpusError(f"无法按 {FORMAT_NAMES[file_format]} 读取，文件可能已损坏；请重新保存或导出", path) from error
     if len(text) > max_chars:
-        raise CorpusError(f"{path}: too long: {len(text):,} characters, limit {max_chars:,} "
-                          f"(文件过长：{len(text):,} 字，上限 {max_chars:,} 字); split it into smaller files")
+        raise CorpusError(f"文件过长：{len(text):,} 字，上限 {max_chars:,} 字；请拆分成较小的文件", path)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
-        raise CorpusError(f"{path}: no text found (the file is blank or whitespace only)")
+        raise CorpusError("文件中没有文字（空白或只有空格）", path)
     return LoadedText(path=path, text=text, encoding=encoding, file_format=file_format)
 
 
@@ -235,8 +238,7 @@ def _check_unpacked_size(data: bytes, path: Path, limit: int) -> None:
     except (zipfile.BadZipFile, ValueError):
         return  # not a zip at all: the reader says so in its own words
     if unpacked > limit:
-        raise CorpusError(f"{path}: unpacks to {unpacked:,} bytes, limit {limit:,} "
-                          f"(解压后 {unpacked / 1e6:,.0f} MB，超过上限 {limit / 1e6:,.0f} MB); not read")
+        raise CorpusError(f"解压后 {unpacked / 1e6:,.0f} MB，超过上限 {limit / 1e6:,.0f} MB；未读取", path)
 
 
 def _is_skipped(name: str) -> bool:
@@ -262,7 +264,7 @@ def iter_source_files(paths: Sequence[Path]) -> list[Path]:
             if not _is_skipped(path.name):
                 found.append(path)
         else:
-            raise CorpusError(f"{path}: no such file or directory")
+            raise CorpusError("文件或文件夹不存在", path)
     unique: dict[Path, Path] = {}  # resolved -> as given; drops a file named twice
     for path in found:
         if path.suffix.lower() in READERS or path.suffix.lower() in UNSUPPORTED_DOCUMENT_SUFFIXES:

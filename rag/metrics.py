@@ -142,6 +142,34 @@ def score_run(
     return {key: total / len(scored) for key, total in totals.items()}
 
 
+# --- external benchmarks ---------------------------------------------------------------------
+
+BEIR_METRICS = ("ndcg@10", "recall@100", "mrr@10")  # the figures BEIR and C-MTEB publish for retrieval
+BEIR_DEPTH = 100  # recall@100 needs the top 100
+
+
+def score_beir(run: Mapping[str, Sequence[str]], qrels: Mapping[str, Mapping[str, int]]) -> dict[str, float]:
+    """nDCG@10, recall@100 and MRR@10 averaged the way BEIR reports them, so they compare with published figures.
+
+    As BEIR's EvaluateRetrieval (pytrec_eval for nDCG and recall, its own MRR): every query of `qrels` counts,
+    and one without any passage graded > 0 scores 0 (score_run leaves such queries out instead); a passage
+    whose id is the query's own id is not a result (BEIR's ignore_identical_ids, for sets whose queries are
+    passages); a query absent from `run` retrieved nothing. Gains are the grades, as in trec_eval.
+    """
+    if not qrels:
+        raise ValueError("no judged queries: the qrels are empty")
+    totals = dict.fromkeys(BEIR_METRICS, 0.0)
+    for query_id, judged in qrels.items():
+        gold = relevant_ids(judged)
+        ranked = [passage_id for passage_id in run.get(query_id, ()) if passage_id != query_id]
+        if not gold or not ranked:
+            continue  # 0 on every metric
+        totals["ndcg@10"] += ndcg_at_k(ranked, judged, 10)
+        totals["recall@100"] += recall_at_k(ranked, gold, BEIR_DEPTH)
+        totals["mrr@10"] += mrr_at_k(ranked, gold, 10)
+    return {key: total / len(qrels) for key, total in totals.items()}
+
+
 # --- answer level -------------------------------------------------------------------------
 
 

@@ -1,10 +1,12 @@
-"""The Milvus side of the Milvus store: the connection, two collections and their rows, filter expressions.
+"""The Milvus side of the Milvus store: the connection, three collections and their rows, filter expressions.
 
 `<name>` holds one row per clause: its fields as scalars (filters run on them), the clause vector, and
 the text and headings with Milvus's jieba analyzer and BM25 function (its own full-text search).
-`<name>_meta` holds one row per document (its entry, ordinal, title words and the sum of its clause
-vectors, from which the centroid follows) and one `store` row: embedder, settings and the generation
-that every ingest bumps, so replicas notice a change on their next query.
+`<name>_sentences` holds one row per sentence vector (rag/sentences.py): its clause's id and the clause's
+filter fields, so one filter expression serves both searches, and a document's sentences go with it.
+`<name>_meta` holds one row per document (its entry, ordinal, title words, sentence count and the sum of
+its clause vectors, from which the centroid follows) and one `store` row: embedder, settings and the
+generation that every ingest bumps, so replicas notice a change on their next query.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from pymilvus.exceptions import ConnectionConfigException
 from rag.clause_store import DocumentEntry, SearchFilters
 from rag.departments import department_aliases, known_department_names
 from rag.errors import IndexNotFound, RagError
-from rag.passages import heading_text
+from rag.passages import EmbeddingUnit, heading_text
 from rag.schema import Clause, Matrix
 from rag.vocabulary import STOPWORDS
 
@@ -54,6 +56,9 @@ KEEPALIVE = {"grpc.keepalive_time_ms": 60_000, "grpc.keepalive_permit_without_ca
 HNSW = {"M": 32, "efConstruction": 80}  # as the FAISS store's HNSW
 HNSW_EF = 128
 CLAUSE_FIELDS = [f.name for f in fields(Clause)]
+# What `filter_expression` reads (`filter_values`); sentence rows carry them too.
+FILTER_FIELDS = ("doc_id", "chapter", "section", "departments", "department_text")
+MAX_RESULTS = 16_384  # Milvus's largest limit for one search or query
 
 
 def missing(collections: Collections) -> IndexNotFound:
@@ -66,7 +71,7 @@ class MilvusUnavailable(RagError):
 
 @dataclass(frozen=True)
 class Collections:
-    """A connected client and the names of the store's two collections."""
+    """A connected client and the names of the store's three collections."""
 
     client: MilvusClient
     uri: str
@@ -77,6 +82,10 @@ class Collections:
         return f"{self.clauses}_meta"
 
     @property
+    def sentences(self) -> str:
+        return f"{self.clauses}_sentences"
+
+    @property
     def location(self) -> str:
         return f"{self.uri}#{self.clauses}"
 
@@ -84,9 +93,11 @@ class Collections:
         return bool(self.client.has_collection(self.clauses) and self.client.has_collection(self.meta))
 
     def load(self) -> None:
-        """Searches need the collections in memory (a restarted Milvus Lite or server holds them released)."""
-        for name in (self.clauses, self.meta):
-            if str(self.client.get_load_state(name).get("state")) != "Loaded":
+        """Searches need the collections in memory (a restarted Milvus Lite or server holds them released).
+
+        A store of an older format may lack a collection; opening it then says which format it has."""
+        for name in (self.clauses, self.meta, self.sentences):
+            if self.client.has_collection(name) and str(self.client.get_load_state(name).get("state")) != "Loaded":
                 self.client.load_collection(name)
 
 
@@ -113,7 +124,7 @@ def connect(uri: str, collection: str, *, token: str = "", create: bool = False)
 
 
 def create(collections: Collections, dimension: int) -> None:
-    """Create both collections: scalar fields, the clause vector (HNSW, inner product) and BM25 fields."""
+    """Create the collections: scalar fields, the clause and sentence vectors (HNSW, inner product), BM25 fields."""
     client = collections.client
     schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
     schema.add_field("clause_id", DataType.VARCHAR, is_primary=True, max_length=4096)
@@ -141,6 +152,20 @@ def create(collections: Collections, dimension: int) -> None:
     # Strong consistency: a replica's next search sees what an ingest has just written.
     client.create_collection(collections.clauses, schema=schema, index_params=index, consistency_level="Strong")
 
+    sentences = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
+    sentences.add_field("key", DataType.VARCHAR, is_primary=True, max_length=4096)  # EmbeddingUnit.key
+    sentences.add_field("clause_id", DataType.VARCHAR, max_length=4096)
+    for name in FILTER_FIELDS:
+        if name == "departments":
+            sentences.add_field(name, DataType.ARRAY, element_type=DataType.VARCHAR, max_capacity=256, max_length=1024)
+        else:
+            sentences.add_field(name, DataType.VARCHAR, max_length=LONG_TEXT)
+    sentences.add_field("vector", DataType.FLOAT_VECTOR, dim=dimension)
+    sentence_index = client.prepare_index_params()
+    sentence_index.add_index("vector", index_type="HNSW", metric_type="IP", params=HNSW)
+    client.create_collection(collections.sentences, schema=sentences, index_params=sentence_index,
+                             consistency_level="Strong")
+
     meta = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
     meta.add_field("key", DataType.VARCHAR, is_primary=True, max_length=4096)
     meta.add_field("value", DataType.VARCHAR, max_length=LONG_TEXT)  # JSON
@@ -157,12 +182,21 @@ def upsert_rows(client: MilvusClient, collection: str, rows: Sequence[dict[str, 
 
 
 def clause_row(clause: Clause, vector: Matrix) -> dict[str, Any]:
-    row = asdict(clause)
-    row["departments"] = list(clause.departments)
     # `text` is the clause text, which is also what is embedded and BM25-indexed (`passage_text`).
-    row.update(department_text="\n".join(clause.departments),
-               heading=heading_text(clause), vector=np.asarray(vector, dtype=np.float32).tolist())
-    return row
+    return {**asdict(clause), **filter_values(clause), "heading": heading_text(clause),
+            "vector": np.asarray(vector, dtype=np.float32).tolist()}
+
+
+def sentence_row(unit: EmbeddingUnit, clause: Clause, vector: Matrix) -> dict[str, Any]:
+    """A sentence vector with its clause's id and filter fields."""
+    return {"key": unit.key, "clause_id": clause.clause_id, **filter_values(clause),
+            "vector": np.asarray(vector, dtype=np.float32).tolist()}
+
+
+def filter_values(clause: Clause) -> dict[str, Any]:
+    """The fields `filter_expression` reads, as Milvus stores them (departments also as one text)."""
+    return {"doc_id": clause.doc_id, "chapter": clause.chapter, "section": clause.section,
+            "departments": list(clause.departments), "department_text": "\n".join(clause.departments)}
 
 
 def clause_from_row(row: dict[str, Any]) -> Clause:
@@ -203,11 +237,13 @@ def ids_expression(clause_ids: Sequence[str]) -> str:
 
 @dataclass(frozen=True)
 class StoredDocument:
-    """A document's meta row: its entry, its place in the corpus, its title words and vector sum."""
+    """A document's meta row: its entry, its place in the corpus, its title words, sentence vectors and
+    vector sum."""
 
     entry: DocumentEntry
     ordinal: int
     words: tuple[str, ...]
+    sentences: int
     vector_sum: Matrix
 
 
@@ -224,6 +260,7 @@ def read_meta(collections: Collections) -> tuple[dict[str, Any], dict[str, Store
         else:
             entry = DocumentEntry(**value["entry"])
             documents[entry.doc_id] = StoredDocument(entry, value["ordinal"], tuple(value["words"]),
+                                                     value.get("sentences", 0),
                                                      np.asarray(row["vector_sum"], dtype=np.float32))
     return store, documents
 
@@ -247,7 +284,8 @@ def generation(collections: Collections) -> str:
 
 
 def document_row(document: StoredDocument) -> dict[str, Any]:
-    value = {"entry": asdict(document.entry), "ordinal": document.ordinal, "words": list(document.words)}
+    value = {"entry": asdict(document.entry), "ordinal": document.ordinal, "words": list(document.words),
+             "sentences": document.sentences}
     return {"key": DOCUMENT_PREFIX + document.entry.doc_id, "value": json.dumps(value, ensure_ascii=False),
             "vector_sum": np.asarray(document.vector_sum, dtype=np.float32).tolist()}
 

@@ -1,8 +1,9 @@
-"""Ingest into the Milvus store: upsert the clauses of added and changed documents, delete the rest.
+"""Write the Milvus store: ingest a corpus, or migrate a FAISS index's vectors without embedding again.
 
-Documents are written in batches: embed their clauses, upsert the rows (same clause id, same row),
-delete the document's clauses that no longer exist, then its meta row. A killed ingest therefore leaves
-every document either written or still recorded with its old content hash, and the next run re-embeds
+Both upsert the clauses and sentence vectors of added and changed documents and delete the rest, in
+batches of whole documents: write the document's clause rows and sentence rows (same id, same row),
+delete its clauses and sentences that no longer exist, then its meta row. A killed run therefore leaves
+every document either written or still recorded with its old content hash, and the next run writes
 exactly the unfinished ones. A new generation token is written last, which makes every replica reload
 its document list and lexical state on its next query.
 """
@@ -11,7 +12,9 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from itertools import groupby
 from typing import Any
 
 import numpy as np
@@ -27,7 +30,7 @@ from rag.clause_store import (
 )
 from rag.embed import Embedder
 from rag.errors import IndexMismatch
-from rag.ingest import LoadedCorpus
+from rag.ingest import LoadedCorpus, SkippedFile
 from rag.milvus_collection import (
     DOCUMENT_PREFIX,
     Collections,
@@ -38,130 +41,196 @@ from rag.milvus_collection import (
     quote,
     read_meta,
     scan,
+    sentence_row,
     store_row,
     upsert_rows,
 )
-from rag.passages import PASSAGE_FORMAT, indexed_clauses, passage_text, title_words
-from rag.schema import Clause, Document
+from rag.passages import PASSAGE_FORMAT, EmbeddingUnit, embedding_units, indexed_clauses, title_words
+from rag.schema import Clause, Matrix
+from rag.store import ClauseIndex, previous_vectors
 from rag.store_milvus import STORE_FORMAT
+
+# The vectors of a batch's units (clause passages, then sentences), in order.
+Vectors = Callable[[Sequence[EmbeddingUnit]], Matrix]
+
+
+@dataclass(frozen=True)
+class ChunkedDocument:
+    """A document as the store records it: its entry and its indexed clauses in text order."""
+
+    entry: DocumentEntry
+    clauses: list[Clause]
 
 
 def ingest_into_milvus(corpus: LoadedCorpus, collections: Collections, *, embedder: Embedder,
                        max_clause_chars: int = 800, progress: Progress | None = None,
                        batch_clauses: int = CHECKPOINT_CLAUSES) -> IngestReport:
     """Make the collection hold exactly `corpus`, re-embedding only documents whose content changed."""
-    started = time.perf_counter()
     require_documents(corpus)
-    progress = progress or (lambda stage, done, total: None)
+    progress = progress or _no_progress
+    chunked = []
+    for number, document in enumerate(corpus.documents, start=1):
+        progress("chunk", number, len(corpus.documents))
+        clauses = indexed_clauses(document, max_chars=max_clause_chars)
+        chunked.append(ChunkedDocument(document_entry(document, len(clauses)), clauses))
+
+    def embed(units: Sequence[EmbeddingUnit]) -> Matrix:
+        if not units:
+            return np.zeros((0, embedder.dimension), dtype=np.float32)
+        return np.asarray(embedder.embed_documents([unit.text for unit in units]), dtype=np.float32)
+
+    record = EmbedderRecord(embedder.name, embedder.backend, embedder.dimension, embedder.fingerprint)
     settings = {"max_clause_chars": max_clause_chars, "passages": PASSAGE_FORMAT}
+    return write_milvus(chunked, collections, record=record, settings=settings, vectors=embed,
+                        skipped=corpus.skipped, progress=progress, batch_clauses=batch_clauses)
+
+
+def migrate_into_milvus(index: ClauseIndex, collections: Collections, *, progress: Progress | None = None,
+                        batch_clauses: int = CHECKPOINT_CLAUSES) -> IngestReport:
+    """Copy a FAISS index version into the collection: its clauses, documents, and the very vectors it
+    holds, so nothing is embedded and both stores rank alike. Run again, it writes only what is missing."""
+    known = previous_vectors(index)
+
+    def look_up(units: Sequence[EmbeddingUnit]) -> Matrix:
+        missing = [unit.key for unit in units if unit.key not in known]
+        if missing:
+            raise IndexMismatch(f"索引 {index.manifest.location} 没有 {missing[0]} 等 {len(missing)} 个句子的向量"
+                                "（它是用另一种分句方式建立的）：请改用 `rag ingest`（RAG_STORE=milvus）重新嵌入")
+        return np.stack([known[unit.key] for unit in units]) if units else np.zeros(
+            (0, index.manifest.embedder.dimension), dtype=np.float32)
+
+    by_document = {doc_id: list(clauses) for doc_id, clauses in groupby(index.clauses, key=lambda c: c.doc_id)}
+    chunked = [ChunkedDocument(entry, by_document.get(entry.doc_id, [])) for entry in index.manifest.documents]
+    return write_milvus(chunked, collections, record=index.manifest.embedder, settings=index.settings,
+                        vectors=look_up, skipped=(), progress=progress or _no_progress, batch_clauses=batch_clauses)
+
+
+def write_milvus(chunked: Sequence[ChunkedDocument], collections: Collections, *, record: EmbedderRecord,
+                 settings: dict[str, Any], vectors: Vectors, skipped: Sequence[SkippedFile], progress: Progress,
+                 batch_clauses: int) -> IngestReport:
+    """Make the collection hold exactly `chunked`, writing only documents whose content changed."""
+    started = time.perf_counter()
     if not collections.exists():
-        create(collections, embedder.dimension)
+        create(collections, record.dimension)
     collections.load()
     store, stored = read_meta(collections)
     if store:
-        _check_writer(collections, EmbedderRecord(**store["embedder"]), embedder)
+        _check_writer(collections, store, record)
     else:  # a new collection: what its vectors are, before any is written, so an interrupted first run resumes
-        upsert_rows(collections.client, collections.meta,
-                    [store_row(_store_record(embedder, settings, generation=""), embedder.dimension)])
-        store = _store_record(embedder, settings, generation="")
+        store = _store_record(record, settings, generation="")
+        upsert_rows(collections.client, collections.meta, [store_row(store, record.dimension)])
     reusable = store["settings"] == settings  # other chunking: every document is written again
-    chunked: list[tuple[Document, list[Clause]]] = []
-    for number, document in enumerate(corpus.documents, start=1):
-        progress("chunk", number, len(corpus.documents))
-        chunked.append((document, indexed_clauses(document, max_chars=max_clause_chars)))
-    entries = {document.doc_id: document_entry(document, len(clauses)) for document, clauses in chunked}
+    entries = {document.entry.doc_id: document.entry for document in chunked}
     old_hashes = {doc_id: d.entry.content_hash for doc_id, d in stored.items()}
-    pending = [(ordinal, document, clauses) for ordinal, (document, clauses) in enumerate(chunked)
-               if not reusable or old_hashes.get(document.doc_id) != entries[document.doc_id].content_hash]
+    pending = [(ordinal, document) for ordinal, document in enumerate(chunked)
+               if not reusable or old_hashes.get(document.entry.doc_id) != document.entry.content_hash]
     removed = [doc_id for doc_id in stored if doc_id not in entries]
 
     embedded = 0
-    total = sum(len(clauses) for _, _, clauses in pending)
+    units = {document.entry.doc_id: embedding_units(document.clauses) for _, document in pending}
+    total = sum(len(units[document.entry.doc_id]) for _, document in pending)
     progress("embed", 0, total)
     for batch in _batches(pending, batch_clauses):
-        embedded += _write_documents(collections, batch, entries, embedder)
+        embedded += _write_documents(collections, batch, units, vectors)
         progress("embed", embedded, total)
-    written = {document.doc_id for _, document, _ in pending}
-    moved = [StoredDocument(entries[document.doc_id], ordinal, stored[document.doc_id].words,
-                            stored[document.doc_id].vector_sum)
-             for ordinal, (document, _) in enumerate(chunked)
-             if document.doc_id not in written and stored[document.doc_id].ordinal != ordinal]
+    written = {document.entry.doc_id for _, document in pending}
+    moved = [StoredDocument(document.entry, ordinal, stored[document.entry.doc_id].words,
+                            stored[document.entry.doc_id].sentences, stored[document.entry.doc_id].vector_sum)
+             for ordinal, document in enumerate(chunked)
+             if document.entry.doc_id not in written and stored[document.entry.doc_id].ordinal != ordinal]
     if moved:  # unchanged documents whose place in the corpus changed keep their rows, with the new order
         upsert_rows(collections.client, collections.meta, [document_row(d) for d in moved])
-    if removed:
-        for start in range(0, len(removed), 200):
-            part = removed[start:start + 200]
-            collections.client.delete(collections.clauses, filter=f"doc_id in [{', '.join(quote(d) for d in part)}]")
-            collections.client.delete(collections.meta, ids=[DOCUMENT_PREFIX + d for d in part])
+    for start in range(0, len(removed), 200):
+        part = removed[start:start + 200]
+        expression = f"doc_id in [{', '.join(quote(d) for d in part)}]"
+        collections.client.delete(collections.clauses, filter=expression)
+        collections.client.delete(collections.sentences, filter=expression)
+        collections.client.delete(collections.meta, ids=[DOCUMENT_PREFIX + d for d in part])
     # A unique token: two writers never leave replicas on a generation they think they have seen.
-    new_store = _store_record(embedder, settings, generation=uuid.uuid4().hex)
-    upsert_rows(collections.client, collections.meta, [store_row(new_store, embedder.dimension)])
+    upsert_rows(collections.client, collections.meta,
+                [store_row(_store_record(record, settings, generation=uuid.uuid4().hex), record.dimension)])
+    sentences = sum(d.sentences for doc_id, d in stored.items() if doc_id in entries and doc_id not in written)
+    sentences += sum(len(units[doc_id]) - entries[doc_id].clauses for doc_id in written)
     return IngestReport(
         added=tuple(d for d in entries if d not in old_hashes),
         changed=tuple(d for d in entries if d in old_hashes and d in written),
         removed=tuple(removed),
         unchanged=tuple(d for d in entries if d in old_hashes and d not in written),
-        skipped=corpus.skipped,
+        skipped=tuple(skipped),
         clauses=sum(entry.clauses for entry in entries.values()),
         embedded=embedded,
         seconds=time.perf_counter() - started,
         directory=collections.location,
+        texts=sum(entry.clauses for entry in entries.values()) + sentences,
     )
 
 
-def _store_record(embedder: Embedder, settings: dict[str, Any], *, generation: str) -> dict[str, Any]:
+def _store_record(record: EmbedderRecord, settings: dict[str, Any], *, generation: str) -> dict[str, Any]:
     return {
         "format": STORE_FORMAT,
-        "embedder": {"name": embedder.name, "backend": embedder.backend, "dimension": embedder.dimension,
-                     "fingerprint": embedder.fingerprint},
+        "embedder": asdict(record),
         "settings": settings,
         "generation": generation,
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
 
 
-def _check_writer(collections: Collections, built: EmbedderRecord, embedder: Embedder) -> None:
-    """Vectors of two models must never share a collection that replicas are searching."""
-    if built.fingerprint != embedder.fingerprint or built.dimension != embedder.dimension:
+def _check_writer(collections: Collections, store: dict[str, Any], record: EmbedderRecord) -> None:
+    """Vectors of two models, or rows of two layouts, must never share a collection that replicas are searching."""
+    if store.get("format") != STORE_FORMAT:
+        raise IndexMismatch(
+            f"Milvus 集合 {collections.location} 的格式是 {store.get('format')}，本版本写入格式 {STORE_FORMAT}："
+            "请用新的集合名（RAG_MILVUS_COLLECTION）重新 `rag ingest`，建好后再把各副本切换过去。")
+    built = EmbedderRecord(**store["embedder"])
+    if built.fingerprint != record.fingerprint or built.dimension != record.dimension:
         raise IndexMismatch(
             f"Milvus 集合 {collections.location} 的向量来自嵌入模型 {built.name}（指纹 {built.fingerprint[:12]}），"
-            f"当前模型是 {embedder.name}（指纹 {embedder.fingerprint[:12]}）：两种向量不能混在一个集合里。"
+            f"当前模型是 {record.name}（指纹 {record.fingerprint[:12]}）：两种向量不能混在一个集合里。"
             "请用新的集合名（RAG_MILVUS_COLLECTION）重新 `rag ingest`，建好后再把各副本切换过去。")
 
 
-def _batches(pending: Sequence[tuple[int, Document, list[Clause]]], size: int
-             ) -> list[list[tuple[int, Document, list[Clause]]]]:
+def _batches(pending: Sequence[tuple[int, ChunkedDocument]], size: int) -> list[list[tuple[int, ChunkedDocument]]]:
     """Whole documents, about `size` clauses a batch (a longer document is a batch of its own)."""
-    batches: list[list[tuple[int, Document, list[Clause]]]] = [[]]
+    batches: list[list[tuple[int, ChunkedDocument]]] = [[]]
     count = 0
     for item in pending:
-        if batches[-1] and count + len(item[2]) > size:
+        if batches[-1] and count + len(item[1].clauses) > size:
             batches.append([])
             count = 0
         batches[-1].append(item)
-        count += len(item[2])
+        count += len(item[1].clauses)
     return [batch for batch in batches if batch]
 
 
-def _write_documents(collections: Collections, batch: Sequence[tuple[int, Document, list[Clause]]],
-                     entries: dict[str, DocumentEntry], embedder: Embedder) -> int:
-    clauses = [clause for _, _, doc_clauses in batch for clause in doc_clauses]
-    vectors = np.asarray(embedder.embed_documents([passage_text(c) for c in clauses]), dtype=np.float32) \
-        if clauses else np.zeros((0, embedder.dimension), dtype=np.float32)
-    upsert_rows(collections.client, collections.clauses,
-                [clause_row(clause, vector) for clause, vector in zip(clauses, vectors, strict=True)])
-    doc_ids = [document.doc_id for _, document, _ in batch]
-    current = {clause.clause_id for clause in clauses}
-    expression = f"doc_id in [{', '.join(quote(d) for d in doc_ids)}]"
-    stale = [row["clause_id"] for row in scan(collections, collections.clauses, expression, ["clause_id"])
-             if row["clause_id"] not in current]
-    if stale:
-        collections.client.delete(collections.clauses, ids=stale)
-    rows, offset = [], 0
-    for ordinal, document, doc_clauses in batch:
-        vector_sum = vectors[offset:offset + len(doc_clauses)].sum(axis=0)
-        offset += len(doc_clauses)
-        rows.append(document_row(StoredDocument(entries[document.doc_id], ordinal, tuple(title_words(doc_clauses)),
-                                                 vector_sum)))
-    upsert_rows(collections.client, collections.meta, rows)
-    return len(clauses)
+def _write_documents(collections: Collections, batch: Sequence[tuple[int, ChunkedDocument]],
+                     units: dict[str, list[EmbeddingUnit]], vectors: Vectors) -> int:
+    """Write a batch of documents: clause rows, sentence rows, stale rows deleted, then their meta rows."""
+    batch_units = [unit for _, document in batch for unit in units[document.entry.doc_id]]
+    batch_vectors = vectors(batch_units)  # one call: the embedder batches across documents
+    clause_rows, sentence_rows, metas = [], [], []
+    offset = 0
+    for ordinal, document in batch:
+        doc_units = units[document.entry.doc_id]
+        doc_vectors = batch_vectors[offset:offset + len(doc_units)]
+        offset += len(doc_units)
+        count = len(document.clauses)
+        clause_rows += [clause_row(clause, vector)
+                        for clause, vector in zip(document.clauses, doc_vectors[:count], strict=True)]
+        sentence_rows += [sentence_row(unit, document.clauses[unit.row], vector)
+                          for unit, vector in zip(doc_units[count:], doc_vectors[count:], strict=True)]
+        metas.append(StoredDocument(document.entry, ordinal, tuple(title_words(document.clauses)),
+                                    len(doc_units) - count, doc_vectors[:count].sum(axis=0)))
+    upsert_rows(collections.client, collections.clauses, clause_rows)
+    upsert_rows(collections.client, collections.sentences, sentence_rows)
+    expression = f"doc_id in [{', '.join(quote(document.entry.doc_id) for _, document in batch)}]"
+    for collection, key, current in ((collections.clauses, "clause_id", {row["clause_id"] for row in clause_rows}),
+                                     (collections.sentences, "key", {row["key"] for row in sentence_rows})):
+        stale = [row[key] for row in scan(collections, collection, expression, [key]) if row[key] not in current]
+        if stale:
+            collections.client.delete(collection, ids=stale)
+    upsert_rows(collections.client, collections.meta, [document_row(meta) for meta in metas])
+    return len(clause_rows) + len(sentence_rows)
+
+
+def _no_progress(stage: str, done: int, total: int) -> None:
+    return None

@@ -1,12 +1,14 @@
-"""What a store indexes of a clause: the passage that is embedded and BM25-indexed, its heading field,
-and which clauses are indexed at all. One definition for every store."""
+"""What a store indexes of a clause: the passage that is embedded and BM25-indexed, its sentences that get
+vectors of their own, its heading field, and which clauses are indexed at all. One definition for every store."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from rag.chunk import split_clauses
 from rag.schema import Clause, Document
+from rag.sentences import clause_sentences
 
 # Bump when what is embedded changes: vectors of an older format are not reused.
 PASSAGE_FORMAT = 2
@@ -37,3 +39,26 @@ def heading_text(clause: Clause) -> str:
 def title_words(clauses: Sequence[Clause]) -> list[str]:
     """Clause titles short enough to be terms: they join the BM25 tokenizer's dictionary."""
     return sorted({c.title for c in clauses if 2 <= len(c.title) <= 12})
+
+
+@dataclass(frozen=True)
+class EmbeddingUnit:
+    """One text a store embeds: a clause's passage (sentence −1) or its sentence number `sentence`."""
+
+    row: int  # the clause's position in the list the units were made from
+    clause_id: str
+    sentence: int
+    text: str
+
+    @property
+    def key(self) -> str:
+        return self.clause_id if self.sentence < 0 else f"{self.clause_id}~{self.sentence}"
+
+
+def embedding_units(clauses: Sequence[Clause]) -> list[EmbeddingUnit]:
+    """Every clause's passage in clause order, then every clause's sentences (grouped by clause)."""
+    units = [EmbeddingUnit(row, c.clause_id, -1, passage_text(c)) for row, c in enumerate(clauses)]
+    for row, clause in enumerate(clauses):
+        units += [EmbeddingUnit(row, clause.clause_id, number, sentence)
+                  for number, sentence in enumerate(clause_sentences(passage_text(clause)))]
+    return units

@@ -53,7 +53,12 @@ def ingest(settings: Settings, paths: Sequence[str] | None = None, *, progress: 
     sources = [*(paths or settings.corpus_paths)]
     if settings.upload_path.is_dir():  # uploads belong to the index: a re-ingest must not drop them
         sources.append(str(settings.upload_path))
-    corpus = load_corpus(sources)
+    return ingest_corpus(settings, load_corpus(sources), progress=progress, embedder=embedder)
+
+
+def ingest_corpus(settings: Settings, corpus: LoadedCorpus, *, progress: Progress | None = None,
+                  embedder: Embedder | None = None) -> IngestReport:
+    """Index already loaded documents (or pre-chunked passages, as `rag eval --beir` does) into the store."""
     write = _store(settings)[1]  # before the embedder loads: an unknown store fails fast
     bulk = embedder is None
     if embedder is None:
@@ -100,6 +105,20 @@ def _write_milvus(settings: Settings, corpus: LoadedCorpus, embedder: Embedder, 
                               progress=progress)
 
 
+def migrate_to_milvus(settings: Settings, *, progress: Progress | None = None) -> IngestReport:
+    """Copy the FAISS index in settings.index_dir, vectors and all, into the Milvus store the same settings
+    name (RAG_MILVUS_URI, RAG_MILVUS_COLLECTION): nothing is embedded, and the index is only read."""
+    _require_pymilvus()
+    from rag.milvus_collection import connect
+    from rag.milvus_ingest import migrate_into_milvus
+    from rag.store import check_index
+
+    index = check_index(settings.index_dir)  # every byte: damaged vectors must not spread to the replicas
+    collections = connect(settings.milvus_address, settings.milvus_collection_name, token=settings.milvus_token,
+                          create=True)
+    return migrate_into_milvus(index, collections, progress=progress)
+
+
 def _require_pymilvus() -> None:
     if importlib.util.find_spec("pymilvus") is None:
         raise SettingsError("RAG_STORE=milvus 需要 pymilvus 和 milvus-lite：pip install -e '.[milvus]'")
@@ -139,7 +158,8 @@ def make_bulk_embedder(settings: Settings) -> Embedder:
 
 def ranking_from(settings: Settings) -> Ranking:
     return Ranking(dense_weight=settings.dense_weight, lexical_weight=settings.lexical_weight,
-                   heading_weight=settings.heading_weight, department_boost=settings.department_boost,
+                   sentence_weight=settings.sentence_weight, heading_weight=settings.heading_weight,
+                   department_boost=settings.department_boost,
                    document_boost=settings.document_boost)
 
 
@@ -218,6 +238,12 @@ class Pipeline:
         return self.retriever.search(query, k=k or self.settings.top_k, mode=mode or self.settings.mode,
                                      filters=filters)
 
+    def keyword_matches(self, query: str, *, filters: SearchFilters = SearchFilters()) -> set[str]:
+        """Every clause (base id) the keyword search finds for `query`: how many match in all, where a search
+        shows only its k best."""
+        everything = max(1, self.index.manifest.clauses)
+        return {hit.clause.base_id for hit in self.search(query, k=everything, mode="lexical", filters=filters)}
+
     def ask(self, question: str, *, history: Sequence[tuple[str, str]] = (), k: int | None = None,
             mode: str | None = None, filters: SearchFilters = SearchFilters()) -> Answer:
         """Answer `question` from retrieved clauses; `history` is the conversation as (question, answer) pairs."""
@@ -256,7 +282,8 @@ class Pipeline:
             "location": manifest.location,
             "version": manifest.version,
             "built_at": manifest.built_at,
-            "counts": {"documents": len(manifest.documents), "clauses": manifest.clauses},
+            "counts": {"documents": len(manifest.documents), "clauses": manifest.clauses,
+                       "sentences": manifest.sentences},
             "dense_kind": manifest.dense_kind,
             "built_with": dataclasses.asdict(manifest.embedder),
             "matches_embedder": same_vector_space(manifest.embedder.fingerprint, self.query_embedder.fingerprint),

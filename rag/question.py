@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from rag.clean import is_traditional, normalize_width, to_simplified
 from rag.errors import QueryError
 from rag.lexical import shared_tokenizer
-from rag.vocabulary import INTENT_WORDS, is_content_word, policy_terms_for
+from rag.vocabulary import INTENT_WORDS, colloquial_lexicon, is_content_word, policy_terms_for
 
 if TYPE_CHECKING:
     from rag.clause_store import DocumentEntry
@@ -38,7 +38,11 @@ _FOLLOW_UP = re.compile(r"^(那|那么|那个|还有|另外|此外|其中|具体
 _REFERRING = ("这项", "这个", "这些", "上述", "该项", "该条", "其中", "它们", "这方面", "此项", "前面", "刚才")
 # A city, province or county name: 汕尾市 (not 市场), 广东省; group 1 is the bare name.
 PLACE = re.compile(r"([\u4e00-\u9fff]{2,3}?)(?:市(?!场)|省|县|自治区)")
-_HAS_CONTENT = re.compile(r"[0-9A-Za-z\u3400-\u4dbf\u4e00-\u9fff]")
+# Words that frame a question rather than name its topic: years, places and levels (省级), kinds of document.
+_FRAME_WORD = re.compile(r"\d|计划|纲要|意见|通知|方案|办法|条例|决定|规定|文件|法$|[市省县区级]$|^(本|全|地方)|层面")
+# "X呢？" asks the earlier question again about X; "申报要满足什么条件？" asks something more about the same topic.
+_SAME_QUESTION_ABOUT = re.compile(r"呢[？?。!！\s]*$")
+HAS_CONTENT = re.compile(r"[0-9A-Za-z\u3400-\u4dbf\u4e00-\u9fff]")
 MAX_FOLLOW_UP_TURNS = 3
 EMPTY_QUESTION = "问题是空的：请输入问题或关键词，例如“哪些部门负责质量基础设施一站式服务？”"
 
@@ -87,7 +91,7 @@ def check_question(text: object) -> str:
         text.encode("utf-8")
     except UnicodeEncodeError:  # undecodable bytes from argv arrive as lone surrogates
         raise QueryError("问题不是有效的 UTF-8 文本：请检查终端或文件的编码") from None
-    if not _HAS_CONTENT.search(text):
+    if not HAS_CONTENT.search(text):
         raise QueryError(EMPTY_QUESTION)
     return text
 
@@ -105,12 +109,15 @@ def analyze_question(question: str, *, max_chars: int = 2_000, history: Sequence
     """The `Query` for `question`; `history` holds the earlier questions of the conversation, oldest first."""
     text = normalize_query(question, max_chars=max_chars)
     context = tuple(follow_up_context(text, [q for q in history if isinstance(q, str) and q.strip()]))
+    documents = tuple(documents)
+    named, naming = document_mentions(text, documents)
+    if context and _SAME_QUESTION_ABOUT.search(text) and new_topic_terms(text, context, naming):
+        _, context_naming = document_mentions(" ".join(context), documents)
+        context = tuple(question_frame(earlier, text, keep=context_naming) for earlier in context)
     intent = question_intent(text)
     if intent in ("general", "measures") and context and question_intent(" ".join(context)) != "general":
         intent = question_intent(" ".join(context))  # "汕尾的呢？" asks what the previous question asked
     full = " ".join((*context, text))
-    documents = tuple(documents)
-    named, naming = document_mentions(text, documents)
     if not named and context:
         named, naming = document_mentions(full, documents)
     return Query(raw=question, text=text, traditional=is_traditional(question), intent=intent,
@@ -133,11 +140,18 @@ def question_intent(text: str) -> str:
 
 def query_terms(text: str) -> list[str]:
     """Words of a question without function and intent words, in order, once each."""
+    colloquial = [word for word, _ in colloquial_lexicon() if word in text]
     seen: list[str] = []
     for token in shared_tokenizer().tokenize(text):
-        if token not in INTENT_WORDS and token not in seen and not (len(token) == 1 and not token.isdigit()):
+        if token not in INTENT_WORDS and token not in seen and not (len(token) == 1 and not token.isdigit()) \
+                and not any(_straddles(token, word, text) for word in colloquial):
             seen.append(token)
     return seen
+
+
+def _straddles(token: str, word: str, text: str) -> bool:
+    """A piece jieba cut across a colloquial word: 开小 of 开小厂, where the word is 小厂."""
+    return any(token[-k:] == word[:k] and token + word[k:] in text for k in range(1, min(len(token), len(word))))
 
 
 def content_terms(text: str) -> list[str]:
@@ -166,6 +180,25 @@ def follow_up_context(question: str, earlier_questions: Sequence[str]) -> list[s
         if not is_follow_up(previous):
             break
     return chain
+
+
+def new_topic_terms(text: str, context: Sequence[str], naming: Sequence[str]) -> list[str]:
+    """Content words of a follow-up that the earlier questions lack and that are not a place, year or
+    document: "那消费品质量安全监管呢？" after a question on 食品农产品 asks about a new topic; "汕尾的呢？" does not."""
+    earlier = " ".join(context)
+    return [t for t in content_terms(text)
+            if t not in earlier and not any(t in word for word in naming) and not _FRAME_WORD.search(t)]
+
+
+def question_frame(earlier: str, follow_up: str, *, keep: Sequence[str] = ()) -> str:
+    """An earlier question without the topic words the follow-up replaces: its document, year and what it
+    asked stay. "2014年的行动计划里，食品农产品质量安全监管由哪个部门牵头？" before "那消费品质量安全监管呢？"
+    keeps "2014年的行动计划里，质量安全监管由哪个部门牵头？". Words in `keep` (those that named a document,
+    汕尾) stay too."""
+    kept = [word for word in shared_tokenizer().segment(earlier)
+            if not is_content_word(word) or word in follow_up or _FRAME_WORD.search(word)
+            or any(word in named for named in keep)]
+    return "".join(kept)
 
 
 def mentioned_documents(text: str, documents: Iterable[DocumentEntry]) -> tuple[str, ...]:

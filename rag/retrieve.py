@@ -25,6 +25,7 @@ class Ranking:
 
     dense_weight: float  # share of the dense cosine in the fused score …
     lexical_weight: float  # … and of BM25, each min-max normalised over the candidate pool
+    sentence_weight: float  # the dense score: (1 − w) · the clause's cosine + w · its best sentence's
     heading_weight: float  # BM25 of the title/chapter field, relative to the clause text
     department_boost: float  # a department question prefers clauses that name departments
     document_boost: float  # a question naming a document (汕尾, 《…》) prefers its clauses
@@ -93,10 +94,11 @@ class Retriever:
             return self._hits(ranked, k, None)
         vector = self.query_vector(analyzed.search_text)
         if mode == "dense":
-            ranked = self.index.dense_search(vector, depth, filters)
+            ranked = self.index.dense_search(vector, depth, filters, sentence_weight=self.ranking.sentence_weight)
         else:
             ranked = self._hybrid(analyzed, self.index.hybrid_pool(
-                vector, analyzed.lexical_text, depth, filters, heading_weight=self.ranking.heading_weight))
+                vector, analyzed.lexical_text, depth, filters, heading_weight=self.ranking.heading_weight,
+                sentence_weight=self.ranking.sentence_weight))
         return self._hits(ranked, k, vector)
 
     def query_vector(self, text: str) -> Matrix:
@@ -119,7 +121,7 @@ class Retriever:
         """Fuse the dense and lexical candidates, then prefer what the question's intent and names ask for."""
         if not pool.clauses:
             return []
-        fused = convex_fusion([pool.similarities, pool.lexical], (self.ranking.dense_weight, self.ranking.lexical_weight))
+        fused = convex_fusion([pool.dense, pool.lexical], (self.ranking.dense_weight, self.ranking.lexical_weight))
         fused = fused + self._preferences(query, pool.clauses)
         order = np.lexsort((np.arange(len(fused)), -fused))  # ties keep the store's order
         return [Scored(pool.clauses[i], float(fused[i])) for i in order]
@@ -142,8 +144,10 @@ class Retriever:
                 chosen.append(scored)
                 if len(chosen) == k:
                     break
+        # One pass over the chosen clauses: each hit's dense score, for the answer's relevance decision.
         similarities: list[float | None] = [None] * len(chosen)
         if query_vector is not None and chosen:
-            similarities = [float(s) for s in self.index.similarities([c.clause.clause_id for c in chosen], query_vector)]
+            similarities = [float(s) for s in self.index.dense_scores(
+                [c.clause.clause_id for c in chosen], query_vector, sentence_weight=self.ranking.sentence_weight)]
         return [Hit(clause=c.clause, score=c.score, rank=rank, similarity=similarity)
                 for rank, (c, similarity) in enumerate(zip(chosen, similarities, strict=True), start=1)]

@@ -29,6 +29,10 @@ class Document:
     doc_number: str = ""  # e.g. "国办发〔2014〕18号"
     script: str = "simplified"  # script of the original: "simplified" | "traditional"
     lead_first_listed: bool = False  # the document says "列第一位者为牵头部门"
+    # "document": split into clauses; "passage": a pre-chunked unit (a BEIR passage), indexed whole as one
+    # clause whose id is the document's id, with `heading` (the passage's title) as its heading field
+    kind: str = "document"
+    heading: str = ""
 
 
 @dataclass(frozen=True)
@@ -60,34 +64,22 @@ class Clause:
         """The clause id without the part suffix: all parts of one long clause share it."""
         return self.clause_id.rsplit("-", 1)[0] if self.part > 1 else self.clause_id
 
-    def as_record(self) -> dict[str, object]:
-        """The public fields under the names of the JSON contract (`rag search --json`, LangChain metadata)."""
-        return {
-            "id": self.clause_id,
-            "doc_id": self.doc_id,
-            "doc_title": self.doc_title,
-            "source": self.source,
-            "chapter": self.chapter,
-            "clause": self.label,
-            "clause_title": self.title,
-            "departments": list(self.departments),
-            "lead_department": self.lead_department,
-            "citation": self.citation,
-        }
-
     @property
     def citation(self) -> str:
-        """Short human citation, e.g. 《…》六（十六） or 《…》第四十八条."""
+        """Short human citation, e.g. 《…》六（十六） or 《…》第四十八条 (rag/shapes.py adds the title)."""
+        return f"《{self.doc_title}》{self.place}"
+
+    @property
+    def place(self) -> str:
+        """Where the clause sits in its document: 六（十六）, 第四十八条, the chapter heading, 序言, 结尾."""
         chapter_number = self.chapter.split("、", 1)[0] if "、" in self.chapter[:6] else ""
         if self.kind == "article":
-            where = self.label
-        elif self.kind == "clause":
-            where = chapter_number + self.label
-        elif self.kind == "chapter":
-            where = self.chapter
-        else:
-            where = {"preamble": "序言", "closing": "结尾"}.get(self.kind, self.label)
-        return f"《{self.doc_title}》{where}"
+            return self.label
+        if self.kind == "clause":
+            return chapter_number + self.label
+        if self.kind == "chapter":
+            return self.chapter
+        return {"preamble": "序言", "closing": "结尾"}.get(self.kind, self.label)
 
 
 @dataclass(frozen=True)

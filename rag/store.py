@@ -3,7 +3,8 @@
 Layout of `index/<name>/`:
     CURRENT                  name of the live version directory (replaced atomically)
     .lock                    held by the one writer
-    v-<timestamp>/manifest.json, clauses.jsonl, vectors.npy, dense.faiss, lexical/, headings/, words.json
+    v-<timestamp>/manifest.json, clauses.jsonl, vectors.npy, dense.faiss, lexical/, headings/, words.json,
+                 sentence_vectors.npy, sentence_owners.npy, sentences.faiss (rag/sentences.py)
 
 A build writes a new version directory and only then points CURRENT at it, so a crash or a failed
 ingest leaves the previous version usable. While it embeds, the build checkpoints its vectors in
@@ -56,10 +57,20 @@ from rag.index import FaissIndex, Rows, build_vector_index
 from rag.ingest import LoadedCorpus
 from rag.integrity import damaged, file_records, read_manifest, verify_files
 from rag.lexical import ClauseBm25, top_scores
-from rag.passages import PASSAGE_FORMAT, heading_text, indexed_clauses, passage_text, title_words
+from rag.passages import (
+    PASSAGE_FORMAT,
+    EmbeddingUnit,
+    embedding_units,
+    heading_text,
+    indexed_clauses,
+    passage_text,
+    title_words,
+)
 from rag.schema import Clause, Matrix
+from rag.sentences import SentenceVectors
 
-INDEX_FORMAT = 2  # 2: vectors of the bare clause text; document title and chapter in their own BM25 field
+# 2: vectors of the bare clause text; document title and chapter in their own BM25 field. 3: sentence vectors.
+INDEX_FORMAT = 3
 # Re-exported for callers that build indexes (bench/, tests/).
 __all__ = ["CHECKPOINT_CLAUSES", "ClauseIndex", "IngestReport", "Progress", "build_index", "check_index",
            "checkpoint_blocks", "open_index", "passage_text"]
@@ -72,7 +83,8 @@ class ClauseIndex:
     """
 
     def __init__(self, directory: Path, manifest: Manifest, settings: dict[str, Any], files: dict[str, Any],
-                 clauses: list[Clause], vectors: Matrix, dense: FaissIndex, lexical: ClauseBm25) -> None:
+                 clauses: list[Clause], vectors: Matrix, dense: FaissIndex, sentences: SentenceVectors,
+                 lexical: ClauseBm25) -> None:
         self.directory = directory
         self.manifest = manifest
         self.settings = settings  # what the clauses and vectors depend on: chunking, passage format
@@ -80,6 +92,7 @@ class ClauseIndex:
         self.clauses = clauses
         self.vectors = vectors
         self.dense = dense
+        self.sentences = sentences
         self.lexical = lexical
         self.row_of = {clause.clause_id: row for row, clause in enumerate(clauses)}
         self._containing: dict[str, int] = {}  # term → clauses whose text contains it
@@ -87,26 +100,33 @@ class ClauseIndex:
         self._allowed: dict[SearchFilters, Rows] = {}
         self._allowed_lock = threading.Lock()
 
-    def dense_search(self, vector: Matrix, depth: int, filters: SearchFilters) -> list[Scored]:
+    def dense_search(self, vector: Matrix, depth: int, filters: SearchFilters, *,
+                     sentence_weight: float) -> list[Scored]:
         allowed = self._allowed_rows(filters)
-        return [Scored(self.clauses[row], score) for row, score in self._dense_rows(vector, depth, allowed)]
+        return [Scored(self.clauses[row], score)
+                for row, score in self._dense_rows(vector, depth, allowed, sentence_weight)]
 
     def lexical_search(self, text: str, depth: int, filters: SearchFilters, *, heading_weight: float) -> list[Scored]:
         scores = self._lexical_scores(text, heading_weight, self._allowed_rows(filters))
         return [Scored(self.clauses[row], score) for row, score in top_scores(scores, depth)]
 
     def hybrid_pool(self, vector: Matrix, text: str, depth: int, filters: SearchFilters, *,
-                    heading_weight: float) -> CandidatePool:
+                    heading_weight: float, sentence_weight: float) -> CandidatePool:
         allowed = self._allowed_rows(filters)
-        dense = self._dense_rows(vector, depth, allowed)
+        dense = self._dense_rows(vector, depth, allowed, sentence_weight)
         lexical_all = self._lexical_scores(text, heading_weight, allowed)
         lexical = top_scores(lexical_all, depth)
         pool = np.asarray(sorted({r for r, _ in dense} | {r for r, _ in lexical}), dtype=np.int64)
-        return CandidatePool(tuple(self.clauses[row] for row in pool), self.vectors[pool] @ vector, lexical_all[pool])
+        return CandidatePool(tuple(self.clauses[row] for row in pool),
+                             self._dense_scores(pool, vector, sentence_weight), lexical_all[pool])
 
-    def similarities(self, clause_ids: Sequence[str], vector: Matrix) -> np.ndarray:
+    def dense_scores(self, clause_ids: Sequence[str], vector: Matrix, *, sentence_weight: float) -> np.ndarray:
         rows = np.asarray([self.row_of[clause_id] for clause_id in clause_ids], dtype=np.int64)
-        return self.vectors[rows] @ vector
+        return self._dense_scores(rows, vector, sentence_weight)
+
+    def clauses_matching(self, filters: SearchFilters) -> list[Clause]:
+        allowed = self._allowed_rows(filters)
+        return list(self.clauses) if allowed is None else [self.clauses[row] for row in allowed]
 
     def mean_similarity(self, vector: Matrix) -> float:
         return float(self.centroid @ vector)
@@ -125,11 +145,26 @@ class ClauseIndex:
     def check_embedder(self, embedder: Embedder) -> None:
         check_same_space(str(self.directory.parent), self.manifest.embedder, embedder)
 
-    def _dense_rows(self, vector: Matrix, depth: int, allowed: Rows | None) -> list[tuple[int, float]]:
+    def _dense_rows(self, vector: Matrix, depth: int, allowed: Rows | None,
+                    sentence_weight: float) -> list[tuple[int, float]]:
+        """The `depth` rows that score best by `_dense_scores`, as (row, score), best first: candidates are
+        the nearest clauses and the clauses of the nearest sentences."""
         if allowed is not None and len(allowed) == 0:
             return []
-        scores, rows = self.dense.search(vector[None, :], depth, allowed)
-        return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0]
+        _, rows = self.dense.search(vector[None, :], depth, allowed)
+        candidates = rows[0][rows[0] >= 0]
+        if sentence_weight:
+            candidates = np.union1d(candidates, self.sentences.nearest_clauses(vector, depth, allowed))
+        scores = self._dense_scores(candidates, vector, sentence_weight)
+        order = np.lexsort((candidates, -scores))[:depth]
+        return [(int(candidates[i]), float(scores[i])) for i in order]
+
+    def _dense_scores(self, rows: Rows, vector: Matrix, sentence_weight: float) -> Matrix:
+        """(1 − w) × each clause's cosine + w × its best sentence's cosine (its own where it has no sentences)."""
+        own = self.vectors[rows] @ vector
+        if not sentence_weight:
+            return own
+        return (1 - sentence_weight) * own + sentence_weight * self.sentences.best_similarities(rows, vector, own)
 
     def _lexical_scores(self, text: str, heading_weight: float, allowed: Rows | None) -> np.ndarray:
         scores = self.lexical.scores(text, heading_weight=heading_weight)
@@ -167,20 +202,26 @@ def open_index(directory: str | Path) -> ClauseIndex:
         clauses = [_clause_from_json(line) for line in (version / "clauses.jsonl").open(encoding="utf-8")]
         vectors = np.load(version / "vectors.npy")
         dense = FaissIndex.load(version / "dense.faiss", manifest["dense_kind"])
+        sentences = SentenceVectors(np.load(version / "sentence_vectors.npy"),
+                                    np.load(version / "sentence_owners.npy"),
+                                    FaissIndex.load(version / "sentences.faiss", manifest["dense_kind"]))
         lexical = ClauseBm25.load(version)
         typed = _typed_manifest(root, version, manifest)
     except Exception as error:  # numpy, FAISS, bm25s and json each fail their own way on a corrupt file
         raise damaged(root, f"{type(error).__name__}: {error}") from error
     if not (len(clauses) == len(vectors) == dense.size == typed.clauses) or lexical.sizes != (len(clauses),) * 2:
         raise damaged(root, "the parts hold different numbers of clauses")
+    if not len(sentences.vectors) == len(sentences.owners) == sentences.dense.size:
+        raise damaged(root, "the sentence parts hold different numbers of sentences")
     return ClauseIndex(version, typed, manifest["settings"], manifest.get("files", {}), clauses, vectors, dense,
-                       lexical)
+                       sentences, lexical)
 
 
 def _typed_manifest(root: Path, version: Path, manifest: dict[str, Any]) -> Manifest:
     return Manifest(store="faiss", location=str(root), version=version.name, built_at=manifest["built_at"],
                     embedder=EmbedderRecord(**manifest["embedder"]), dense_kind=manifest["dense_kind"],
-                    documents=tuple(DocumentEntry(**entry) for entry in manifest["documents"]))
+                    documents=tuple(DocumentEntry(**entry) for entry in manifest["documents"]),
+                    sentences=manifest["counts"]["sentences"])
 
 
 def check_index(directory: str | Path) -> ClauseIndex:
@@ -235,16 +276,22 @@ def _build_locked(corpus: LoadedCorpus, root: Path, embedder: Embedder, max_clau
         clauses.extend(doc_clauses)
         entries.append(document_entry(document, len(doc_clauses)))
     new_hashes = {entry.doc_id: entry.content_hash for entry in entries}
-    vectors, pending = _reused_vectors(clauses, previous, old_hashes, new_hashes, embedder.dimension)
-    texts = [passage_text(clauses[row]) for row in pending]
+    units = embedding_units(clauses)
+    unchanged = {c.clause_id for c in clauses if old_hashes.get(c.doc_id) == new_hashes[c.doc_id]}
+    vectors, pending = _reused_vectors(units, previous, unchanged, embedder.dimension)
+    texts = [units[position].text for position in pending]
     blocks = checkpoint_blocks(texts, checkpoint_clauses)
     current = _current_version(root)
-    version = unfinished_version(root, inputs_key(embedder, settings, clauses, pending, texts, checkpoint_clauses),
-                                 current=current.name if current else None)
+    key = inputs_key(embedder, settings, [units[p].key for p in pending], texts, checkpoint_clauses)
+    version = unfinished_version(root, key, current=current.name if current else None)
     try:
         resumed = embed_pending(version / PARTIAL, vectors, pending, texts, blocks, embedder, progress)
         progress("index", 0, 1)
         kind = ann_kind if len(clauses) > ann_threshold else "flat"
+        sentence_vectors = vectors[len(clauses):]
+        sentences = SentenceVectors(sentence_vectors, np.asarray([u.row for u in units[len(clauses):]], dtype=np.int64),
+                                    build_vector_index(sentence_vectors, kind=kind))
+        vectors = vectors[: len(clauses)]
         dense = build_vector_index(vectors, kind=kind)
         lexical = ClauseBm25.build([passage_text(c) for c in clauses], [heading_text(c) for c in clauses],
                                    title_words(clauses))
@@ -254,11 +301,11 @@ def _build_locked(corpus: LoadedCorpus, root: Path, embedder: Embedder, max_clau
                          "fingerprint": embedder.fingerprint},
             "settings": settings,
             "dense_kind": kind,
-            "counts": {"documents": len(entries), "clauses": len(clauses)},
+            "counts": {"documents": len(entries), "clauses": len(clauses), "sentences": len(sentence_vectors)},
             "documents": [dataclasses.asdict(e) for e in entries],
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
-        _write_version(version, manifest, clauses, vectors, dense, lexical)
+        _write_version(version, manifest, clauses, vectors, dense, sentences, lexical)
         _point_current_at(root, version)
     except BaseException:
         # Keep checkpointed vectors for the next run; a version with none is just debris.
@@ -278,21 +325,34 @@ def _build_locked(corpus: LoadedCorpus, root: Path, embedder: Embedder, max_clau
         seconds=time.perf_counter() - started,
         directory=str(root),
         resumed=resumed,
+        texts=len(units),
     )
 
 
-def _reused_vectors(clauses: Sequence[Clause], previous: ClauseIndex | None, old_hashes: dict[str, str],
-                    new_hashes: dict[str, str], dimension: int) -> tuple[Matrix, list[int]]:
-    """Vectors of unchanged documents copied from the previous version, and the rows still to embed."""
-    vectors = np.zeros((len(clauses), dimension), dtype=np.float32)
+def _reused_vectors(units: Sequence[EmbeddingUnit], previous: ClauseIndex | None, unchanged: set[str],
+                    dimension: int) -> tuple[Matrix, list[int]]:
+    """Vectors of unchanged documents' clauses copied from the previous version, and the units still to embed."""
+    vectors = np.zeros((len(units), dimension), dtype=np.float32)
+    old = previous_vectors(previous) if previous is not None else {}
     pending: list[int] = []
-    for row, clause in enumerate(clauses):
-        old_row = previous.row_of.get(clause.clause_id) if previous else None
-        if previous is not None and old_row is not None and old_hashes.get(clause.doc_id) == new_hashes[clause.doc_id]:
-            vectors[row] = previous.vectors[old_row]
+    for position, unit in enumerate(units):
+        vector = old.get(unit.key) if unit.clause_id in unchanged else None
+        if vector is None:
+            pending.append(position)
         else:
-            pending.append(row)
+            vectors[position] = vector
     return vectors, pending
+
+
+def previous_vectors(index: ClauseIndex) -> dict[str, Matrix]:
+    """Unit key (`EmbeddingUnit.key`) → vector, for every clause and sentence of a version."""
+    found = {clause.clause_id: index.vectors[row] for row, clause in enumerate(index.clauses)}
+    number_of: dict[int, int] = {}
+    for position, row in enumerate(index.sentences.owners.tolist()):
+        number = number_of.get(row, 0)
+        number_of[row] = number + 1
+        found[f"{index.clauses[row].clause_id}~{number}"] = index.sentences.vectors[position]
+    return found
 
 
 def _reusable_previous(root: Path, embedder: Embedder, settings: dict[str, Any]) -> ClauseIndex | None:
@@ -306,12 +366,15 @@ def _reusable_previous(root: Path, embedder: Embedder, settings: dict[str, Any])
 
 
 def _write_version(version: Path, manifest: dict[str, Any], clauses: Sequence[Clause], vectors: Matrix,
-                   dense: FaissIndex, lexical: ClauseBm25) -> None:
+                   dense: FaissIndex, sentences: SentenceVectors, lexical: ClauseBm25) -> None:
     with (version / "clauses.jsonl").open("w", encoding="utf-8") as handle:
         for clause in clauses:
             handle.write(json.dumps(dataclasses.asdict(clause), ensure_ascii=False) + "\n")
     np.save(version / "vectors.npy", vectors)
     dense.save(version / "dense.faiss")
+    np.save(version / "sentence_vectors.npy", sentences.vectors)
+    np.save(version / "sentence_owners.npy", sentences.owners)
+    sentences.dense.save(version / "sentences.faiss")
     lexical.save(version)
     shutil.rmtree(version / PARTIAL, ignore_errors=True)  # the vectors are in vectors.npy now
     # The manifest goes last: a version directory without one was never finished.

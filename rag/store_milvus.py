@@ -1,15 +1,17 @@
-"""The Milvus clause store: one collection that many app replicas share, updated while they serve.
+"""The Milvus clause store: collections that many app replicas share, updated while they serve.
 
 Every search first reads the collection's generation (one primary-key read); when an ingest has bumped
 it, the store reloads the document list, the centroid and the lexical state before answering, so a
-replica sees a re-ingested document on its next query without a restart. Dense search, filters and the
-clauses themselves come from Milvus; lexical search is `rag.milvus_lexical`'s.
+replica sees a re-ingested document on its next query without a restart. Dense search (clauses and their
+sentences), filters and the clauses themselves come from Milvus; lexical search is `rag.milvus_lexical`'s.
+Dense scores are computed here from the vectors Milvus returns, by the same arithmetic as the FAISS store.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -26,19 +28,23 @@ from rag.errors import IndexMismatch, IndexNotFound, SettingsError
 from rag.milvus_collection import (
     CLAUSE_FIELDS,
     HNSW_EF,
+    MAX_RESULTS,
     Collections,
     StoredDocument,
     clause_from_row,
     connect,
     filter_expression,
     generation,
+    ids_expression,
     missing,
     read_meta,
+    scan,
 )
 from rag.milvus_lexical import LEXICONS, Lexicon
-from rag.schema import Matrix
+from rag.schema import Clause, Matrix
+from rag.sentences import best_of_groups
 
-STORE_FORMAT = 1  # bump when the collections' layout changes
+STORE_FORMAT = 2  # bump when the collections' layout changes; 2: sentence vectors
 
 
 class MilvusClauseStore:
@@ -63,31 +69,29 @@ class MilvusClauseStore:
     def check_embedder(self, embedder: Embedder) -> None:
         check_same_space(self.collections.location, self._manifest.embedder, embedder)
 
-    def dense_search(self, vector: Matrix, depth: int, filters: SearchFilters) -> list[Scored]:
+    def dense_search(self, vector: Matrix, depth: int, filters: SearchFilters, *,
+                     sentence_weight: float) -> list[Scored]:
         self._refresh()
-        return self._dense(vector, depth, filters)
+        return self._dense(vector, depth, filters, sentence_weight)
 
     def lexical_search(self, text: str, depth: int, filters: SearchFilters, *, heading_weight: float) -> list[Scored]:
         self._refresh()
         return self._lexicon.search(text, depth, filters, heading_weight=heading_weight).top
 
     def hybrid_pool(self, vector: Matrix, text: str, depth: int, filters: SearchFilters, *,
-                    heading_weight: float) -> CandidatePool:
+                    heading_weight: float, sentence_weight: float) -> CandidatePool:
         self._refresh()
         lexical = self._lexicon.search(text, depth, filters, heading_weight=heading_weight)
-        members = {s.clause.clause_id: s.clause for s in [*self._dense(vector, depth, filters), *lexical.top]}
-        # The FAISS store's row order (corpus order, then text order) breaks ties the same way.
-        pool = sorted(members.values(), key=lambda c: (self._ordinal.get(c.doc_id, len(self._ordinal)), c.start))
+        dense = self._dense(vector, depth, filters, sentence_weight)
+        pool = self._in_store_order({s.clause.clause_id: s.clause for s in [*dense, *lexical.top]}.values())
         ids = [clause.clause_id for clause in pool]
-        return CandidatePool(tuple(pool), self.similarities(ids, vector), lexical.scores_of(ids))
+        return CandidatePool(tuple(pool), self._scores(self._vectors(ids, sentence_weight), vector, sentence_weight),
+                             lexical.scores_of(ids))
 
-    def similarities(self, clause_ids: Sequence[str], vector: Matrix) -> np.ndarray:
+    def dense_scores(self, clause_ids: Sequence[str], vector: Matrix, *, sentence_weight: float) -> np.ndarray:
         if not clause_ids:
             return np.zeros(0, dtype=np.float32)
-        rows = self.collections.client.get(self.collections.clauses, ids=list(clause_ids),
-                                           output_fields=["clause_id", "vector"])
-        vectors = {row["clause_id"]: row["vector"] for row in rows}
-        return np.asarray([vectors[i] for i in clause_ids], dtype=np.float32) @ vector
+        return self._scores(self._vectors(clause_ids, sentence_weight), vector, sentence_weight)
 
     def mean_similarity(self, vector: Matrix) -> float:
         return float(self._centroid @ vector)
@@ -95,15 +99,81 @@ class MilvusClauseStore:
     def clauses_containing(self, term: str) -> int:
         return self._lexicon.count_containing(term)
 
+    def clauses_matching(self, filters: SearchFilters) -> list[Clause]:
+        self._refresh()
+        rows = scan(self.collections, self.collections.clauses, filter_expression(filters) or 'clause_id != ""',
+                    CLAUSE_FIELDS)
+        return self._in_store_order(clause_from_row(row) for row in rows)
+
     def close(self) -> None:
         self.collections.client.close()
 
-    def _dense(self, vector: Matrix, depth: int, filters: SearchFilters) -> list[Scored]:
+    def _dense(self, vector: Matrix, depth: int, filters: SearchFilters, sentence_weight: float) -> list[Scored]:
+        """As the FAISS store: the nearest clauses and the clauses of the nearest sentences, ranked by their
+        dense scores, ties in store order."""
+        expression = filter_expression(filters)
+        clauses = {row["clause_id"]: clause_from_row(row)
+                   for row in self._nearest(self.collections.clauses, vector, depth, expression, CLAUSE_FIELDS)}
+        if sentence_weight:
+            owners = {row["clause_id"] for row in
+                      self._nearest(self.collections.sentences, vector, depth, expression, ["clause_id"])}
+            clauses.update(self._clauses([clause_id for clause_id in owners if clause_id not in clauses]))
+        candidates = self._in_store_order(clauses.values())
+        scores = self._scores(self._vectors([c.clause_id for c in candidates], sentence_weight), vector,
+                              sentence_weight)
+        order = np.lexsort((np.arange(len(candidates)), -scores))[:depth]
+        return [Scored(candidates[i], float(scores[i])) for i in order]
+
+    def _nearest(self, collection: str, vector: Matrix, depth: int, expression: str,
+                 output_fields: list[str]) -> list[dict]:
         results = self.collections.client.search(
-            self.collections.clauses, data=[np.asarray(vector, dtype=np.float32).tolist()], anns_field="vector",
-            limit=depth, filter=filter_expression(filters), output_fields=CLAUSE_FIELDS,
+            collection, data=[np.asarray(vector, dtype=np.float32).tolist()], anns_field="vector",
+            limit=min(depth, MAX_RESULTS), filter=expression, output_fields=output_fields,
             search_params={"metric_type": "IP", "params": {"ef": max(HNSW_EF, depth)}})
-        return [Scored(clause_from_row(hit["entity"]), float(hit["distance"])) for hit in results[0]]
+        return [hit["entity"] for hit in results[0]]
+
+    def _clauses(self, clause_ids: Sequence[str]) -> dict[str, Clause]:
+        if not clause_ids:
+            return {}
+        rows = self.collections.client.get(self.collections.clauses, ids=list(clause_ids), output_fields=CLAUSE_FIELDS)
+        return {row["clause_id"]: clause_from_row(row) for row in rows}
+
+    def _vectors(self, clause_ids: Sequence[str], sentence_weight: float) -> _ClauseVectors:
+        """The clause vectors and, grouped by clause, the sentence vectors of these clauses (none are
+        fetched when the sentences weigh nothing)."""
+        rows = self.collections.client.get(self.collections.clauses, ids=list(clause_ids),
+                                           output_fields=["clause_id", "vector"])
+        # A clause an ingest deleted since it was found has no vector left: it scores as unrelated.
+        own = {row["clause_id"]: row["vector"] for row in rows}
+        dimension = self._manifest.embedder.dimension
+        nothing = [0.0] * dimension
+        sentences: dict[str, list[list[float]]] = {clause_id: [] for clause_id in clause_ids}
+        # 100 clauses hold at most 10,000 sentences (8 characters or more in at most 800): one query's worth.
+        for start in range(0, len(clause_ids) if sentence_weight else 0, 100):
+            for row in self.collections.client.query(
+                    self.collections.sentences, filter=ids_expression(clause_ids[start:start + 100]),
+                    output_fields=["clause_id", "vector"], limit=MAX_RESULTS):
+                sentences[row["clause_id"]].append(row["vector"])
+        grouped = [sentences[clause_id] for clause_id in clause_ids]
+        counts = np.asarray([len(group) for group in grouped], dtype=np.int64)
+        flat = [vector for group in grouped for vector in group]
+        return _ClauseVectors(
+            np.asarray([own.get(clause_id, nothing) for clause_id in clause_ids], dtype=np.float32).reshape(
+                len(clause_ids), dimension),
+            np.asarray(flat, dtype=np.float32).reshape(len(flat), dimension),
+            np.cumsum(counts) - counts, counts)
+
+    def _scores(self, vectors: _ClauseVectors, vector: Matrix, sentence_weight: float) -> np.ndarray:
+        """(1 − w) × each clause's cosine + w × its best sentence's cosine, as `ClauseIndex` computes it."""
+        own = vectors.clauses @ vector
+        if not sentence_weight:
+            return own
+        best = best_of_groups(vectors.sentences, vectors.starts, vectors.counts, vector, own)
+        return (1 - sentence_weight) * own + sentence_weight * best
+
+    def _in_store_order(self, clauses: Iterable[Clause]) -> list[Clause]:
+        """The FAISS store's row order (corpus order, then text order), which breaks ties the same way."""
+        return sorted(clauses, key=lambda c: (self._ordinal.get(c.doc_id, len(self._ordinal)), c.start, c.part))
 
     def _refresh(self) -> None:
         """Reload when an ingest (here or in another process) has changed the collection."""
@@ -124,11 +194,21 @@ class MilvusClauseStore:
         self._manifest = Manifest(
             store="milvus", location=self.collections.location, version=current,
             built_at=store["built_at"], embedder=EmbedderRecord(**store["embedder"]), dense_kind="HNSW",
-            documents=tuple(d.entry for d in documents))
+            documents=tuple(d.entry for d in documents), sentences=sum(d.sentences for d in documents))
         self._ordinal = {d.entry.doc_id: d.ordinal for d in documents}
         self._centroid = centroid(documents, self._manifest.embedder.dimension)
         self._lexicon.refresh(documents)
         self._generation = current
+
+
+@dataclass(frozen=True)
+class _ClauseVectors:
+    """Vectors of some clauses, in their order: `counts[i]` sentence vectors of clause i from `starts[i]` on."""
+
+    clauses: Matrix
+    sentences: Matrix
+    starts: np.ndarray
+    counts: np.ndarray
 
 
 def centroid(documents: Sequence[StoredDocument], dimension: int) -> Matrix:

@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import time
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
+from rag.clock import readable_time
 from rag.errors import CorpusError
 from rag.ingest import MANIFEST_NAME, slugify
 
@@ -39,11 +40,11 @@ def upload_title(title: str, uploaded_by: str, uploaded_at: str) -> str:
 def add_upload(source: Path, directory: Path, *, title: str, uploaded_by: str, original_name: str = "") -> Upload:
     """Copy `source` into `directory` under a new unique name and record it; nothing existing is overwritten."""
     directory.mkdir(parents=True, exist_ok=True)
-    now = time.gmtime()
+    now = datetime.now(UTC)
     original_name = original_name or source.name
-    stem = f"{time.strftime('%Y%m%dT%H%M%S', now)}-{secrets.token_hex(3)}-{slugify(Path(original_name).stem)[:40]}"
+    stem = f"{now.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}-{slugify(Path(original_name).stem)[:40]}"
     target = directory / f"{stem}{source.suffix.lower()}"
-    uploaded_at = time.strftime("%Y-%m-%d %H:%M UTC", now)
+    uploaded_at = readable_time(now)  # Beijing time, as the chat shows times; the file name keeps UTC
     upload = Upload(target.name, f"upload-{stem}", upload_title(title, uploaded_by, uploaded_at), UPLOAD_ISSUER,
                     uploaded_by, uploaded_at, original_name)
     with target.open("xb") as handle:  # "x": fail rather than overwrite
@@ -74,7 +75,7 @@ def list_uploads(directory: Path) -> list[Upload]:
         return [Upload(file_name=name, **{k: v for k, v in entry.items() if k != "file_name"})
                 for name, entry in entries.items()]
     except (OSError, ValueError, TypeError) as error:
-        raise CorpusError(f"{path}: the upload list is damaged ({error})") from error
+        raise CorpusError("上传文件清单已损坏", path) from error
 
 
 def _write_manifest(directory: Path, uploads: list[Upload]) -> None:

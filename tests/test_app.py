@@ -17,9 +17,11 @@ from filelock import FileLock
 
 from app import add_to_corpus, build_app, parse_settings, remove_from_corpus
 from rag import ui, uploads
+from rag.clause_store import SearchFilters
 from rag.config import load_settings
 from rag.generate import NOT_FOUND_MARK
 from rag.login import LoginGuard
+from rag.page import page_options
 from rag.pipeline import Pipeline
 from rag.store import open_index
 from tests.conftest import CORPUS_DIR
@@ -43,7 +45,8 @@ def free_port() -> int:
 def launch(pipeline: Pipeline) -> Iterator[str]:
     demo = build_app(pipeline)
     demo.queue(default_concurrency_limit=2)
-    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(), quiet=True)
+    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(), quiet=True,
+                            **page_options())
     try:
         yield url
     finally:
@@ -74,11 +77,20 @@ def upload_client(writable_pipeline: Pipeline) -> Iterator[Any]:
 
 
 def ask(client: Any, question: str, history: list[dict[str, Any]] | None = None, **settings: Any) -> dict[str, Any]:
-    messages, question_box, cards, plain_text, notice = client.predict(
+    messages, question_box, plain_text, notice = client.predict(
         question, history or [], settings.get("documents", []), settings.get("mode", "hybrid"), settings.get("k", 5),
         api_name="/ask")
-    return {"messages": messages, "question_box": question_box, "cards": cards, "plain_text": plain_text,
-            "notice": notice}
+    return {"messages": messages, "question_box": question_box, "cards": sources_html(messages),
+            "plain_text": plain_text, "notice": notice}
+
+
+def sources_html(messages: list[dict[str, Any]]) -> str:
+    """The source cards inside the last answer's bubble: its HTML part, after the text."""
+    if not messages or messages[-1]["role"] != "assistant":
+        return ""
+    content = messages[-1]["content"]
+    return "".join(part.get("value", "") for part in (content if isinstance(content, list) else [content])
+                   if isinstance(part, dict) and part.get("component") == "html")
 
 
 def last_answer(result: dict[str, Any]) -> str:
@@ -102,9 +114,13 @@ def test_department_question_is_answered_with_citation_cards(client: Any) -> Non
     assert "（十六）提升质量基础设施服务效能" in cards
     assert re.search(r'<span class="department( lead)?">市场监管总局', cards)  # a highlighted department chip
     assert "<details><summary>条款全文</summary>" in cards and "大力开展质量基础设施“一站式”服务" in cards
+    # The sources share the answer's bubble, after its text; each [n] links to its card.
+    text_part, sources_part = result["messages"][-1]["content"]
+    assert "[[1]](#source-1-1)" in text_part["text"] and '<article class="clause-card" id="source-1-1">' in cards
+    assert sources_part["component"] == "html"
     plain = result["plain_text"]
     assert plain.startswith(f"问：{DEPARTMENT_QUESTION}\n答：")
-    assert f"《{ACTION_PLAN_2022}" in plain and "六（十六） 提升质量基础设施服务效能（责任部门：市场监管总局" in plain
+    assert f"《{ACTION_PLAN_2022}" in plain and "六（十六）「提升质量基础设施服务效能」（责任部门：市场监管总局" in plain
     assert "<" not in plain  # plain text for pasting, no markup
 
 
@@ -114,6 +130,8 @@ def test_follow_up_keeps_the_conversation(client: Any) -> None:
     second = ask(client, "那行业标准呢？", history=first["messages"])
     assert [m["role"] for m in second["messages"]] == ["user", "assistant"] * 2
     assert second["notice"] == "" and "万元" in last_answer(second)
+    assert 'id="source-2-1"' in second["cards"] and "(#source-2-1)" in second["messages"][-1]["content"][0]["text"]
+    assert "#source" not in ui.history_pairs(second["messages"])[0][1]  # follow-ups read the answer as written
 
 
 def test_traditional_question_is_answered(client: Any) -> None:
@@ -159,6 +177,27 @@ def test_search_lists_matching_clauses(client: Any) -> None:
     assert "（十六）提升质量基础设施服务效能" in html
 
 
+def test_search_counts_every_match_not_the_k_shown_and_marks_the_words(client: Any, corpus_pipeline: Pipeline
+                                                                      ) -> None:
+    having = {c.base_id for c in corpus_pipeline.index.clauses_matching(SearchFilters()) if "一站式" in c.text}
+    assert len(having) == 4
+    html = search(client, "一站式", k=2)
+    assert "共 4 条条款含检索词，按相关度显示前 2 条。" in html  # not "找到 2 条"
+    assert html.count('<article class="clause-card">') == 2 and "<mark>一站式</mark>" in html
+    html = search(client, "一站式", k=10)  # hybrid: the 4 with the word and 6 close in meaning
+    assert "共找到 10 条，按相关度排序（其中 6 条不含检索词，意思相近）。" in html
+    assert html.count('<span class="semantic">意思相近</span>') == 6
+
+
+def test_a_cited_clause_opens_in_its_document_outline(client: Any) -> None:
+    outline = client.predict("2022-18-departments-quality-improvement#六（十六）|1", api_name="/open_clause")  # and tab 文件库
+    assert f"《{ACTION_PLAN_2022}" in outline and outline.count('class="outline-clause opened" open') == 1
+    assert 'data-clause="2022-18-departments-quality-improvement#六（十六）"' in outline
+    assert outline.count("outline-clause") == 11  # the document's 11 clauses, the opened one among them
+    gone = client.predict("no-such-document#一|2", api_name="/open_clause")
+    assert "不在索引中" in gone
+
+
 def test_search_department_filter_accepts_aliases(client: Any) -> None:
     html = search(client, "质量基础设施", department="工信部", documents=["2022-18-departments-quality-improvement"])
     assert html.count('<article class="clause-card">') >= 1
@@ -181,6 +220,7 @@ def test_corpus_listing(client: Any, corpus_pipeline: Pipeline) -> None:
     assert plan[0].startswith(ACTION_PLAN_2022) and plan[1] == "市场监管总局等18部门" and plan[2] == "2022-12-03"
     assert sum(int(row[3]) for row in rows) == corpus_pipeline.index.manifest.clauses
     assert f"已收录 5 个文件、{corpus_pipeline.index.manifest.clauses} 条条款" in summary
+    assert re.search(r"索引更新于 \d{4}-\d{2}-\d{2} \d{2}:\d{2}）", summary), summary  # Beijing time, not ISO
     assert ["贯彻实施质量发展纲要2014年行动计划", "2014-quality-outline-action-plan"] in choices["choices"]
 
 
@@ -193,12 +233,13 @@ def test_unreadable_uploads_change_nothing(upload_client: Any, writable_pipeline
     (tmp_path / "blob.txt").write_bytes(bytes(range(256)) * 8)
     (tmp_path / "empty.md").write_bytes(b"")
     zip_bomb_docx(tmp_path / "bomb.docx", megabytes=150)  # read in a child process, refused before inflating
-    for path, reason in ((tmp_path / "blob.txt", "binary"), (tmp_path / "empty.md", "empty"),
+    for path, reason in ((tmp_path / "blob.txt", "二进制文件"), (tmp_path / "empty.md", "文件是空的"),
                          (tmp_path / "bomb.docx", "超过上限 100 MB")):
         status, _, table, _, _ = upload_client.predict(gradio_client.handle_file(str(path)), api_name="/add_document")
         status = ui.message_text(status)  # shown as text: sent with markup characters escaped
         assert status.startswith(f"未添加 {path.name}") and reason in status
         assert str(tmp_path) not in status  # the user sees their file name, not the server's temp path
+        assert status.count(path.name) == 1  # named once: “未添加 empty.md：文件是空的”
         assert len(table["data"]) == 5
     assert sorted(Path(writable_pipeline.settings.corpus_paths[0]).iterdir()) == corpus_files
     assert not uploads.list_uploads(writable_pipeline.settings.upload_path)
@@ -214,7 +255,7 @@ def test_uploaded_gbk_document_is_indexed_and_searchable(upload_client: Any, wri
     status, summary, table, choices, file_box = upload_client.predict(
         gradio_client.handle_file(str(upload)), api_name="/add_document")
     status = ui.message_text(status)
-    assert status.startswith("已添加《关于支持计量检测服务的通知（用户上传：匿名用户，"), status
+    assert re.match(r"已添加《关于支持计量检测服务的通知（用户上传：匿名用户，\d{4}-\d{2}-\d{2} \d{2}:\d{2}）》", status), status
     assert "本次计算" in status and file_box is None
     assert len(table["data"]) == 6 and "已收录 6 个文件" in summary
     assert any(label.startswith("关于支持计量检测服务的通知（用户上传") for label, _ in choices["choices"])
@@ -298,7 +339,7 @@ def test_failed_logins_slow_down_and_a_success_resets(corpus_pipeline: Pipeline)
     demo = build_app(corpus_pipeline)
     demo.queue()
     _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(), quiet=True,
-                            auth=guard.check)
+                            **page_options(), auth=guard.check)
     try:
         with httpx.Client(base_url=url, timeout=30) as http:
             def attempt(password: str) -> tuple[int, float]:

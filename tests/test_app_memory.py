@@ -51,6 +51,8 @@ def test_server_never_loads_torch_and_indexes_uploads_in_a_child(tmp_path: Path)
             except httpx.HTTPError:
                 time.sleep(1)
         assert server.poll() is None, server.stderr.read() if server.stderr else ""
+        health = httpx.get(f"{url}api/health", timeout=10).json()  # the API on the chat's port
+        assert health["status"] == "ok" and health["clauses"] > 0
         assert not maps_torch(server.pid)
         assert resident_mb(server.pid) < 500  # ~270 MB measured; 936 MB with torch before
 

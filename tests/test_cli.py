@@ -152,7 +152,7 @@ def test_ingest_skips_symlink_loops_and_lists_unsupported_documents(tmp_path: Pa
     assert "1 added" in result.stdout and "4 skipped" in result.stdout
     skipped = {line.split(":", 1)[0].removeprefix("skipped "): line for line in result.stderr.splitlines()}
     assert set(skipped) == {str(corpus / name) for name in ("a.txt", "b.txt", "old.doc", "table.xlsx")}
-    assert "symbolic links" in skipped[str(corpus / "a.txt")]
+    assert "符号链接形成了循环" in skipped[str(corpus / "a.txt")]
     assert "不支持的格式" in skipped[str(corpus / "old.doc")] and "不支持的格式" in skipped[str(corpus / "table.xlsx")]
 
 

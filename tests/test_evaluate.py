@@ -22,7 +22,7 @@ from rag.cli import main
 from rag.cli_eval import eval_command, make_eval_command, search_function, settings_record
 from rag.config import Settings
 from rag.errors import RagError
-from rag.eval_report import compare_runs, load_run, run_to_dict, write_run
+from rag.eval_report import compare_runs, load_run, plot_styles, run_to_dict, write_run
 from rag.evaluate import (
     EvalError,
     EvalResult,
@@ -347,8 +347,23 @@ def test_write_run_writes_json_markdown_and_png(result: EvalResult, tmp_path: Pa
     assert "**q2** [colloquial] 认证检测机构" in report
     assert "![recall@k](recall.png)" in report
 
-    png = (tmp_path / "run" / "recall.png").read_bytes()
-    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    assert "![recall@k](recall.png) ![by style](styles.png)" in report  # the two charts side by side
+    for chart in ("recall.png", "styles.png"):
+        assert (tmp_path / "run" / chart).read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_style_chart_has_a_bar_per_mode_and_style(result: EvalResult, tmp_path: Path) -> None:
+    run = _write(result, tmp_path / "run")
+    figure = plot_styles(run, tmp_path / "styles.png")
+    recall, mrr = figure.axes  # recall@2 and mrr@2, answerable styles only (not "unanswerable")
+    styles = ["colloquial", "keyword", "department"]
+    assert [label.get_text() for label in mrr.get_xticklabels()] == [f"{style}\n(n=1)" for style in styles]
+    heights = {axes: [bar.get_height() for bar in axes.patches] for axes in (recall, mrr)}
+    # bars run mode by mode (lexical, dense), each over the styles in order
+    by_style = run["by_style"]
+    assert heights[mrr] == pytest.approx([by_style[m][s]["mrr@2"] for m in ("lexical", "dense") for s in styles])
+    assert heights[mrr][0] == 1.0 and heights[mrr][3] == 0.5  # q2 (colloquial): lexical first, dense second
+    assert heights[recall] == pytest.approx([by_style[m][s]["recall@2"] for m in ("lexical", "dense") for s in styles])
 
 
 def test_compare_runs_reports_deltas(eval_dir: Path, tmp_path: Path) -> None:
@@ -418,7 +433,7 @@ def test_cli_json_output(cli: tuple[CliRunner, list[Settings]], eval_dir: Path, 
     assert run["metrics"]["hybrid"]["recall@1"] == pytest.approx(0.8333, abs=1e-4)
     assert run["metrics"]["dense"]["recall@1"] == pytest.approx(0.5)
     assert run["settings"]["index_dir"] == str(tmp_path / "idx") == opened[0].index_dir
-    assert sorted(p.name for p in out.iterdir()) == ["recall.png", "report.md", "run.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["recall.png", "report.md", "run.json", "styles.png"]
 
 
 def test_cli_prints_a_table(cli: tuple[CliRunner, list[Settings]], eval_dir: Path, tmp_path: Path) -> None:

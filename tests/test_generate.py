@@ -25,6 +25,7 @@ from rag.ingest import load_corpus
 from rag.llm import LlmGenerator, build_generator, uncited_statements
 from rag.question import analyze_question, question_intent
 from rag.schema import Answer, Clause, Hit
+from rag.store import DocumentEntry
 
 SHANWEI = "2023-shanwei-quality-strong-city-opinion"
 PLAN_2022 = "2022-18-departments-quality-improvement"
@@ -150,7 +151,9 @@ def test_no_hits_is_not_found() -> None:
 
 def test_follow_up_context_supplies_the_kind_and_the_terms(clauses: dict[str, Clause]) -> None:
     hits = hits_for(clauses, f"{SHANWEI}#八（二十四）", f"{SHANWEI}#八（二十二）")
-    answer = ExtractiveGenerator().answer(analyze_question("汕尾的呢？", history=["哪些部门负责质量基础设施一站式服务？"]), hits)
+    shanwei = DocumentEntry(SHANWEI, clauses[f"{SHANWEI}#八（二十四）"].doc_title, "", "", 0, issuer="汕尾市市场监督管理局")
+    query = analyze_question("汕尾的呢？", history=["哪些部门负责质量基础设施一站式服务？"], documents=[shanwei])
+    answer = ExtractiveGenerator().answer(query, hits)
     assert "由市市场监管局牵头负责。[1]" in answer.text
 
 
@@ -216,7 +219,7 @@ def test_llm_prompt_offers_only_the_numbered_clauses(clauses: dict[str, Clause])
     (_, system), (_, user) = generator.messages(analyze_question("那牵头的是哪个部门？", history=["质量基础设施一站式服务"]), hits)
     assert NOT_FOUND_MARK in system and "[1]" in system
     assert re.findall(r"^\[(\d+)\] ", user, re.MULTILINE) == ["1", "2"] and user.startswith("条款：\n\n[1] 《进一步提高产品")
-    assert "[2] 《关于深入贯彻落实" in user and "牵头：市市场监管局" in user
+    assert "[2] 《关于深入贯彻落实" in user and "（责任部门：市市场监管局（牵头））" in user
     assert user.endswith("对话上文中的问题（仅用于理解省略的问题）：质量基础设施一站式服务\n\n问题：那牵头的是哪个部门？")
 
 

@@ -71,7 +71,8 @@ def test_truncated_file_gives_one_line_and_ingest_rebuilds(index_copy: Path, nam
     repaired = rag("ingest", str(DATA), "--index", str(index_copy))
     assert repaired.returncode == 0 and "Traceback" not in repaired.stderr, repaired.stderr
     index = check_index(index_copy)
-    assert f"{len(index.clauses)} clauses embedded" in repaired.stdout  # nothing reused from the damaged version
+    texts = len(index.clauses) + len(index.sentences.vectors)
+    assert f"{texts} texts embedded" in repaired.stdout  # nothing reused from the damaged version
     checked = rag("index", "check", "--index", str(index_copy))
     assert checked.returncode == 0 and "is intact" in checked.stdout
 
@@ -93,7 +94,7 @@ def test_same_size_corruption_is_caught_by_check_and_not_reused(index_copy: Path
     own.write_bytes(bytes(own_data))
     embedder.embedded.clear()
     report = build_index(load_corpus([DATA]), tmp_path / "own", embedder=embedder)
-    assert report.embedded == report.clauses == len(embedder.embedded)
+    assert report.embedded == report.texts == len(embedder.embedded)
     check_index(tmp_path / "own")
 
 

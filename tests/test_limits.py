@@ -44,7 +44,7 @@ def bomb(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_zip_bomb_docx_is_refused_before_inflating(bomb: Path) -> None:
     assert bomb.stat().st_size < 2_000_000
     started = time.perf_counter()
-    with pytest.raises(CorpusError, match=r"unpacks to [\d,]+ bytes.*解压后 \d+ MB，超过上限 100 MB"):
+    with pytest.raises(CorpusError, match=r"解压后 \d+ MB，超过上限 100 MB"):
         read_text(bomb)
     assert time.perf_counter() - started < 1.0  # was 117 s and a MemoryError
 
@@ -53,12 +53,12 @@ def test_over_long_one_line_text_is_refused_before_cleaning(tmp_path: Path) -> N
     path = tmp_path / "one-line.txt"
     path.write_text("质量发展纲要要求加强质量监督，" * 1_400_000, encoding="utf-8")  # 21 million characters, 63 MB
     started = time.perf_counter()
-    with pytest.raises(CorpusError, match="too long.*文件过长"):
+    with pytest.raises(CorpusError, match="文件过长"):
         load_document(path)
     assert time.perf_counter() - started < 2.0  # was over 200 s
     short = tmp_path / "short.txt"
     short.write_text("质" * (MAX_DOCUMENT_CHARS + 1), encoding="utf-8")  # within the byte bound, over in characters
-    with pytest.raises(CorpusError, match=f"{MAX_DOCUMENT_CHARS + 1:,} characters"):
+    with pytest.raises(CorpusError, match=f"{MAX_DOCUMENT_CHARS + 1:,} 字"):
         read_text(short)
     corpus = load_corpus([tmp_path])  # a folder with such files: listed as skipped, the rest goes on
     assert not corpus.documents and len(corpus.skipped) == 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import random
+import re
 import string
 from collections.abc import Callable
 from pathlib import Path
@@ -296,20 +297,20 @@ def binary_without_nuls(path: Path) -> Path:
 @pytest.mark.parametrize(
     ("name", "make", "reason"),
     [
-        ("empty.txt", lambda path: write(path, b""), "empty"),
-        ("blank.txt", lambda path: write(path, " \n\t\r\n　\n".encode()), "whitespace"),
-        ("blank.md", lambda path: write(path, "\ufeff\n\n".encode()), "whitespace"),
-        ("random.txt", binary_with_nuls, "binary"),
-        ("random-no-nul.txt", binary_without_nuls, "encoding"),
-        ("controls.txt", lambda path: write(path, bytes(range(1, 32)) * 20 + b"text"), "binary"),
-        ("garbage.docx", garbage_docx, "not a valid .docx"),
-        ("truncated.docx", truncated_docx, "not a valid .docx"),
-        ("scanned.pdf", blank_pdf, "scanned PDF without a text layer: run OCR first"),
-        ("garbage.pdf", lambda path: write(path, b"%PDF-1.7\n" + b"\x93" * 500), "not a readable PDF"),
-        ("locked.pdf", encrypted_pdf, "password"),
-        ("empty.html", lambda path: write(path, b"<html><script>x=1</script></html>"), "no text"),
-        ("report.doc", lambda path: write(path, b"old word"), "unsupported file type '.doc'"),
-        ("README", lambda path: write(path, b"text"), "unsupported file type"),
+        ("empty.txt", lambda path: write(path, b""), "文件是空的"),
+        ("blank.txt", lambda path: write(path, " \n\t\r\n　\n".encode()), "没有文字"),
+        ("blank.md", lambda path: write(path, "\ufeff\n\n".encode()), "没有文字"),
+        ("random.txt", binary_with_nuls, "二进制文件"),
+        ("random-no-nul.txt", binary_without_nuls, "无法识别文本编码"),
+        ("controls.txt", lambda path: write(path, bytes(range(1, 32)) * 20 + b"text"), "二进制文件"),
+        ("garbage.docx", garbage_docx, "不是有效的 .docx 文件"),
+        ("truncated.docx", truncated_docx, "不是有效的 .docx 文件"),
+        ("scanned.pdf", blank_pdf, "扫描版 PDF，没有文字层；请先做文字识别"),
+        ("garbage.pdf", lambda path: write(path, b"%PDF-1.7\n" + b"\x93" * 500), "不是可读取的 PDF 文件"),
+        ("locked.pdf", encrypted_pdf, "PDF 设有密码"),
+        ("empty.html", lambda path: write(path, b"<html><script>x=1</script></html>"), "没有文字"),
+        ("report.doc", lambda path: write(path, b"old word"), "不支持的格式（.doc）"),
+        ("README", lambda path: write(path, b"text"), "不支持的格式（无扩展名）"),
     ],
     ids=lambda value: value if isinstance(value, str) else "",
 )
@@ -319,15 +320,17 @@ def test_unreadable_files_raise_corpus_error_naming_the_file(
     path = make(tmp_path / name)
     with pytest.raises(CorpusError) as info:
         read_text(path)
-    assert str(path) in str(info.value)
-    assert reason in str(info.value)
+    assert info.value.path == str(path) and str(info.value) == f"{path}：{info.value.reason}"
+    assert reason in info.value.reason and str(path) not in info.value.reason
+    # Plain Chinese: no English words beyond file types and the formats' own names.
+    assert not re.search("[A-Za-z]{3,}", re.sub(r"\.[a-z]+|Word|PDF|UTF|HTML|Markdown", "", info.value.reason))
 
 
 def test_missing_file_and_directory(tmp_path: Path) -> None:
-    with pytest.raises(CorpusError, match="file not found"):
+    with pytest.raises(CorpusError, match="missing.txt：文件不存在"):
         read_text(tmp_path / "missing.txt")
     (tmp_path / "folder.txt").mkdir()
-    with pytest.raises(CorpusError, match="folder.txt: not a regular file"):
+    with pytest.raises(CorpusError, match="folder.txt：不是普通文件"):
         read_text(tmp_path / "folder.txt")
 
 
@@ -362,7 +365,7 @@ def test_iter_source_files_under_a_hidden_root(tmp_path: Path) -> None:
 
 
 def test_iter_source_files_rejects_a_missing_path(tmp_path: Path) -> None:
-    with pytest.raises(CorpusError, match="missing: no such file or directory"):
+    with pytest.raises(CorpusError, match="missing：文件或文件夹不存在"):
         iter_source_files([tmp_path / "missing"])
 
 

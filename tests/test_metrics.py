@@ -21,6 +21,7 @@ from rag.metrics import (
     ndcg_at_k,
     recall_at_k,
     score_answers,
+    score_beir,
     score_run,
 )
 from rag.schema import Answer, Citation, Clause, Hit
@@ -261,3 +262,21 @@ def test_score_answers() -> None:
             "department_recall": 0.5,  # q3: 1 of 2 gold
         }
     )
+
+
+def test_score_beir_averages_the_way_beir_does() -> None:
+    qrels = {
+        "q1": {"a": 2, "b": 1},  # graded
+        "q2": {"c": 1},  # its first result is the query itself
+        "q3": {"d": 0},  # judged, nothing relevant
+    }
+    run = {"q1": ["b", "x", "a"], "q2": ["q2", "c"], "q3": ["d"]}
+    scores = score_beir(run, qrels)
+    # q1: DCG = 1/log2(2) + 2/log2(4) = 1 + 1 = 2; IDCG = 2/log2(2) + 1/log2(3) = 2.6309 → 0.7602;
+    #     recall 2/2; MRR 1/1.  q2: "q2" is dropped (BEIR's ignore_identical_ids), c is first: 1, 1, 1.
+    #     q3: no relevant passage: 0 on every metric, and it still counts, as in pytrec_eval.
+    ideal = 2 + 1 / math.log2(3)
+    assert scores == pytest.approx({"ndcg@10": (2 / ideal + 1) / 3, "recall@100": 2 / 3, "mrr@10": 2 / 3})
+    assert score_beir({}, qrels) == {"ndcg@10": 0.0, "recall@100": 0.0, "mrr@10": 0.0}  # nothing retrieved
+    with pytest.raises(ValueError, match="qrels are empty"):
+        score_beir(run, {})

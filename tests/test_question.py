@@ -8,9 +8,11 @@ from rag.errors import QueryError
 from rag.pipeline import Pipeline
 from rag.question import (
     analyze_question,
+    content_terms,
     follow_up_context,
     is_follow_up,
     mentioned_documents,
+    new_topic_terms,
     question_intent,
 )
 from rag.vocabulary import is_content_word, parse_lexicon, policy_terms_for
@@ -108,3 +110,44 @@ def test_vocabulary() -> None:
     assert parse_lexicon("# comment\n小厂\t中小企业,小微企业\n\n") == (("小厂", ("中小企业", "小微企业")),)
     with pytest.raises(ValueError, match="line 1"):
         parse_lexicon("小厂 中小企业")
+
+
+def test_a_follow_up_on_a_new_topic_keeps_only_the_frame_of_the_earlier_question(corpus_pipeline: Pipeline) -> None:
+    documents = corpus_pipeline.retriever.index.manifest.documents
+    earlier = "2014年的行动计划里，食品农产品质量安全监管由哪个部门牵头？"
+    switched = analyze_question("那消费品质量安全监管呢？", history=[earlier], documents=documents)
+    assert switched.context == ("2014年的行动计划里，质量安全监管由哪个部门牵头？",)
+    assert switched.intent == "department"
+    assert "食品" not in switched.search_text and "消费品" in switched.terms
+    # A place or a document is no new topic: the earlier question stays whole.
+    same_topic = analyze_question("汕尾的呢？", history=["新设立的新业态企业有没有包容期？"], documents=documents)
+    assert same_topic.context == ("新设立的新业态企业有没有包容期？",)
+    assert new_topic_terms("具体奖励多少？", ["汕尾市对获得质量奖的企业有什么奖励？"], ()) == []
+
+
+def test_the_conversation_picks_the_clause_of_the_new_topic(corpus_pipeline: Pipeline) -> None:
+    earlier = "2014年的行动计划里，食品农产品质量安全监管由哪个部门牵头？"
+    hits = corpus_pipeline.retriever.search(
+        corpus_pipeline.retriever.analyze("那消费品质量安全监管呢？", history=[earlier]), k=3)
+    assert hits[0].clause.clause_id == "2014-quality-outline-action-plan#一（二）"
+
+
+def test_a_level_is_no_new_topic(corpus_pipeline: Pipeline) -> None:
+    earlier = "在本市承担全国标准化专业技术委员会秘书处工作的单位，能拿多少资助？"
+    query = analyze_question("省级的呢？", history=[earlier], documents=corpus_pipeline.index.manifest.documents)
+    assert query.context == (earlier,)
+
+
+def test_only_an_x_ne_question_switches_topic(corpus_pipeline: Pipeline) -> None:
+    documents = corpus_pipeline.index.manifest.documents
+    earlier = "民营企业申报中国质量奖，国家鼓励吗？"
+    more = analyze_question("那申报要满足什么条件？", history=[earlier], documents=documents)
+    assert more.context == (earlier,)  # asks more about the same topic
+    place_kept = analyze_question("保健食品企业呢？", history=["汕尾对婴幼儿配方乳粉生产企业的体系检查有什么要求？"],
+                                  documents=documents)
+    assert "汕尾" in place_kept.context[0] and "婴幼儿" not in place_kept.context[0]
+    assert place_kept.documents == (SHANWEI,)
+
+
+def test_no_piece_cut_across_a_colloquial_word() -> None:
+    assert "开小" not in content_terms("我是开小厂的，产品老是被抽检不合格，政府有啥帮扶？")

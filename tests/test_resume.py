@@ -43,7 +43,7 @@ def test_killed_ingest_resumes_with_the_remainder(corpus_copy: Path, tmp_path: P
     build_index(load_corpus([corpus_copy]), index_dir, embedder=HashingEmbedder())
     before = open_index(index_dir)
     question = HashingEmbedder().embed_queries(["产品质量监督抽查"])[0]
-    answer_before = before.dense_search(question, 5, NO_FILTERS)
+    answer_before = before.dense_search(question, 5, NO_FILTERS, sentence_weight=0.7)
 
     # A new embedder: every clause must be embedded again, in a writer we kill after 3 checkpoints.
     writer = subprocess.Popen([sys.executable, "-c", WRITER, str(corpus_copy), str(index_dir), str(BLOCK)],
@@ -54,7 +54,7 @@ def test_killed_ingest_resumes_with_the_remainder(corpus_copy: Path, tmp_path: P
         assert writer.poll() is None, "the writer finished before it could be killed"
         assert time.monotonic() < deadline, "no checkpoints appeared"
         # Searches keep answering from the previous version while the new one is being embedded.
-        assert open_index(index_dir).dense_search(question, 5, NO_FILTERS) == answer_before
+        assert open_index(index_dir).dense_search(question, 5, NO_FILTERS, sentence_weight=0.7) == answer_before
         checkpoints = sorted(index_dir.glob("v-*/partial/vectors-*.npy"))
         time.sleep(0.05)
     writer.send_signal(signal.SIGKILL)
@@ -63,7 +63,7 @@ def test_killed_ingest_resumes_with_the_remainder(corpus_copy: Path, tmp_path: P
     # The killed writer left its lock file, its unfinished version and CURRENT as they were.
     assert (index_dir / ".lock").exists()
     assert open_index(index_dir).directory == before.directory
-    assert open_index(index_dir).dense_search(question, 5, NO_FILTERS) == answer_before
+    assert open_index(index_dir).dense_search(question, 5, NO_FILTERS, sentence_weight=0.7) == answer_before
     saved = sorted(index_dir.glob("v-*/partial/vectors-*.npy"))
     saved_clauses = sum(len(np.load(path)) for path in saved)
     assert saved_clauses >= 3 * 3  # three blocks at least (the smallest block holds 99 % 8 = 3)
@@ -72,7 +72,7 @@ def test_killed_ingest_resumes_with_the_remainder(corpus_copy: Path, tmp_path: P
     embedder = HashingEmbedder(salt="new")
     report = build_index(load_corpus([corpus_copy]), index_dir, embedder=embedder, checkpoint_clauses=BLOCK)
     assert report.resumed == saved_clauses
-    assert report.embedded == report.clauses - saved_clauses == len(embedder.embedded)
+    assert report.embedded == report.texts - saved_clauses == len(embedder.embedded)
     after = open_index(index_dir)
     assert after.directory != before.directory
     assert [p.name for p in index_dir.glob("v-*")] == [after.directory.name]
@@ -83,6 +83,7 @@ def test_killed_ingest_resumes_with_the_remainder(corpus_copy: Path, tmp_path: P
     build_index(load_corpus([corpus_copy]), fresh, embedder=HashingEmbedder(salt="new"), checkpoint_clauses=BLOCK)
     assert [c.clause_id for c in after.clauses] == [c.clause_id for c in open_index(fresh).clauses]
     assert np.array_equal(after.vectors, open_index(fresh).vectors)
+    assert np.array_equal(after.sentences.vectors, open_index(fresh).sentences.vectors)
 
 
 def test_unfinished_build_with_other_inputs_is_discarded(corpus_copy: Path, tmp_path: Path) -> None:
@@ -93,7 +94,7 @@ def test_unfinished_build_with_other_inputs_is_discarded(corpus_copy: Path, tmp_
     np.save(stale / "vectors-000000.npy", np.ones((BLOCK, 64), dtype=np.float32))
     embedder = HashingEmbedder()
     report = build_index(load_corpus([corpus_copy]), index_dir, embedder=embedder, checkpoint_clauses=BLOCK)
-    assert report.resumed == 0 and report.embedded == report.clauses == len(embedder.embedded)
+    assert report.resumed == 0 and report.embedded == report.texts == len(embedder.embedded)
     assert not stale.parent.exists()
 
 

@@ -3,6 +3,7 @@ deterministic HashingEmbedder; the FAISS store's own mechanics (versions, lock, 
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from rag.errors import CorpusError, IndexDamaged, IndexLocked, IndexMismatch, In
 from rag.ingest import load_corpus
 from rag.pipeline import ingest, open_store, ranking_from
 from rag.retrieve import Retriever
+from rag.sentences import clause_sentences
 from rag.store import build_index, open_index
 from tests.conftest import STORES, HashingEmbedder
 
@@ -50,12 +52,17 @@ def test_build_and_open_round_trip(store: str, corpus_copy: Path, tmp_path: Path
     index = open_store(settings)
     manifest = index.manifest
     assert manifest.store == store and manifest.version and manifest.built_at
-    assert report.embedded == report.clauses == manifest.clauses == len(hashing_embedder.embedded)
+    assert report.clauses == manifest.clauses
+    # each clause's passage is embedded, and each sentence of a longer clause
+    assert report.embedded == report.texts == manifest.clauses + manifest.sentences == len(hashing_embedder.embedded)
+    assert manifest.sentences > manifest.clauses  # policy clauses run to several sentences each
     assert {d.doc_id for d in manifest.documents} == {p.stem for p in corpus_copy.glob("*.txt")}
     assert manifest.embedder.fingerprint == hashing_embedder.fingerprint and manifest.embedder.dimension == 64
     # every clause is searchable, each with its own vector; bare headings are not indexed
-    everything = index.dense_search(hashing_embedder.embed_queries(["质量"])[0], 1_000, SearchFilters())
+    everything = index.dense_search(hashing_embedder.embed_queries(["质量"])[0], 1_000, SearchFilters(),
+                                    sentence_weight=RANKING.sentence_weight)
     assert len({s.clause.clause_id for s in everything}) == manifest.clauses
+    assert {c.clause_id for c in index.clauses_matching(SearchFilters())} == {s.clause.clause_id for s in everything}
     assert all(s.clause.kind != "heading" for s in everything)
     assert index.clauses_containing("质量") == sum("质量" in s.clause.text for s in everything)
 
@@ -65,7 +72,8 @@ def test_reingest_embeds_only_changed_documents(store: str, corpus_copy: Path, t
     settings = settings_for(store, tmp_path / "idx", corpus_copy)
     ingest(settings, embedder=embedder)  # type: ignore[arg-type]
     probe = embedder.embed_queries(["产品质量监督抽查"])[0]
-    kept_similarity = open_store(settings).similarities([KEPT], probe)
+    # with weight 1 a clause's dense score is its best sentence's cosine: sentence vectors are compared too
+    kept_scores = [open_store(settings).dense_scores([KEPT], probe, sentence_weight=w) for w in (0.0, 1.0)]
 
     changed = corpus_copy / f"{CHANGED}.txt"
     changed.write_text(changed.read_text(encoding="utf-8") + "\n（二十三）新增一条关于计量服务的措施。", encoding="utf-8")
@@ -75,14 +83,19 @@ def test_reingest_embeds_only_changed_documents(store: str, corpus_copy: Path, t
 
     assert report.changed == (CHANGED,) and report.removed == (REMOVED,) and len(report.unchanged) == 3
     index = open_store(settings)
-    changed_entry = next(d for d in index.manifest.documents if d.doc_id == CHANGED)
-    assert report.embedded == changed_entry.clauses == len(embedder.embedded)
+    changed_clauses = index.clauses_matching(SearchFilters(doc_ids=(CHANGED,)))
+    changed_sentences = [s for c in changed_clauses for s in clause_sentences(c.text)]
+    assert len(changed_clauses) == next(d for d in index.manifest.documents if d.doc_id == CHANGED).clauses
+    assert report.embedded == len(changed_clauses) + len(changed_sentences) == len(embedder.embedded)
+    assert sorted(embedder.embedded) == sorted([c.text for c in changed_clauses] + changed_sentences)
+    assert report.texts == index.manifest.clauses + index.manifest.sentences
     assert REMOVED not in {d.doc_id for d in index.manifest.documents}
     assert index.lexical_search("质量", 10, SearchFilters(doc_ids=(REMOVED,)), heading_weight=0.3) == []
     new = index.lexical_search("新增一条关于计量服务的措施", 3, SearchFilters(doc_ids=(CHANGED,)), heading_weight=0.3)
     assert new[0].clause.clause_id == f"{CHANGED}#七（二十三）"
-    # unchanged documents keep their vectors bit for bit
-    assert np.array_equal(index.similarities([KEPT], probe), kept_similarity)
+    # unchanged documents keep their clause and sentence vectors bit for bit
+    assert [index.dense_scores([KEPT], probe, sentence_weight=w) for w in (0.0, 1.0)] == kept_scores
+    assert not index.clauses_matching(SearchFilters(doc_ids=(REMOVED,)))
 
 
 def test_failed_ingest_keeps_previous_index(store: str, corpus_copy: Path, tmp_path: Path,
@@ -92,7 +105,7 @@ def test_failed_ingest_keeps_previous_index(store: str, corpus_copy: Path, tmp_p
     empty = tmp_path / "empty"
     empty.mkdir()
     (empty / "blank.txt").write_text("   \n", encoding="utf-8")
-    with pytest.raises(CorpusError, match="nothing to index"):
+    with pytest.raises(CorpusError, match="没有可以索引的文件"):
         ingest(settings_for(store, tmp_path / "idx", empty), embedder=hashing_embedder)  # type: ignore[arg-type]
     assert open_store(settings_for(store, tmp_path / "idx", corpus_copy)).manifest == before
 
@@ -129,6 +142,34 @@ def test_filters_restrict_results(store: str, corpus_copy: Path, tmp_path: Path,
     assert search("质量", filters=SearchFilters(doc_ids=("no-such-doc",))) == []
 
 
+def test_sentence_vectors_score_each_clause(store: str, corpus_copy: Path, tmp_path: Path,
+                                            hashing_embedder: HashingEmbedder) -> None:
+    """A clause's dense score mixes its own cosine with its best sentence's, and a question in one sentence's
+    words finds the clause through that sentence, within the filters."""
+    settings = settings_for(store, tmp_path / "idx", corpus_copy)
+    ingest(settings, embedder=hashing_embedder)  # type: ignore[arg-type]
+    index = open_store(settings)
+    kept = next(c for c in index.clauses_matching(SearchFilters(doc_ids=(KEPT.split("#")[0],))) if c.clause_id == KEPT)
+    sentences = clause_sentences(kept.text)
+    assert len(sentences) >= 2
+    question = hashing_embedder.embed_queries(["产品质量监督抽查"])[0]
+    own = float(hashing_embedder.embed_documents([kept.text])[0] @ question)
+    best = float(np.max(hashing_embedder.embed_documents(sentences) @ question))
+    for weight in (0.0, 0.7, 1.0):
+        expected = (1 - weight) * own + weight * best
+        assert index.dense_scores([KEPT], question, sentence_weight=weight)[0] == pytest.approx(expected, abs=1e-6)
+    one_line = min((c for c in index.clauses_matching(SearchFilters()) if not clause_sentences(c.text)),
+                   key=lambda c: len(c.text))
+    assert index.dense_scores([one_line.clause_id], question, sentence_weight=1.0)[0] == pytest.approx(
+        float(hashing_embedder.embed_documents([one_line.text])[0] @ question), abs=1e-6)  # no sentences: its own
+
+    asked = hashing_embedder.embed_queries([sentences[-1]])[0]
+    top = index.dense_search(asked, 5, SearchFilters(), sentence_weight=1.0)[0]
+    assert top.clause.clause_id == KEPT and top.score == pytest.approx(1.0, abs=1e-5)
+    elsewhere = SearchFilters(doc_ids=(CHANGED,))
+    assert KEPT not in {s.clause.clause_id for s in index.dense_search(asked, 50, elsewhere, sentence_weight=1.0)}
+
+
 def test_both_stores_rank_alike(corpus_copy: Path, tmp_path: Path, hashing_embedder: HashingEmbedder) -> None:
     """The same corpus and vectors give the same rankings, scores and similarities in every store."""
     stores = {}
@@ -141,6 +182,10 @@ def test_both_stores_rank_alike(corpus_copy: Path, tmp_path: Path, hashing_embed
             rankings = {name: [(h.clause.clause_id, round(h.score, 4), h.similarity and round(h.similarity, 4))
                                for h in searcher.search(question, mode=mode)] for name, searcher in stores.items()}
             assert rankings["milvus"] == rankings["faiss"], (question, mode)
+    for filters in (SearchFilters(), SearchFilters(doc_ids=(CHANGED, KEPT.split("#")[0])), SearchFilters(chapter="保障措施"),
+                    SearchFilters(department="工信部")):
+        listed = {name: searcher.index.clauses_matching(filters) for name, searcher in stores.items()}
+        assert listed["milvus"] == listed["faiss"] and listed["faiss"], filters
 
 
 class ExplodingEmbedder(HashingEmbedder):
@@ -148,6 +193,18 @@ class ExplodingEmbedder(HashingEmbedder):
 
     def embed_documents(self, texts):  # type: ignore[no-untyped-def]
         raise RuntimeError("simulated crash while embedding")
+
+
+def test_faiss_version_parts_agree(corpus_copy: Path, tmp_path: Path, hashing_embedder: HashingEmbedder) -> None:
+    report = build(corpus_copy, tmp_path / "idx", hashing_embedder)
+    index = open_index(tmp_path / "idx")
+    assert len(index.clauses) == report.clauses == index.dense.size == len(index.vectors)
+    assert index.lexical.sizes == (report.clauses, report.clauses)
+    sentences = len(index.sentences.vectors)
+    assert sentences == len(index.sentences.owners) == index.sentences.dense.size == index.manifest.sentences
+    assert report.texts == report.clauses + sentences
+    manifest = json.loads((index.directory / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["counts"] == {"documents": 5, "clauses": report.clauses, "sentences": sentences}
 
 
 def test_crash_during_build_leaves_previous_version(corpus_copy: Path, tmp_path: Path) -> None:

@@ -13,14 +13,24 @@ import time
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from rag.clause_store import SearchFilters
+from rag.cli import main as rag_cli
 from rag.config import Settings, load_settings
 from rag.errors import IndexMismatch
 from rag.ingest import load_corpus
-from rag.milvus_collection import MilvusUnavailable, connect, filter_expression
+from rag.milvus_collection import (
+    MilvusUnavailable,
+    connect,
+    filter_expression,
+    read_meta,
+    store_row,
+    upsert_rows,
+)
 from rag.milvus_ingest import ingest_into_milvus
 from rag.pipeline import ingest, open_searcher, open_store
+from rag.store_milvus import MilvusClauseStore
 from tests.conftest import PROJECT_ROOT, HashingEmbedder
 
 CHANGED = "2022-18-departments-quality-improvement"
@@ -64,8 +74,10 @@ def test_replica_sees_a_reingest_on_its_next_query(corpus_copy: Path, tmp_path: 
     assert replica.manifest.version != before
     assert "2014-quality-outline-action-plan" not in {d.doc_id for d in replica.manifest.documents}
     vector = hashing_embedder.embed_queries([NEW_TEXT])[0]
-    assert replica.dense_search(vector, 1, SearchFilters())[0].clause.clause_id == NEW_CLAUSE
-    assert replica.dense_search(vector, 5, SearchFilters(doc_ids=("2014-quality-outline-action-plan",))) == []
+    assert replica.dense_search(vector, 1, SearchFilters(), sentence_weight=0.7)[0].clause.clause_id == NEW_CLAUSE
+    gone = SearchFilters(doc_ids=("2014-quality-outline-action-plan",))
+    assert replica.dense_search(vector, 5, gone, sentence_weight=0.7) == []
+    assert replica.clauses_matching(gone) == []
 
 
 REPLICA = textwrap.dedent("""
@@ -148,11 +160,11 @@ def test_interrupted_ingest_resumes_with_the_unwritten_documents(corpus_copy: Pa
     first = FailingEmbedder()
     with pytest.raises(RuntimeError):
         ingest_into_milvus(corpus, collections, embedder=first, batch_clauses=30)
-    written = len(first.embedded)
-    assert 0 < written < 99
+    written = len(first.embedded)  # the first batch's clauses and sentences
     embedder = HashingEmbedder()
     report = ingest_into_milvus(corpus, collections, embedder=embedder, batch_clauses=30)
-    assert report.embedded == len(embedder.embedded) == report.clauses - written
+    assert 0 < written < report.texts
+    assert report.embedded == len(embedder.embedded) == report.texts - written
     assert len(report.unchanged) >= 1  # the documents the failed run wrote
 
 
@@ -222,3 +234,49 @@ def test_the_default_store_never_loads_milvus(corpus_copy: Path, tmp_path: Path)
                             cwd=PROJECT_ROOT, env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
                             capture_output=True, text=True, timeout=300, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_migrate_copies_a_faiss_index_without_embedding(corpus_copy: Path, tmp_path: Path) -> None:
+    """`rag index migrate`: the FAISS index's own vectors go into Milvus, and the index is only read."""
+    faiss_settings = load_settings(index_dir=str(tmp_path / "idx"), corpus_paths=(str(corpus_copy),))
+    ingest(faiss_settings, embedder=HashingEmbedder())  # type: ignore[arg-type]
+    index_files = {p: p.read_bytes() for p in (tmp_path / "idx").rglob("*") if p.is_file()}
+    uri = str(tmp_path / "elsewhere" / "milvus.db")
+    result = CliRunner().invoke(rag_cli, ["index", "migrate", "--index", str(tmp_path / "idx")],
+                                env={"RAG_MILVUS_URI": uri})
+    assert result.exit_code == 0, result.output
+    assert f"into {uri}#rag_idx" in result.output
+    assert {p: p.read_bytes() for p in (tmp_path / "idx").rglob("*") if p.is_file()} == index_files
+
+    milvus = milvus_settings(tmp_path / "idx", corpus_copy, milvus_uri=uri)
+    faiss_index, milvus_store = open_store(faiss_settings), open_store(milvus)
+    assert milvus_store.manifest.documents == faiss_index.manifest.documents
+    assert (milvus_store.manifest.clauses, milvus_store.manifest.sentences) == (
+        faiss_index.manifest.clauses, faiss_index.manifest.sentences)
+    assert milvus_store.manifest.embedder == faiss_index.manifest.embedder
+    question = HashingEmbedder().embed_queries(["产品质量监督抽查"])[0]
+    for filters in (SearchFilters(), SearchFilters(doc_ids=(CHANGED,))):
+        found = [store.dense_search(question, 20, filters, sentence_weight=0.7) for store in (faiss_index, milvus_store)]
+        assert found[0] == found[1]  # the same vectors: the same clauses, the same scores
+    if isinstance(milvus_store, MilvusClauseStore):
+        milvus_store.close()  # Milvus Lite: one client per file for what follows
+
+    # The copy is what an ingest of the same corpus would have written: nothing left to embed.
+    embedder = HashingEmbedder()
+    report = ingest(milvus, embedder=embedder)  # type: ignore[arg-type]
+    assert embedder.embedded == [] and len(report.unchanged) == 5
+    assert report.texts == faiss_index.manifest.clauses + faiss_index.manifest.sentences
+
+
+def test_store_of_another_format_is_refused(corpus_copy: Path, tmp_path: Path,
+                                            hashing_embedder: HashingEmbedder) -> None:
+    settings = milvus_settings(tmp_path / "idx", corpus_copy)
+    ingest(settings, embedder=hashing_embedder)  # type: ignore[arg-type]
+    collections = connect(settings.milvus_address, settings.milvus_collection_name)
+    store, _ = read_meta(collections)
+    upsert_rows(collections.client, collections.meta, [store_row({**store, "format": 1}, hashing_embedder.dimension)])
+    collections.client.close()
+    with pytest.raises(IndexMismatch, match="格式是 1"):
+        open_store(settings)
+    with pytest.raises(IndexMismatch, match="格式是 1"):
+        ingest(settings, embedder=hashing_embedder)  # type: ignore[arg-type]
