@@ -111,15 +111,16 @@ def analyze_question(question: str, *, max_chars: int = 2_000, history: Sequence
     context = tuple(follow_up_context(text, [q for q in history if isinstance(q, str) and q.strip()]))
     documents = tuple(documents)
     named, naming = document_mentions(text, documents)
+    # The earlier questions' document names: kept in a topic switch's frame, and used when this one names none.
+    context_named, context_naming = document_mentions(" ".join(context), documents) if context else ((), ())
     if context and _SAME_QUESTION_ABOUT.search(text) and new_topic_terms(text, context, naming):
-        _, context_naming = document_mentions(" ".join(context), documents)
         context = tuple(question_frame(earlier, text, keep=context_naming) for earlier in context)
     intent = question_intent(text)
     if intent in ("general", "measures") and context and question_intent(" ".join(context)) != "general":
         intent = question_intent(" ".join(context))  # "汕尾的呢？" asks what the previous question asked
     full = " ".join((*context, text))
-    if not named and context:
-        named, naming = document_mentions(full, documents)
+    if not named:
+        named, naming = context_named, context_naming
     return Query(raw=question, text=text, traditional=is_traditional(question), intent=intent,
                  asks_lead=intent == "department" and bool(LEAD_QUESTION.search(text)),
                  terms=tuple(t for t in content_terms(full) if not any(t in word for word in naming)),
