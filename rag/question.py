@@ -207,6 +207,29 @@ def mentioned_documents(text: str, documents: Iterable[DocumentEntry]) -> tuple[
     return document_mentions(text, documents)[0]
 
 
+# What a document is ("民营企业意见", "18部门的方案"): users name one by a few of its words and its kind.
+_DOCUMENT_KIND = re.compile(r"意见|方案|计划|纲要|规划|通知|办法|决定|条例|规定")
+_SHORT_NAME_CHARS = 12  # how far before the kind word a short name may start
+_SHORT_NAME_MIN = 3  # "实施意见", "质量方案" are too generic to name one document
+
+
+def short_names(text: str, document: DocumentEntry) -> list[str]:
+    """The question's short names for `document`: words just before a kind word of its title ("意见") that
+    its title or issuer holds, 的 aside: "民营企业意见", "18部门的方案" (issuer 市场监管总局等18部门),
+    "2014年的行动计划". The longest such words."""
+    names = []
+    for kind in _DOCUMENT_KIND.finditer(text):
+        if kind.group(0) not in document.title:
+            continue
+        window = text[max(0, kind.start() - _SHORT_NAME_CHARS):kind.start()]
+        for start in range(len(window)):
+            words = window[start:].replace("的", "").rstrip("里中")
+            if len(words) >= _SHORT_NAME_MIN and (words in document.title or words in (document.issuer or "")):
+                names.append(window[start:] + kind.group(0))
+                break
+    return names
+
+
 def document_mentions(text: str, documents: Iterable[DocumentEntry]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(doc ids the question names, the words of the question that named them)."""
     found: list[str] = []
@@ -219,6 +242,7 @@ def document_mentions(text: str, documents: Iterable[DocumentEntry]) -> tuple[tu
             keys += [place.group(0), place.group(1)]  # 汕尾市 before 汕尾
         matched = [key for key in keys if key and key in text]
         matched += [f"《{q}》" for q in quoted if q in document.title]
+        matched += short_names(text, document)
         if matched:
             found.append(document.doc_id)
             words += [w for w in matched if w not in words]
