@@ -164,11 +164,15 @@ def _spans(text: str, markers: list[_Marker]) -> list[_Span]:
         spans.append(_Span("preamble", 0, markers[0].start, path="序言"))
     chapter, chapter_number, section = "", "", ""
     bounds = [m.start for m in markers[1:]] + [len(text)]
-    for marker, end in zip(markers, bounds, strict=True):
+    following = [m.kind for m in markers[1:]] + [""]
+    for marker, end, next_kind in zip(markers, bounds, following, strict=True):
         heading = _heading_line(text, marker.start, end)
         if marker.kind == "chapter":
             chapter, chapter_number = heading, marker.label.rstrip("、")
-            kind = "heading" if text[marker.start : end].strip() == heading else "chapter"
+            # A bare line heads the clauses under it; with none under it ("一、每年九月开展质量月活动。"
+            # then "二、…") it is the content itself and must be searchable.
+            bare = text[marker.start : end].strip() == heading and next_kind == "clause"
+            kind = "heading" if bare else "chapter"
             spans.append(_Span(kind, marker.start, end, marker.label, chapter_number, chapter))
         elif marker.kind == "clause":
             spans.append(_Span("clause", marker.start, end, marker.label, chapter_number + marker.label, chapter))

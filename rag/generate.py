@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from rag.departments import parse_attribution
+from rag.details import asked_details, stated_shape
 from rag.question import PLACE, Query, query_terms
 from rag.schema import Answer, Citation, Clause, Hit
 from rag.shapes import citation_line, place_line
@@ -24,14 +25,6 @@ NOT_FOUND_MARK = "未在已收录的文件中找到"
 
 # A figure: digits, or a Chinese numeral with a unit of money, count or share ("百年老店" is no figure).
 _FIGURE = re.compile(r"\d|[一二三四五六七八九十百千万两]+(万元|亿元|元|家|项|倍|个百分点)")
-# What a figure question asks for, and what a sentence holding that answer looks like.
-_ANSWER_SHAPES = (
-    (re.compile(r"哪(一)?天|日期|何时|什么时候|截止"), re.compile(r"\d{4}\s*年\s*\d{1,2}\s*月|\d{1,2}\s*月\s*\d{1,2}\s*日")),
-    (re.compile(r"哪(一|几)?年|几年"), re.compile(r"\d{4}\s*年|\d{4}\s*[-—–]\s*\d{4}")),
-    (re.compile(r"钱|奖励|资助|资金|奖金|补贴|金额"), re.compile(r"\d\s*万?元|[万亿]元")),
-    (re.compile(r"率|比例|百分"), re.compile(r"\d\s*%|百分之")),
-    (re.compile(r"多少(家|个|项|名|次|批|部门)|几(家|个|项|名)"), re.compile(r"\d+\s*(家|个|项|名|次|批)")),
-)
 _SENTENCE = re.compile(r"[^。；！？\n]+[。；！？]?")
 _LEADING_LABEL = re.compile(r"^\s*(（[一二三四五六七八九十]{1,3}）|[一二三四五六七八九十]{1,3}、|第[^条\s]{1,8}条)\s*")
 _BIGRAM_DUPLICATE = 0.6  # sentences sharing this share of character bigrams say the same thing
@@ -273,7 +266,7 @@ def _scored_sentences(question: str, hits: Sequence[Hit], terms: list[str], *, f
                 continue  # the title is shown in the statement's heading
             candidates.append((hit, order, text))
     weights = _term_weights(terms, [text for _, _, text in candidates])
-    shapes = [shape for asked, shape in _ANSWER_SHAPES if asked.search(question)] if figures_only else []
+    shapes = [stated_shape(name) for name in asked_details(question)] if figures_only else []
     # A sentence holding the kind of figure asked for counts as if it matched half the question.
     bonus = 0.5 * sum(weights.values())
     scored = []

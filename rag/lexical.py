@@ -20,6 +20,8 @@ from rag.vocabulary import STOPWORDS
 jieba.setLogLevel(logging.WARNING)
 
 _TOKEN_KEEP = re.compile(r"[0-9A-Za-z\u3400-\u4dbf\u4e00-\u9fff%]")
+# Function characters jieba's guesser glues onto an unknown word before them.
+_GLUED_ENDINGS = frozenset("要是了的在有就也都会吗呢吧")
 
 
 class JiebaTokenizer:
@@ -32,8 +34,15 @@ class JiebaTokenizer:
                 self._jieba.add_word(word, freq=20_000)
 
     def tokenize(self, text: str) -> list[str]:
-        tokens = self._jieba.lcut_for_search(text.lower())
+        tokens = [piece for token in self._jieba.lcut_for_search(text.lower()) for piece in self._unglued(token)]
         return [t for t in tokens if t.strip() and t not in STOPWORDS and _TOKEN_KEEP.search(t)]
+
+    def _unglued(self, token: str) -> tuple[str, ...]:
+        """A word jieba guessed (not in its dictionary) with a function character stuck on its end, split
+        off: 共治要 of "推进质量共治要做哪些事" is 共治 + 要, as the clause's "推进质量共治。" is tokenised."""
+        if len(token) >= 3 and token[-1] in _GLUED_ENDINGS and token not in self._jieba.FREQ:
+            return token[:-1], token[-1]
+        return (token,)
 
     def segment(self, text: str) -> list[str]:
         """Every piece of `text` once, in order (precise mode): "".join(segment(t)) == t."""

@@ -111,15 +111,16 @@ def analyze_question(question: str, *, max_chars: int = 2_000, history: Sequence
     context = tuple(follow_up_context(text, [q for q in history if isinstance(q, str) and q.strip()]))
     documents = tuple(documents)
     named, naming = document_mentions(text, documents)
+    # The earlier questions' document names: kept in a topic switch's frame, and used when this one names none.
+    context_named, context_naming = document_mentions(" ".join(context), documents) if context else ((), ())
     if context and _SAME_QUESTION_ABOUT.search(text) and new_topic_terms(text, context, naming):
-        _, context_naming = document_mentions(" ".join(context), documents)
         context = tuple(question_frame(earlier, text, keep=context_naming) for earlier in context)
     intent = question_intent(text)
     if intent in ("general", "measures") and context and question_intent(" ".join(context)) != "general":
         intent = question_intent(" ".join(context))  # "汕尾的呢？" asks what the previous question asked
     full = " ".join((*context, text))
-    if not named and context:
-        named, naming = document_mentions(full, documents)
+    if not named:
+        named, naming = context_named, context_naming
     return Query(raw=question, text=text, traditional=is_traditional(question), intent=intent,
                  asks_lead=intent == "department" and bool(LEAD_QUESTION.search(text)),
                  terms=tuple(t for t in content_terms(full) if not any(t in word for word in naming)),
@@ -206,6 +207,29 @@ def mentioned_documents(text: str, documents: Iterable[DocumentEntry]) -> tuple[
     return document_mentions(text, documents)[0]
 
 
+# What a document is ("民营企业意见", "18部门的方案"): users name one by a few of its words and its kind.
+_DOCUMENT_KIND = re.compile(r"意见|方案|计划|纲要|规划|通知|办法|决定|条例|规定")
+_SHORT_NAME_CHARS = 12  # how far before the kind word a short name may start
+_SHORT_NAME_MIN = 3  # "实施意见", "质量方案" are too generic to name one document
+
+
+def short_names(text: str, document: DocumentEntry) -> list[str]:
+    """The question's short names for `document`: words just before a kind word of its title ("意见") that
+    its title or issuer holds, 的 aside: "民营企业意见", "18部门的方案" (issuer 市场监管总局等18部门),
+    "2014年的行动计划". The longest such words."""
+    names = []
+    for kind in _DOCUMENT_KIND.finditer(text):
+        if kind.group(0) not in document.title:
+            continue
+        window = text[max(0, kind.start() - _SHORT_NAME_CHARS):kind.start()]
+        for start in range(len(window)):
+            words = window[start:].replace("的", "").rstrip("里中")
+            if len(words) >= _SHORT_NAME_MIN and (words in document.title or words in (document.issuer or "")):
+                names.append(window[start:] + kind.group(0))
+                break
+    return names
+
+
 def document_mentions(text: str, documents: Iterable[DocumentEntry]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(doc ids the question names, the words of the question that named them)."""
     found: list[str] = []
@@ -218,6 +242,7 @@ def document_mentions(text: str, documents: Iterable[DocumentEntry]) -> tuple[tu
             keys += [place.group(0), place.group(1)]  # 汕尾市 before 汕尾
         matched = [key for key in keys if key and key in text]
         matched += [f"《{q}》" for q in quoted if q in document.title]
+        matched += short_names(text, document)
         if matched:
             found.append(document.doc_id)
             words += [w for w in matched if w not in words]

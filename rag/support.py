@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rag.clause_store import ClauseStore
+from rag.details import DETAILS, asked_details, stated_shape
 from rag.question import Query
 from rag.schema import Clause, Hit
 from rag.vocabulary import colloquial_lexicon
@@ -25,33 +26,6 @@ from rag.vocabulary import colloquial_lexicon
 TOP_FOR_SUPPORT = 3
 MIN_CLAUSES_FOR_MARGIN = 20  # in a smaller index (one uploaded document) the mean cosine is no baseline
 SPECIFIC_SHARE = 0.1  # a word in more than this share of the clauses is too common to place a detail
-
-# What a detail question asks for, and what a clause stating it looks like. A question may ask several.
-DETAILS: tuple[tuple[str, re.Pattern[str], re.Pattern[str]], ...] = (
-    ("金额", re.compile(r"多少钱|奖金|(奖励|补贴|资助|补|给|奖)多少|金额|额度|多少(经费|资金|钱)"
-                      r"|(什么|啥|哪些)(奖励|补贴|资助)|(奖励|补贴)(标准|是什么)"),
-     re.compile(r"\d\s*(万|亿)?元|[一二三四五六七八九十百千]+\s*(万|亿)?元")),
-    ("收费", re.compile(r"收费|收不收|要钱|免费|费用|交钱|花钱"), re.compile(r"免费|收费|费用|无偿|不收取")),
-    ("日期", re.compile(r"几月|几号|哪天|哪一天|日期"), re.compile(r"\d{1,2}\s*月|[一二三四五六七八九十]{1,2}月")),
-    # When something happens (a year will do) and how long one has (a year named is no period).
-    ("时间", re.compile(r"截止|什么时候|何时|哪一?年"), re.compile(r"\d{4}\s*年|年底|年内|年前|截至|之前")),
-    ("期限", re.compile(r"期限|多久|多长时间|周期|几年一次|多少天|几天|到账|有效期"),
-     re.compile(r"(?<![\d年])\d{1,3}\s*(个)?(月|日|天|年|工作日|小时)|[一二三四五六七八九十两]+\s*(个)?(月|天|日|年|工作日)"
-                r"|每(年|季度|月|两年)|定期|届满")),
-    ("网址", re.compile(r"网址|网站|官网|链接|在哪(里)?查|哪个平台|哪里能查"),
-     re.compile(r"https?://|www\.|\.gov\.cn|\.com|网址")),
-    ("电话", re.compile(r"电话|热线|手机号|号码|联系方式"), re.compile(r"\d{3,4}-?\d{7,8}|1\d{10}|12345|热线")),
-    ("地点", re.compile(r"在哪(里|儿)?(开|办|举办|举行)|什么地方|地点"), re.compile(r"在[\u4e00-\u9fff]{2,8}(举办|举行|召开)|地点")),
-    ("比例或数量", re.compile(r"比例|百分之|多少家|多少个|多少项|多少名|几家|几个|几项|合格率|达到多少"),
-     re.compile(r"\d|[一二三四五六七八九十百千]+(家|个|项|名|批)|百分之")),
-    ("申请程序", re.compile(r"材料|流程|手续|怎么(申请|申报|报|办)|如何(申请|申报|办理)|去哪(里)?(申请|报)|自动发|自己(去)?报"),
-     re.compile(r"程序|流程|材料|提交|办理|申请表|受理")),
-    ("资格条件", re.compile(r"资格|证书|条件|门槛|要求是什么|够不够格"), re.compile(r"资格|条件|具备|取得.{0,8}(证|资质)")),
-    # Which items a named set holds ("25个重点产业链具体是哪些？"): stated only by a list of them.
-    ("具体名单", re.compile(r"具体(是|有)?哪些|都有哪些|分别是(哪些|什么)|名单"), re.compile(r"(、[^、。；，]{1,16}){2,}")),
-    ("人员", re.compile(r"(组长|负责人|主任|局长)是谁|谁是(组长|负责人)"), re.compile(r"(组长|负责人|主任|局长)(由|为|是)")),
-)
-
 
 @dataclass(frozen=True)
 class SupportThresholds:
@@ -117,17 +91,12 @@ def assess_support(query: Query, hits: Sequence[Hit], index: ClauseStore, *, thr
     return Support("answered", margin, coverage, unknown, missing, details, (), ())
 
 
-def asked_details(text: str) -> tuple[str, ...]:
-    """The kinds of detail a question asks for ("金额", "网址", …), in DETAILS order."""
-    return tuple(name for name, asked, _ in DETAILS if asked.search(text))
-
-
 def detail_stated(detail: str, clauses: Sequence[Clause], terms: Sequence[str]) -> bool:
     """Whether a sentence of `clauses` holds the kind of detail asked for next to one of `terms`.
 
     The same sentence, because a clause about 质量奖 may hold an amount that belongs to another measure.
     """
-    shape = next(stated for name, _, stated in DETAILS if name == detail)
+    shape = stated_shape(detail)
     for clause in clauses:
         for sentence in re.split(r"(?<=[。；！？\n])", clause.text):
             if shape.search(sentence) and (not terms or any(t in sentence for t in terms)):
@@ -137,12 +106,13 @@ def detail_stated(detail: str, clauses: Sequence[Clause], terms: Sequence[str]) 
 
 def specific_terms(terms: Sequence[str], index: ClauseStore) -> tuple[str, ...]:
     """The question's topic words that few clauses contain: an amount beside 行动 (in every clause of an
-    action plan) says nothing about the 经费 asked for, and the words asking for the detail (多久, 万元,
-    资格证书) cannot place it. All topic words when none is rare."""
-    topic = [t for t in terms if not any(asked.search(t) or stated.search(t) for _, asked, stated in DETAILS)]
+    action plan) says nothing about the 经费 asked for; the words asking for the detail (多久, 万元, 资格证书)
+    cannot place it, nor can a word no clause holds. All topic words found when none is rare; none (any
+    sentence stating the detail will do) when no clause holds any."""
+    topic = [t for t in terms if not any(d.asked.search(t) or d.stated.search(t) for d in DETAILS)]
+    present = tuple(t for t in topic if index.clauses_containing(t))
     limit = max(3, int(SPECIFIC_SHARE * index.manifest.clauses))
-    rare = tuple(t for t in topic if index.clauses_containing(t) <= limit)
-    return rare or tuple(topic)
+    return tuple(t for t in present if index.clauses_containing(t) <= limit) or present
 
 
 def term_coverage(query: Query, clauses: Sequence[Clause], index: ClauseStore) -> tuple[float, tuple[str, ...]]:

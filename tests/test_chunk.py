@@ -236,6 +236,16 @@ def test_max_chars_is_validated() -> None:
         split_clauses(document, max_chars=10)
 
 
+def test_numbered_items_without_clauses_under_them_are_content_not_headings() -> None:
+    """A short notice numbered 一、二、 only: each line is what the notice says, so it must be searchable."""
+    text = "关于开展质量月活动的通知\n一、每年九月开展全国质量月活动。\n二、各地市场监管部门负责组织质量月活动。\n"
+    clauses = by_id(split_clauses(Document(doc_id="n", title="关于开展质量月活动的通知", text=text, source="n.txt")))
+    assert [clauses[label].kind for label in ("一", "二")] == ["chapter", "chapter"]
+    headed = "通知\n一、活动安排\n（一）每年九月开展质量月活动。\n二、工作要求\n（二）按时报送总结。\n"
+    kinds = {c.label: c.kind for c in split_clauses(Document(doc_id="h", title="通知", text=headed, source="h.txt"))}
+    assert kinds["一"] == kinds["二"] == "heading"  # bare lines heading the clauses under them
+
+
 # --- hand-written fixtures ---------------------------------------------------------------------
 
 

@@ -19,6 +19,9 @@ from rag.vocabulary import is_content_word, parse_lexicon, policy_terms_for
 
 SHANWEI = "2023-shanwei-quality-strong-city-opinion"
 CITY = "city-product-quality-implementation-opinion"
+PRIVATE = "2021-qi-private-enterprises-opinion"
+EIGHTEEN = "2022-18-departments-quality-improvement"
+PLAN_2014 = "2014-quality-outline-action-plan"
 
 
 @pytest.mark.parametrize(("question", "intent"), [
@@ -71,6 +74,12 @@ def test_named_documents(corpus_pipeline: Pipeline) -> None:
     assert mentioned_documents("汕尾的呢？", documents) == (SHANWEI,)
     assert mentioned_documents("《关于全面提升产品质量的实施意见》有哪些奖励？", documents) == (CITY,)
     assert mentioned_documents("哪些部门负责质量基础设施一站式服务？", documents) == ()
+    # Short names: a few words of the title or issuer before the kind of document.
+    assert mentioned_documents("民营企业意见里是怎么说“一站式”服务的？", documents) == (PRIVATE,)
+    assert mentioned_documents("18部门的方案呢？", documents) == (EIGHTEEN,)  # issuer 市场监管总局等18部门
+    assert mentioned_documents("2014年的行动计划里，推进质量共治要做哪些事？", documents) == (PLAN_2014,)
+    for vague in ("这个意见里说了什么？", "市里的实施意见呢？", "国家的计划呢？", "民营企业有什么支持？"):
+        assert mentioned_documents(vague, documents) == (), vague
     query = analyze_question("汕尾市对获得质量奖的企业有什么奖励？", documents=documents)
     assert query.documents == (SHANWEI,) and query.naming[:2] == ("汕尾市", "汕尾")
     assert "质量奖" in query.terms and "汕尾" not in query.terms
@@ -151,3 +160,15 @@ def test_only_an_x_ne_question_switches_topic(corpus_pipeline: Pipeline) -> None
 
 def test_no_piece_cut_across_a_colloquial_word() -> None:
     assert "开小" not in content_terms("我是开小厂的，产品老是被抽检不合格，政府有啥帮扶？")
+
+
+def test_a_function_character_glued_to_a_guessed_word_is_split_off() -> None:
+    # jieba's guesser reads 共治要 in "共治要做"; the clause says "推进质量共治。"
+    assert "共治" in content_terms("推进质量共治要做哪些事？") and "共治要" not in content_terms("推进质量共治要做哪些事？")
+    assert "会议纪要" in content_terms("会议纪要在哪里看？")  # a dictionary word keeps its last character
+
+
+def test_a_follow_up_on_what_a_named_plan_says_keeps_its_topic(corpus_pipeline: Pipeline) -> None:
+    answer = corpus_pipeline.ask("这项工作谁牵头？", history=[("2014年的行动计划里，推进质量共治要做哪些事？", "……")])
+    assert answer.outcome == "answered"
+    assert answer.citations[0].clause.clause_id == f"{PLAN_2014}#四（十三）" and "质检总局" in answer.text

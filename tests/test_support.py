@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 
 from rag.clause_store import SearchFilters
-from rag.config import Settings
+from rag.config import Settings, load_settings
+from rag.details import asked_details
+from rag.embed import Embedder
 from rag.pipeline import Pipeline, thresholds_from
-from rag.support import Support, asked_details, assess_support, detail_stated, specific_terms
+from rag.support import MIN_CLAUSES_FOR_MARGIN, Support, assess_support, detail_stated, specific_terms
 
 THRESHOLDS = thresholds_from(Settings())
 
@@ -76,3 +79,35 @@ def test_only_rare_question_words_place_a_detail(corpus_pipeline: Pipeline) -> N
     index = corpus_pipeline.index
     assert specific_terms(["质量提升", "经费"], index) == ("经费",)
     assert specific_terms(["质量提升"], index) == ("质量提升",)  # nothing rarer: keep what there is
+
+
+def test_a_multiple_of_the_price_states_an_amount(corpus_pipeline: Pipeline) -> None:
+    clause = corpus_pipeline.index.clauses_matching(SearchFilters())[0]
+    tenfold = dataclasses.replace(clause, text="消费者还可以要求支付价款十倍或者损失三倍的赔偿金。")
+    assert asked_details("买到过期食品能赔多少钱？") == ("金额",)
+    assert detail_stated("金额", [tenfold], ["赔偿金"])
+
+
+def test_words_no_clause_holds_cannot_place_a_detail(corpus_pipeline: Pipeline) -> None:
+    index = corpus_pipeline.index
+    assert index.clauses_containing("彩票") == 0
+    assert specific_terms(["彩票", "经费"], index) == ("经费",)
+    assert specific_terms(["彩票"], index) == ()  # then any sentence stating the detail will do
+
+
+def test_a_one_document_index_decides_by_the_words_alone(tmp_path: Path, default_embedder: Embedder) -> None:
+    """Under MIN_CLAUSES_FOR_MARGIN clauses the best clause is much of the mean cosine it would be measured
+    against, so the margin is left out: a question whose words the document holds is answered."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "notice.txt").write_text(
+        "关于开展质量月活动的通知\n一、每年九月开展全国质量月活动。\n二、各地市场监管部门负责组织质量月活动。\n",
+        encoding="utf-8")
+    pipeline = Pipeline(load_settings(index_dir=str(tmp_path / "index"), corpus_paths=(str(corpus),)),
+                        embedder=default_embedder)
+    pipeline.ingest()
+    assert pipeline.index.manifest.clauses < MIN_CLAUSES_FOR_MARGIN
+    answered = support_for(pipeline, "质量月活动由哪些部门组织？")
+    assert answered.outcome == "answered" and answered.margin is None
+    declined = support_for(pipeline, "个人所得税起征点是多少？")
+    assert declined.outcome == "not_found"
