@@ -237,14 +237,15 @@ def ids_expression(clause_ids: Sequence[str]) -> str:
 
 @dataclass(frozen=True)
 class StoredDocument:
-    """A document's meta row: its entry, its place in the corpus, its title words, sentence vectors and
-    vector sum."""
+    """A document's meta row: its entry, its place in the corpus, its title words, sentence vectors, vector
+    sum, and the digest of what it was chunked into."""
 
     entry: DocumentEntry
     ordinal: int
     words: tuple[str, ...]
     sentences: int
     vector_sum: Matrix
+    digest: str
 
 
 def read_meta(collections: Collections) -> tuple[dict[str, Any], dict[str, StoredDocument]]:
@@ -260,8 +261,8 @@ def read_meta(collections: Collections) -> tuple[dict[str, Any], dict[str, Store
         else:
             entry = DocumentEntry(**value["entry"])
             documents[entry.doc_id] = StoredDocument(entry, value["ordinal"], tuple(value["words"]),
-                                                     value.get("sentences", 0),
-                                                     np.asarray(row["vector_sum"], dtype=np.float32))
+                                                     value["sentences"], np.asarray(row["vector_sum"], dtype=np.float32),
+                                                     value["digest"])
     return store, documents
 
 
@@ -285,7 +286,7 @@ def generation(collections: Collections) -> str:
 
 def document_row(document: StoredDocument) -> dict[str, Any]:
     value = {"entry": asdict(document.entry), "ordinal": document.ordinal, "words": list(document.words),
-             "sentences": document.sentences}
+             "sentences": document.sentences, "digest": document.digest}
     return {"key": DOCUMENT_PREFIX + document.entry.doc_id, "value": json.dumps(value, ensure_ascii=False),
             "vector_sum": np.asarray(document.vector_sum, dtype=np.float32).tolist()}
 

@@ -10,10 +10,13 @@ its document list and lexical state on its next query.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from itertools import groupby
 from typing import Any
 
@@ -60,6 +63,14 @@ class ChunkedDocument:
 
     entry: DocumentEntry
     clauses: list[Clause]
+
+    @cached_property
+    def digest(self) -> str:
+        """What the document was chunked into: every clause field and every embedded text. A new chunker
+        or sentence splitter changes it for unchanged files, which the FAISS store picks up by rebuilding."""
+        records = [asdict(clause) for clause in self.clauses]
+        texts = [(unit.key, unit.text) for unit in embedding_units(self.clauses)]
+        return hashlib.sha256(json.dumps([records, texts], ensure_ascii=False).encode()).hexdigest()
 
 
 def ingest_into_milvus(corpus: LoadedCorpus, collections: Collections, *, embedder: Embedder,
@@ -123,7 +134,9 @@ def write_milvus(chunked: Sequence[ChunkedDocument], collections: Collections, *
     entries = {document.entry.doc_id: document.entry for document in chunked}
     old_hashes = {doc_id: d.entry.content_hash for doc_id, d in stored.items()}
     pending = [(ordinal, document) for ordinal, document in enumerate(chunked)
-               if not reusable or old_hashes.get(document.entry.doc_id) != document.entry.content_hash]
+               if not reusable or document.entry.doc_id not in stored
+               or stored[document.entry.doc_id].entry.content_hash != document.entry.content_hash
+               or stored[document.entry.doc_id].digest != document.digest]
     removed = [doc_id for doc_id in stored if doc_id not in entries]
 
     embedded = 0
@@ -135,7 +148,8 @@ def write_milvus(chunked: Sequence[ChunkedDocument], collections: Collections, *
         progress("embed", embedded, total)
     written = {document.entry.doc_id for _, document in pending}
     moved = [StoredDocument(document.entry, ordinal, stored[document.entry.doc_id].words,
-                            stored[document.entry.doc_id].sentences, stored[document.entry.doc_id].vector_sum)
+                            stored[document.entry.doc_id].sentences, stored[document.entry.doc_id].vector_sum,
+                            document.digest)
              for ordinal, document in enumerate(chunked)
              if document.entry.doc_id not in written and stored[document.entry.doc_id].ordinal != ordinal]
     if moved:  # unchanged documents whose place in the corpus changed keep their rows, with the new order
@@ -219,7 +233,7 @@ def _write_documents(collections: Collections, batch: Sequence[tuple[int, Chunke
         sentence_rows += [sentence_row(unit, document.clauses[unit.row], vector)
                           for unit, vector in zip(doc_units[count:], doc_vectors[count:], strict=True)]
         metas.append(StoredDocument(document.entry, ordinal, tuple(title_words(document.clauses)),
-                                    len(doc_units) - count, doc_vectors[:count].sum(axis=0)))
+                                    len(doc_units) - count, doc_vectors[:count].sum(axis=0), document.digest))
     upsert_rows(collections.client, collections.clauses, clause_rows)
     upsert_rows(collections.client, collections.sentences, sentence_rows)
     expression = f"doc_id in [{', '.join(quote(document.entry.doc_id) for _, document in batch)}]"

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,7 @@ from rag.ingest import load_corpus
 from rag.milvus_collection import (
     MilvusUnavailable,
     connect,
+    document_row,
     filter_expression,
     read_meta,
     store_row,
@@ -30,6 +32,7 @@ from rag.milvus_collection import (
 )
 from rag.milvus_ingest import ingest_into_milvus
 from rag.pipeline import ingest, open_searcher, open_store
+from rag.sentences import clause_sentences
 from rag.store_milvus import MilvusClauseStore
 from tests.conftest import PROJECT_ROOT, HashingEmbedder
 
@@ -280,3 +283,21 @@ def test_store_of_another_format_is_refused(corpus_copy: Path, tmp_path: Path,
         open_store(settings)
     with pytest.raises(IndexMismatch, match="格式是 1"):
         ingest(settings, embedder=hashing_embedder)  # type: ignore[arg-type]
+
+
+def test_a_document_chunked_otherwise_is_written_again(corpus_copy: Path, tmp_path: Path,
+                                                       hashing_embedder: HashingEmbedder) -> None:
+    """A new chunker changes what an unchanged file is split into: the FAISS store rechunks every file on each
+    ingest, the Milvus store rewrites a document whose recorded chunking differs."""
+    settings = milvus_settings(tmp_path / "idx", corpus_copy)
+    ingest(settings, embedder=hashing_embedder)  # type: ignore[arg-type]
+    collections = connect(settings.milvus_address, settings.milvus_collection_name)
+    _, stored = read_meta(collections)
+    upsert_rows(collections.client, collections.meta, [document_row(replace(stored[CHANGED], digest="older chunker"))])
+    collections.client.close()
+    embedder = HashingEmbedder()
+    report = ingest(settings, embedder=embedder)  # type: ignore[arg-type]
+    assert report.changed == (CHANGED,) and len(report.unchanged) == 4
+    store = open_store(settings)
+    clauses = store.clauses_matching(SearchFilters(doc_ids=(CHANGED,)))
+    assert sorted(embedder.embedded) == sorted([c.text for c in clauses] + [s for c in clauses for s in clause_sentences(c.text)])
