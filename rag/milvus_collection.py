@@ -31,7 +31,7 @@ from pymilvus.exceptions import ConnectionConfigException
 from rag.clause_store import DocumentEntry, SearchFilters
 from rag.departments import department_aliases, known_department_names
 from rag.errors import IndexNotFound, RagError
-from rag.passages import EmbeddingUnit, heading_text
+from rag.passages import EmbeddingUnit, heading_text, sentence_key
 from rag.schema import Clause, Matrix
 from rag.vocabulary import STOPWORDS
 
@@ -140,6 +140,7 @@ def create(collections: Collections, dimension: int) -> None:
     schema.add_field("department_text", DataType.VARCHAR, max_length=LONG_TEXT)  # for substring matches
     schema.add_field("heading", DataType.VARCHAR, max_length=LONG_TEXT, enable_analyzer=True, analyzer_params=ANALYZER)
     schema.add_field("vector", DataType.FLOAT_VECTOR, dim=dimension)
+    schema.add_field("sentences", DataType.INT64)  # its sentence vectors, keyed `clause id~0` … `~n−1`
     for source in ("text", "heading"):
         schema.add_field(f"{source}_sparse", DataType.SPARSE_FLOAT_VECTOR)
         schema.add_function(Function(name=f"{source}_bm25", function_type=FunctionType.BM25,
@@ -181,10 +182,10 @@ def upsert_rows(client: MilvusClient, collection: str, rows: Sequence[dict[str, 
         client.upsert(collection, list(rows[start:start + batch]))
 
 
-def clause_row(clause: Clause, vector: Matrix) -> dict[str, Any]:
+def clause_row(clause: Clause, vector: Matrix, sentences: int) -> dict[str, Any]:
     # `text` is the clause text, which is also what is embedded and BM25-indexed (`passage_text`).
     return {**asdict(clause), **filter_values(clause), "heading": heading_text(clause),
-            "vector": np.asarray(vector, dtype=np.float32).tolist()}
+            "vector": np.asarray(vector, dtype=np.float32).tolist(), "sentences": sentences}
 
 
 def sentence_row(unit: EmbeddingUnit, clause: Clause, vector: Matrix) -> dict[str, Any]:
@@ -229,6 +230,11 @@ def filter_expression(filters: SearchFilters) -> str:
         pattern = quote("%" + filters.chapter + "%")
         parts.append(f"(chapter like {pattern} or section like {pattern})")
     return " and ".join(parts)
+
+
+def sentence_keys(clause_id: str, count: int) -> list[str]:
+    """The primary keys of a clause's sentence rows."""
+    return [sentence_key(clause_id, number) for number in range(count)]
 
 
 def ids_expression(clause_ids: Sequence[str]) -> str:

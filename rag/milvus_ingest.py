@@ -14,6 +14,7 @@ import hashlib
 import json
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from functools import cached_property
@@ -228,8 +229,9 @@ def _write_documents(collections: Collections, batch: Sequence[tuple[int, Chunke
         doc_vectors = batch_vectors[offset:offset + len(doc_units)]
         offset += len(doc_units)
         count = len(document.clauses)
-        clause_rows += [clause_row(clause, vector)
-                        for clause, vector in zip(document.clauses, doc_vectors[:count], strict=True)]
+        sentences = Counter(unit.row for unit in doc_units[count:])
+        clause_rows += [clause_row(clause, vector, sentences[row]) for row, (clause, vector)
+                        in enumerate(zip(document.clauses, doc_vectors[:count], strict=True))]
         sentence_rows += [sentence_row(unit, document.clauses[unit.row], vector)
                           for unit, vector in zip(doc_units[count:], doc_vectors[count:], strict=True)]
         metas.append(StoredDocument(document.entry, ordinal, tuple(title_words(document.clauses)),

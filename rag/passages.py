@@ -52,7 +52,12 @@ class EmbeddingUnit:
 
     @property
     def key(self) -> str:
-        return self.clause_id if self.sentence < 0 else f"{self.clause_id}~{self.sentence}"
+        return self.clause_id if self.sentence < 0 else sentence_key(self.clause_id, self.sentence)
+
+
+def sentence_key(clause_id: str, number: int) -> str:
+    """The key of a clause's sentence number `number` (from 0) wherever sentence vectors are kept."""
+    return f"{clause_id}~{number}"
 
 
 def embedding_units(clauses: Sequence[Clause]) -> list[EmbeddingUnit]:

@@ -64,6 +64,7 @@ from rag.passages import (
     heading_text,
     indexed_clauses,
     passage_text,
+    sentence_key,
     title_words,
 )
 from rag.schema import Clause, Matrix
@@ -351,7 +352,7 @@ def previous_vectors(index: ClauseIndex) -> dict[str, Matrix]:
     for position, row in enumerate(index.sentences.owners.tolist()):
         number = number_of.get(row, 0)
         number_of[row] = number + 1
-        found[f"{index.clauses[row].clause_id}~{number}"] = index.sentences.vectors[position]
+        found[sentence_key(index.clauses[row].clause_id, number)] = index.sentences.vectors[position]
     return found
 
 

@@ -10,6 +10,7 @@ Dense scores are computed here from the vectors Milvus returns, by the same arit
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -35,16 +36,18 @@ from rag.milvus_collection import (
     connect,
     filter_expression,
     generation,
-    ids_expression,
     missing,
     read_meta,
     scan,
+    sentence_keys,
 )
 from rag.milvus_lexical import LEXICONS, Lexicon
 from rag.schema import Clause, Matrix
 from rag.sentences import best_of_groups
 
 STORE_FORMAT = 2  # bump when the collections' layout changes; 2: sentence vectors
+# ~4 sentences a clause at 1.5 KB a vector: ~150 MB at most; a hybrid query scores ~100 clauses.
+VECTOR_CACHE_CLAUSES = 25_000
 
 
 class MilvusClauseStore:
@@ -59,6 +62,7 @@ class MilvusClauseStore:
         self.collections = collections
         self._lexicon: Lexicon = LEXICONS[lexical](collections)
         self._lock = threading.Lock()
+        self._cache = _VectorCache()
         self._generation = ""
         self._load(generation(collections))
 
@@ -85,13 +89,13 @@ class MilvusClauseStore:
         dense = self._dense(vector, depth, filters, sentence_weight)
         pool = self._in_store_order({s.clause.clause_id: s.clause for s in [*dense, *lexical.top]}.values())
         ids = [clause.clause_id for clause in pool]
-        return CandidatePool(tuple(pool), self._scores(self._vectors(ids, sentence_weight), vector, sentence_weight),
+        return CandidatePool(tuple(pool), self._scores(self._vectors(ids), vector, sentence_weight),
                              lexical.scores_of(ids))
 
     def dense_scores(self, clause_ids: Sequence[str], vector: Matrix, *, sentence_weight: float) -> np.ndarray:
         if not clause_ids:
             return np.zeros(0, dtype=np.float32)
-        return self._scores(self._vectors(clause_ids, sentence_weight), vector, sentence_weight)
+        return self._scores(self._vectors(clause_ids), vector, sentence_weight)
 
     def mean_similarity(self, vector: Matrix) -> float:
         return float(self._centroid @ vector)
@@ -119,8 +123,7 @@ class MilvusClauseStore:
                       self._nearest(self.collections.sentences, vector, depth, expression, ["clause_id"])}
             clauses.update(self._clauses([clause_id for clause_id in owners if clause_id not in clauses]))
         candidates = self._in_store_order(clauses.values())
-        scores = self._scores(self._vectors([c.clause_id for c in candidates], sentence_weight), vector,
-                              sentence_weight)
+        scores = self._scores(self._vectors([c.clause_id for c in candidates]), vector, sentence_weight)
         order = np.lexsort((np.arange(len(candidates)), -scores))[:depth]
         return [Scored(candidates[i], float(scores[i])) for i in order]
 
@@ -138,30 +141,38 @@ class MilvusClauseStore:
         rows = self.collections.client.get(self.collections.clauses, ids=list(clause_ids), output_fields=CLAUSE_FIELDS)
         return {row["clause_id"]: clause_from_row(row) for row in rows}
 
-    def _vectors(self, clause_ids: Sequence[str], sentence_weight: float) -> _ClauseVectors:
-        """The clause vectors and, grouped by clause, the sentence vectors of these clauses (none are
-        fetched when the sentences weigh nothing)."""
-        rows = self.collections.client.get(self.collections.clauses, ids=list(clause_ids),
-                                           output_fields=["clause_id", "vector"])
-        # A clause an ingest deleted since it was found has no vector left: it scores as unrelated.
-        own = {row["clause_id"]: row["vector"] for row in rows}
+    def _vectors(self, clause_ids: Sequence[str]) -> _ClauseVectors:
+        """The vectors of these clauses and, grouped by clause, of their sentences: from the cache, the rest
+        fetched by primary key (a clause row counts its sentences, whose keys follow from it)."""
+        cached = self._cache.get_many(clause_ids)
+        missing = [clause_id for clause_id in dict.fromkeys(clause_ids) if clause_id not in cached]
+        if missing:
+            cached.update(self._fetch_vectors(missing))
         dimension = self._manifest.embedder.dimension
-        nothing = [0.0] * dimension
-        sentences: dict[str, list[list[float]]] = {clause_id: [] for clause_id in clause_ids}
-        # 100 clauses hold at most 10,000 sentences (8 characters or more in at most 800): one query's worth.
-        for start in range(0, len(clause_ids) if sentence_weight else 0, 100):
-            for row in self.collections.client.query(
-                    self.collections.sentences, filter=ids_expression(clause_ids[start:start + 100]),
-                    output_fields=["clause_id", "vector"], limit=MAX_RESULTS):
-                sentences[row["clause_id"]].append(row["vector"])
-        grouped = [sentences[clause_id] for clause_id in clause_ids]
-        counts = np.asarray([len(group) for group in grouped], dtype=np.int64)
-        flat = [vector for group in grouped for vector in group]
-        return _ClauseVectors(
-            np.asarray([own.get(clause_id, nothing) for clause_id in clause_ids], dtype=np.float32).reshape(
-                len(clause_ids), dimension),
-            np.asarray(flat, dtype=np.float32).reshape(len(flat), dimension),
-            np.cumsum(counts) - counts, counts)
+        # A clause an ingest deleted since it was found has no vector left: it scores as unrelated.
+        nothing = (np.zeros(dimension, dtype=np.float32), np.zeros((0, dimension), dtype=np.float32))
+        entries = [cached.get(clause_id, nothing) for clause_id in clause_ids]
+        counts = np.asarray([len(sentences) for _, sentences in entries], dtype=np.int64)
+        return _ClauseVectors(np.asarray([own for own, _ in entries], dtype=np.float32).reshape(len(entries), dimension),
+                              np.concatenate([sentences for _, sentences in entries] or [nothing[1]]),
+                              np.cumsum(counts) - counts, counts)
+
+    def _fetch_vectors(self, clause_ids: Sequence[str]) -> dict[str, _Vectors]:
+        fetched_in = self._generation
+        rows = self.collections.client.get(self.collections.clauses, ids=list(clause_ids),
+                                           output_fields=["clause_id", "vector", "sentences"])
+        keys = {row["clause_id"]: sentence_keys(row["clause_id"], row["sentences"]) for row in rows}
+        wanted = [key for clause_keys in keys.values() for key in clause_keys]
+        found: dict[str, list[float]] = {}
+        for start in range(0, len(wanted), MAX_RESULTS):
+            found.update({row["key"]: row["vector"] for row in self.collections.client.get(
+                self.collections.sentences, ids=wanted[start:start + MAX_RESULTS], output_fields=["key", "vector"])})
+        dimension = self._manifest.embedder.dimension
+        fetched = {row["clause_id"]: (np.asarray(row["vector"], dtype=np.float32),
+                                      np.asarray([found[key] for key in keys[row["clause_id"]] if key in found],
+                                                 dtype=np.float32).reshape(-1, dimension)) for row in rows}
+        self._cache.put_many(fetched, fetched_in)
+        return fetched
 
     def _scores(self, vectors: _ClauseVectors, vector: Matrix, sentence_weight: float) -> np.ndarray:
         """(1 − w) × each clause's cosine + w × its best sentence's cosine, as `ClauseIndex` computes it."""
@@ -198,7 +209,43 @@ class MilvusClauseStore:
         self._ordinal = {d.entry.doc_id: d.ordinal for d in documents}
         self._centroid = centroid(documents, self._manifest.embedder.dimension)
         self._lexicon.refresh(documents)
+        self._cache.reset(current)
         self._generation = current
+
+
+_Vectors = tuple[Matrix, Matrix]  # a clause's vector and its sentences' vectors
+
+
+class _VectorCache:
+    """The vectors of recently scored clauses (queries share many candidates) of one generation of the
+    collection: a re-ingested clause is never scored with its old vectors."""
+
+    def __init__(self, limit: int = VECTOR_CACHE_CLAUSES) -> None:
+        self._entries: OrderedDict[str, _Vectors] = OrderedDict()
+        self._limit = limit
+        self._lock = threading.Lock()
+        self.generation = ""
+
+    def get_many(self, clause_ids: Sequence[str]) -> dict[str, _Vectors]:
+        with self._lock:
+            found = {clause_id: self._entries[clause_id] for clause_id in clause_ids if clause_id in self._entries}
+            for clause_id in found:
+                self._entries.move_to_end(clause_id)
+        return found
+
+    def put_many(self, entries: dict[str, _Vectors], generation: str) -> None:
+        """Keep vectors fetched while `generation` was current, unless it has changed since."""
+        with self._lock:
+            if generation != self.generation:
+                return
+            self._entries.update(entries)
+            while len(self._entries) > self._limit:
+                self._entries.popitem(last=False)
+
+    def reset(self, generation: str) -> None:
+        with self._lock:
+            self._entries.clear()
+            self.generation = generation
 
 
 @dataclass(frozen=True)

@@ -68,10 +68,23 @@ def test_replica_sees_a_reingest_on_its_next_query(corpus_copy: Path, tmp_path: 
     replica = open_store(settings)
     before = replica.manifest.version
     assert replica.lexical_search(NEW_TEXT, 1, SearchFilters(), heading_weight=0.3)[0].clause.clause_id != NEW_CLAUSE
+    # a clause whose text an edit changes, scored once (its vectors are now held by the replica)
+    edited = next(c for c in replica.clauses_matching(SearchFilters(doc_ids=(CHANGED,))) if c.label == "（十六）")
+    probe = hashing_embedder.embed_queries(["计量检测认证一站式服务"])[0]
+    replica.dense_scores([edited.clause_id], probe, sentence_weight=0.7)
 
     add_clause(corpus_copy)
+    path = corpus_copy / f"{CHANGED}.txt"
+    heading = "提升质量基础设施服务效能。"
+    assert heading in edited.text
+    path.write_text(path.read_text(encoding="utf-8").replace(heading, heading + "计量检测认证一站式服务。", 1),
+                    encoding="utf-8")
     (corpus_copy / "2014-quality-outline-action-plan.txt").unlink()
     ingest(settings, embedder=hashing_embedder)  # type: ignore[arg-type]
+    now = next(c for c in replica.clauses_matching(SearchFilters(doc_ids=(CHANGED,))) if c.clause_id == edited.clause_id)
+    assert now.text != edited.text
+    expected = open_store(settings).dense_scores([edited.clause_id], probe, sentence_weight=0.7)  # a fresh replica
+    assert replica.dense_scores([edited.clause_id], probe, sentence_weight=0.7) == expected
 
     assert replica.lexical_search(NEW_TEXT, 1, SearchFilters(), heading_weight=0.3)[0].clause.clause_id == NEW_CLAUSE
     assert replica.manifest.version != before
