@@ -42,7 +42,7 @@ from rag.metrics import check_ks
 from rag.schema import Hit
 
 MODES = ("hybrid", "dense", "lexical")
-SECRET_FIELDS = frozenset({"llm_api_key", "password"})
+SECRET_FIELDS = frozenset({"llm_api_key", "password", "api_token", "milvus_token"})
 EXACT_SEARCH = 10**12  # ann_threshold for benchmarks: exact FAISS search at any size, as BEIR's dense evaluation
 
 

@@ -487,8 +487,9 @@ def test_cli_rejects_bad_k(cli: tuple[CliRunner, list[Settings]]) -> None:
 
 def test_default_command_and_helpers() -> None:
     assert eval_command.name == "eval"
-    masked = settings_record(dataclasses.replace(Settings(), llm_api_key="sk-secret", password=""))
-    assert masked["llm_api_key"] == "***" and masked["password"] == ""
+    masked = settings_record(dataclasses.replace(Settings(), llm_api_key="sk-secret", password="",
+                                                 api_token="t", milvus_token="root:Milvus"))
+    assert masked["llm_api_key"] == masked["api_token"] == masked["milvus_token"] == "***" and masked["password"] == ""
     assert search_function(KeywordSearcher())("品牌", 5, "hybrid") == ["doc#4"]
 
 
