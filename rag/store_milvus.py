@@ -46,7 +46,7 @@ from rag.schema import Clause, Matrix
 from rag.sentences import best_of_groups
 
 STORE_FORMAT = 2  # bump when the collections' layout changes; 2: sentence vectors
-# ~4 sentences a clause at 1.5 KB a vector: ~150 MB at most; a hybrid query scores ~100 clauses.
+# 2.5–5.6 sentences a clause at 1.5 KB a vector: 130–250 MB at most; a hybrid query scores ~100 clauses.
 VECTOR_CACHE_CLAUSES = 25_000
 
 
