@@ -9,8 +9,8 @@ import itertools
 from collections.abc import Sequence
 from html import escape
 
+from rag.clause_store import DocumentEntry
 from rag.schema import Clause
-from rag.store import DocumentEntry
 from rag.ui import clause_location, departments_html
 
 OUTLINE_CSS = """

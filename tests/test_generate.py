@@ -19,13 +19,13 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel, G
 from langchain_core.messages import AIMessage
 
 from rag.chunk import split_clauses
+from rag.clause_store import DocumentEntry
 from rag.config import PROJECT_ROOT, load_settings
 from rag.generate import NOT_FOUND_MARK, ExtractiveGenerator, split_sentences
 from rag.ingest import load_corpus
 from rag.llm import LlmGenerator, build_generator, uncited_statements
 from rag.question import analyze_question, question_intent
 from rag.schema import Answer, Clause, Hit
-from rag.store import DocumentEntry
 
 SHANWEI = "2023-shanwei-quality-strong-city-opinion"
 PLAN_2022 = "2022-18-departments-quality-improvement"

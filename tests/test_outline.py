@@ -6,9 +6,10 @@ import re
 from pathlib import Path
 
 from rag.chunk import split_clauses
+from rag.clause_store import DocumentEntry
 from rag.ingest import load_document
 from rag.outline import document_outline
-from rag.store import UNINDEXED_KINDS, DocumentEntry
+from rag.passages import UNINDEXED_KINDS
 
 DATA = Path(__file__).parent / "data"
 
