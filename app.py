@@ -28,7 +28,7 @@ from fastapi import FastAPI  # noqa: E402
 
 from rag import ui, uploads  # noqa: E402
 from rag.api import build_api  # noqa: E402
-from rag.chat_records import DECLINED_HEADERS, ChatRecords, conversation_files  # noqa: E402
+from rag.chat_records import DECLINED_HEADERS, ChatRecords, conversation_files, correction_choices  # noqa: E402
 from rag.clause_store import Progress  # noqa: E402
 from rag.clock import readable_time  # noqa: E402
 from rag.config import Settings, load_settings  # noqa: E402
@@ -102,7 +102,7 @@ def build_app(pipeline: Pipeline, feedback: FeedbackStore | None = None) -> gr.B
             reply.append(gr.HTML(sources, css_template=ui.CARD_CSS, padding=False))
         messages = [*(messages or []), {"role": "user", "content": ui.markdown_text(question.strip())},
                     {"role": "assistant", "content": reply}]
-        served = [*(served or []), records.served(answer, message_index=len(messages) - 1)]
+        served = [*(served or []), records.served(answer, message_index=len(messages) - 1, number=turn)]
         return messages, "", ui.answer_plain_text(answer), "", served
 
     def search(query: str, doc_ids: list[str], mode: str, k: float, department: str, chapter: str) -> str:
@@ -188,17 +188,20 @@ def build_app(pipeline: Pipeline, feedback: FeedbackStore | None = None) -> gr.B
                 copy_box = gr.Textbox(label="答案和出处（纯文本）", lines=3, max_lines=14, interactive=False,
                                       buttons=["copy"], elem_id="answer-text")
                 served = gr.State([])  # this session's answers: what 👍/👎 and the export refer to
+                # Which answer a correction is for: the latest, or the one that just got 👎 (records.rate).
                 with gr.Row(equal_height=True):
-                    correction = gr.Textbox(label="正确的出处", show_label=False, scale=6, elem_id="correct-source",
-                                            placeholder="回答不对？正确的出处是…（如《文件名》六（十六）或条款编号，针对最近一次回答）")
+                    correction_target = gr.Dropdown(choices=[], value=None, label="更正哪个回答", scale=3,
+                                                    min_width=200, elem_id="correct-answer")
+                    correction = gr.Textbox(label="正确的出处", scale=5, elem_id="correct-source",
+                                            placeholder="回答不对？正确的出处是…（如《文件名》六（十六）或条款编号）")
                     correction_button = gr.Button("提交更正", size="sm", scale=1, elem_id="submit-correction")
                 feedback_notice = gr.Markdown(elem_id="feedback-notice", latex_delimiters=[])
                 with gr.Row():
                     copy_button = gr.Button("复制答案和出处", elem_id="copy-answer", size="sm")
                     export_md = gr.DownloadButton("导出对话（文档）", visible=False, size="sm", elem_id="export-md")
                     export_csv = gr.DownloadButton("导出对话（表格）", visible=False, size="sm", elem_id="export-csv")
-                    gr.ClearButton([chatbot, question, notice, copy_box, served, feedback_notice], value="新对话",
-                                   size="sm", elem_id="new-conversation")
+                    new_conversation = gr.ClearButton([chatbot, question, notice, copy_box, served, feedback_notice],
+                                                      value="新对话", size="sm", elem_id="new-conversation")
             with gr.Tab("条款检索", id="search"):
                 with gr.Row(equal_height=True):
                     query = gr.Textbox(label="检索词", placeholder="例如：计量服务 中小企业", scale=4)
@@ -234,10 +237,13 @@ def build_app(pipeline: Pipeline, feedback: FeedbackStore | None = None) -> gr.B
                       picked.then(ask, ask_inputs, ask_outputs, api_visibility="private")):
             asked.then(None, js=SCROLL_TO_LAST_QUESTION).then(
                 conversation_files, served, [export_md, export_csv], api_visibility="private").then(
+                correction_choices, served, correction_target, api_visibility="private").then(
                 records.declined_rows, None, declined, api_visibility="private")
-        chatbot.like(records.rate, served, feedback_notice, api_visibility="private")
+        chatbot.like(records.rate, served, [feedback_notice, correction_target], api_visibility="private")
         for corrected in (correction_button.click, correction.submit):
-            corrected(records.correct, [served, correction], [feedback_notice, correction], api_visibility="private")
+            corrected(records.correct, [served, correction_target, correction], [feedback_notice, correction],
+                      api_visibility="private")
+        new_conversation.click(correction_choices, None, correction_target, api_visibility="private")
         copy_button.click(None, copy_box, None, js=COPY_JS)
         search_inputs = [query, documents, mode, k, department, chapter]
         search_button.click(search, search_inputs, results, api_name="search")

@@ -1,6 +1,7 @@
 """The HTTP API beside the chat: ask, search, documents, health, feedback and conversation export.
 
-Answers and hits are the records of rag/shapes.py (what `rag ask --json` and `rag search --json` print).
+Answers and hits are the records of rag/shapes.py (what `rag ask --json` and `rag search --json` print), with
+each `source` as the file's path under its corpus folder rather than the server's absolute path.
 Every error is JSON `{"error": "<中文说明>"}` with a 4xx status for bad input, never a traceback.
 """
 
@@ -47,7 +48,7 @@ from rag.pipeline import Pipeline
 from rag.question import check_question
 from rag.retrieve import SearchFilters
 from rag.schema import Clause
-from rag.shapes import AnswerRecord, answer_record, hit_record, source_line
+from rag.shapes import AnswerRecord, answer_record, hit_record, relative_sources, source_line
 
 log = logging.getLogger("rag.api")
 
@@ -67,6 +68,8 @@ def build_api(pipeline: Pipeline, *, feedback: FeedbackStore, token: str = "",
     server = FastAPI(title="政策文件问答 API", version="1.0",
                      description="Answers with clause citations from the indexed policy documents and laws.")
     _add_error_handlers(server)
+    settings = pipeline.settings
+    source = relative_sources((*settings.corpus_paths, settings.upload_path))
 
     async def authorized(request: Request, _: Annotated[Any, Depends(BEARER)]) -> None:
         scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
@@ -91,19 +94,19 @@ def build_api(pipeline: Pipeline, *, feedback: FeedbackStore, token: str = "",
             headers["X-Answer-Id"] = str(feedback.record_served(served, channel="api"))
         except FeedbackError as error:  # the log is a by-product: the answer is still served
             log.warning("%s", error)
-        return JSONResponse(answer_record(answer), headers=headers)
+        return JSONResponse(answer_record(answer, source=source), headers=headers)
 
     @server.post("/api/search", summary="检索条款", **guarded)
     def search(body: SearchRequest) -> Response:
         """Matching clauses, best first (same JSON as `rag search --json`)."""
         hits = pipeline.search(body.query, k=body.k, mode=body.mode, filters=_filters(body))
-        return JSONResponse({"query": body.query, "hits": [hit_record(hit) for hit in hits]})
+        return JSONResponse({"query": body.query, "hits": [hit_record(hit, source=source) for hit in hits]})
 
     @server.get("/api/documents", response_model=dict[str, list[DocumentRecord]], summary="已收录的文件", **guarded)
     def documents() -> Response:
         return JSONResponse({"documents": [
             {"doc_id": d.doc_id, "title": d.title, "issuer": d.issuer, "date": d.date, "doc_number": d.doc_number,
-             "clauses": d.clauses, "source": d.source.replace("\\", "/").rsplit("/", 1)[-1]}
+             "clauses": d.clauses, "source": source(d.source)}
             for d in pipeline.index.manifest.documents]})
 
     @server.get("/api/health", response_model=HealthRecord, summary="服务状态（无需登录）", responses=_ERRORS)

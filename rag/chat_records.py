@@ -1,6 +1,8 @@
 """What the chat keeps of the answers it served: the log, 👍/👎 with "正确的出处是…", and the conversation export.
 
 Each session holds one entry per answer in a gr.State (plain dicts); the feedback file holds the rest.
+A correction names its answer: the selector beside the correction box lists the conversation's answers by
+number and question, starts on the latest one, and moves to an answer when it gets 👎.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ log = logging.getLogger("rag.app")
 
 DECLINED_HEADERS = ["问题", "次数", "最近一次"]
 _EXPORT_DIR = Path(tempfile.gettempdir()) / "rag-conversations"
+_QUESTION_CHARS = 24  # of a question in the selector's labels: enough to tell the answers apart
 
 
 class ChatRecords:
@@ -32,8 +35,11 @@ class ChatRecords:
         self.pipeline = pipeline
         self.store = store
 
-    def served(self, answer: Answer, *, message_index: int) -> dict[str, Any]:
-        """Log a served answer and return the session's entry for it (what a rating or an export needs)."""
+    def served(self, answer: Answer, *, message_index: int, number: int) -> dict[str, Any]:
+        """Log a served answer and return the session's entry for it (what a rating or an export needs).
+
+        `message_index` is its message in the Chatbot (what 👍/👎 report), `number` its place among the answers.
+        """
         served = Served.of(answer, index_version=self.pipeline.index.manifest.version)
         try:
             asked_id: int | None = self.store.record_served(served, channel="chat")
@@ -41,27 +47,28 @@ class ChatRecords:
             log.warning("%s", error)
             asked_id = None
         turn = Turn.of(answer, time=datetime.now().strftime("%Y-%m-%d %H:%M"))
-        return {"message_index": message_index, "asked_id": asked_id, "question": served.question,
+        return {"message_index": message_index, "number": number, "asked_id": asked_id, "question": served.question,
                 "answer": served.answer, "outcome": served.outcome, "mode": served.mode,
                 "citations": list(served.citation_ids), "index_version": served.index_version,
                 "sources": list(turn.sources), "time": turn.time}
 
-    def rate(self, entries: list[dict[str, Any]] | None, data: gr.LikeData) -> str:
-        """👍/👎 on an answer in the chat."""
+    def rate(self, entries: list[dict[str, Any]] | None, data: gr.LikeData) -> tuple[str, Any]:
+        """👍/👎 on an answer in the chat; 👎 also points the correction selector at that answer."""
         # An answer's bubble holds its text and its sources: Gradio may give [message, part] for either.
         index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
         entry = next((e for e in entries or () if e["message_index"] == index), None)
         if entry is None or data.liked not in (True, False):
-            return ""
-        return self._save(entry, 1 if data.liked else -1)
+            return "", gr.skip()
+        return self._save(entry, 1 if data.liked else -1), gr.skip() if data.liked else entry["number"]
 
-    def correct(self, entries: list[dict[str, Any]] | None, text: str) -> tuple[str, str]:
-        """"正确的出处是…" for the latest answer: a 👎 with the clauses it names."""
+    def correct(self, entries: list[dict[str, Any]] | None, number: int | None, text: str) -> tuple[str, str]:
+        """"正确的出处是…" for the answer chosen in the selector (the latest when none is): a 👎 with the clauses it names."""
         if not entries:
             return "还没有回答可以更正：请先提问。", text
         if not (text or "").strip():
             return "请写下正确的出处，例如：《关于全面提升产品质量的实施意见》一（二），或条款编号。", text
-        return self._save(entries[-1], -1, correct_source=text.strip()), ""
+        entry = next((e for e in entries if e["number"] == number), entries[-1])
+        return self._save(entry, -1, correct_source=text.strip()), ""
 
     def _save(self, entry: dict[str, Any], rating: int, *, correct_source: str = "") -> str:
         served = Served(entry["question"], entry["answer"], entry["outcome"], entry["mode"],
@@ -72,10 +79,11 @@ class ChatRecords:
             self.store.add(Feedback(served, rating, correct_source, correct_ids, asked_id=entry["asked_id"]))
         except Exception as error:
             return f"反馈未保存：{user_message(error)}"
+        which = f"第 {entry['number']} 个回答"
         if correct_source:
             named = "、".join(correct_ids) if correct_ids else "（未能对应到具体条款，维护人员会人工核对）"
-            return f"已记录更正，谢谢！正确的出处：{named}"
-        return "已记录：回答有帮助，谢谢！" if rating > 0 else "已记录：回答不对。可以在下方写下正确的出处。"
+            return f"已记录对{which}的更正，谢谢！正确的出处：{named}"
+        return f"已记录：{which}有帮助，谢谢！" if rating > 0 else f"已记录：{which}不对。可以在下方写下正确的出处。"
 
     def declined_rows(self) -> list[list[Any]]:
         """The 文件库 tab's table of the questions most often not answered."""
@@ -84,6 +92,17 @@ class ChatRecords:
         except RagError as error:
             log.warning("%s", error)
             return []
+
+
+def correction_choices(entries: list[dict[str, Any]] | None = None) -> Any:
+    """The selector's answers, "第 2 个回答：那牵头的是哪个部门？", on the latest; empty for a new conversation."""
+    choices = [(f"第 {e['number']} 个回答：{_shortened(e['question'])}", e["number"]) for e in entries or ()]
+    return gr.update(choices=choices, value=choices[-1][1] if choices else None)
+
+
+def _shortened(question: str) -> str:
+    question = " ".join(question.split())
+    return question if len(question) <= _QUESTION_CHARS else question[:_QUESTION_CHARS - 1] + "…"
 
 
 def conversation_files(entries: list[dict[str, Any]] | None, request: gr.Request) -> tuple[Any, Any]:

@@ -87,9 +87,27 @@ PAGE_JS = """
     "__PREFIXES__", json.dumps(ENGLISH_LABEL_PREFIXES, ensure_ascii=False))
 
 
+# 文件库's table on a phone: Gradio sizes columns as fractions of the width, and at 390 px the date and the
+# clause count got one character a line. Below 640 px it shows 标题 · 日期 · 条款数 (the issuer is in the opened
+# document's outline), date and count on one line; !important because Gradio writes its widths inline.
+LIBRARY_TABLE_CSS = """
+@media (max-width: 640px) {
+  #documents .header-table, #documents .virtual-body { width: 100% !important; }
+  #documents .header-table { table-layout: fixed; }
+  #documents :is([data-col="1"], [data-col="4"], [data-heading="1"], [data-heading="4"],
+                 .sizing-body td:nth-child(2), .sizing-body td:nth-child(5)) { display: none !important; }
+  #documents [data-col="0"] { --width: calc(100% - 12em); }
+  #documents :is([data-heading="0"], .sizing-body td) { --width: auto; }
+  #documents :is([data-col="2"], [data-heading="2"]) { --width: 7.5em; }
+  #documents :is([data-col="3"], [data-heading="3"]) { --width: 4.5em; }
+  #documents :is([data-col="2"], [data-heading="2"], [data-col="3"], [data-heading="3"]) span { white-space: nowrap !important; }
+  #documents :is([data-col], [data-heading], .sizing-body td) { flex: 0 0 var(--width) !important;
+    width: var(--width) !important; min-width: var(--width) !important; max-width: var(--width) !important; }
+}
+"""
 # Gradio's status line reads "processing | 1.2s" or "12/40 steps" in English in every locale. The spinner and
 # the progress bar say enough, and an upload's own label counts its clauses in Chinese.
-PAGE_CSS = ".progress-text { display: none !important; }"
+PAGE_CSS = ".progress-text { display: none !important; }" + LIBRARY_TABLE_CSS
 
 
 class ChineseLocalePage:

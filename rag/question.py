@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rag.clean import is_traditional, normalize_width, to_simplified
+from rag.details import DETAILS
 from rag.errors import QueryError
 from rag.lexical import shared_tokenizer
 from rag.vocabulary import INTENT_WORDS, colloquial_lexicon, is_content_word, policy_terms_for
@@ -42,6 +43,8 @@ PLACE = re.compile(r"([\u4e00-\u9fff]{2,3}?)(?:市(?!场)|省|县|自治区)")
 _FRAME_WORD = re.compile(r"\d|计划|纲要|意见|通知|方案|办法|条例|决定|规定|文件|法$|[市省县区级]$|^(本|全|地方)|层面")
 # "X呢？" asks the earlier question again about X; "申报要满足什么条件？" asks something more about the same topic.
 _SAME_QUESTION_ABOUT = re.compile(r"呢[？?。!！\s]*$")
+# A follow-up asking for the national level instead of the place the earlier question named.
+_NATIONAL = re.compile(r"国家层面|中央层面|国家的")
 HAS_CONTENT = re.compile(r"[0-9A-Za-z\u3400-\u4dbf\u4e00-\u9fff]")
 MAX_FOLLOW_UP_TURNS = 3
 EMPTY_QUESTION = "问题是空的：请输入问题或关键词，例如“哪些部门负责质量基础设施一站式服务？”"
@@ -115,12 +118,18 @@ def analyze_question(question: str, *, max_chars: int = 2_000, history: Sequence
     context_named, context_naming = document_mentions(" ".join(context), documents) if context else ((), ())
     if context and _SAME_QUESTION_ABOUT.search(text) and new_topic_terms(text, context, naming):
         context = tuple(question_frame(earlier, text, keep=context_naming) for earlier in context)
+    if context and not named and _NATIONAL.search(text) and context_naming:
+        # "那国家层面呢？" after a question on 汕尾: the same question, without the place or document.
+        context = tuple(_without(earlier, context_naming) for earlier in context)
+        context_named, context_naming = (), ()
     intent = question_intent(text)
     if intent in ("general", "measures") and context and question_intent(" ".join(context)) != "general":
         intent = question_intent(" ".join(context))  # "汕尾的呢？" asks what the previous question asked
     full = " ".join((*context, text))
     if not named:
         named, naming = context_named, context_naming
+    if not named and _NATIONAL.search(text):
+        named = national_documents(documents)  # "国家层面…": the national documents, in a mixed library
     return Query(raw=question, text=text, traditional=is_traditional(question), intent=intent,
                  asks_lead=intent == "department" and bool(LEAD_QUESTION.search(text)),
                  terms=tuple(t for t in content_terms(full) if not any(t in word for word in naming)),
@@ -191,15 +200,32 @@ def new_topic_terms(text: str, context: Sequence[str], naming: Sequence[str]) ->
             if t not in earlier and not any(t in word for word in naming) and not _FRAME_WORD.search(t)]
 
 
+def _without(text: str, words: Sequence[str]) -> str:
+    for word in sorted(words, key=len, reverse=True):
+        text = text.replace(word, "")
+    return text
+
+
 def question_frame(earlier: str, follow_up: str, *, keep: Sequence[str] = ()) -> str:
     """An earlier question without the topic words the follow-up replaces: its document, year and what it
-    asked stay. "2014年的行动计划里，食品农产品质量安全监管由哪个部门牵头？" before "那消费品质量安全监管呢？"
+    asked stay (the words asking for a detail too: 奖励多少). "2014年的行动计划里，食品农产品质量安全监管由哪个部门牵头？" before "那消费品质量安全监管呢？"
     keeps "2014年的行动计划里，质量安全监管由哪个部门牵头？". Words in `keep` (those that named a document,
     汕尾) stay too."""
-    kept = [word for word in shared_tokenizer().segment(earlier)
-            if not is_content_word(word) or word in follow_up or _FRAME_WORD.search(word)
-            or any(word in named for named in keep)]
+    asked = [m.span() for detail in DETAILS for m in detail.asked.finditer(earlier)]  # 奖励多少, 什么时候
+    kept, start = [], 0
+    for word in shared_tokenizer().segment(earlier):
+        end = start + len(word)
+        if (not is_content_word(word) or word in follow_up or _FRAME_WORD.search(word)
+                or any(word in named for named in keep) or any(a < end and start < b for a, b in asked)):
+            kept.append(word)
+        start = end
     return "".join(kept)
+
+
+def national_documents(documents: Sequence[DocumentEntry]) -> tuple[str, ...]:
+    """Documents issued by a national body (an issuer naming no place), when the library also holds others."""
+    national = tuple(d.doc_id for d in documents if d.issuer and not PLACE.match(d.issuer))
+    return national if len(national) < len(documents) else ()
 
 
 def mentioned_documents(text: str, documents: Iterable[DocumentEntry]) -> tuple[str, ...]:

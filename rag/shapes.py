@@ -1,17 +1,24 @@
 """One shape per output: a clause, hit and answer as JSON; a clause's citation line and departments line.
 
 The CLI, the HTTP API, the chat, the conversation export and the LLM prompt all write clauses and answers
-through these functions, so a citation reads the same wherever it is shown.
+through these functions, so a citation reads the same wherever it is shown. Only `source` differs: the CLI
+prints the path the index was built from (scripts on the same machine open it), the HTTP API the path under
+the corpus folder that holds the file (`relative_sources`), since a server's absolute paths are its own
+business.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from typing_extensions import TypedDict  # pydantic (the API's schema) needs this one before Python 3.12
 
 from rag.schema import Answer, Clause, Hit
+
+SourceName = Callable[[str], str]  # a clause's source path → the `source` a record shows
 
 
 class ClauseMetadata(TypedDict):
@@ -57,12 +64,31 @@ class AnswerRecord(TypedDict):
     warnings: list[str]
 
 
-def clause_metadata(clause: Clause) -> ClauseMetadata:
+def as_built(source: str) -> str:
+    """The source path as the index recorded it: the CLI's, for scripts on the machine that holds the files."""
+    return source
+
+
+def relative_sources(roots: Sequence[str | Path]) -> SourceName:
+    """Sources as paths under the first of `roots` that holds them ("laws/民法典.txt"), "/" between folders;
+    a file under none of them (or a root that is a file) shows as its file name. Never an absolute path."""
+    # A root that is a file holds itself; one not there yet (the upload folder before any upload) is a folder.
+    folders = [root.parent if root.is_file() else root for root in (Path(r).resolve() for r in roots)]
+
+    def relative(source: str) -> str:
+        path = Path(source.replace("\\", "/")).resolve()
+        folder = next((f for f in folders if path.is_relative_to(f) and path != f), None)
+        return path.relative_to(folder).as_posix() if folder else path.name
+
+    return relative
+
+
+def clause_metadata(clause: Clause, *, source: SourceName = as_built) -> ClauseMetadata:
     return {
         "id": clause.clause_id,
         "doc_id": clause.doc_id,
         "doc_title": clause.doc_title,
-        "source": clause.source,
+        "source": source(clause.source),
         "chapter": clause.chapter,
         "clause": clause.label,
         "clause_title": clause.title,
@@ -72,8 +98,8 @@ def clause_metadata(clause: Clause) -> ClauseMetadata:
     }
 
 
-def clause_record(clause: Clause) -> ClauseRecord:
-    return {**clause_metadata(clause), "text": clause.text}
+def clause_record(clause: Clause, *, source: SourceName = as_built) -> ClauseRecord:
+    return {**clause_metadata(clause, source=source), "text": clause.text}
 
 
 def clause_fields(clause: Clause) -> dict[str, Any]:
@@ -83,22 +109,22 @@ def clause_fields(clause: Clause) -> dict[str, Any]:
             "citation": clause.citation}
 
 
-def hit_record(hit: Hit) -> HitRecord:
+def hit_record(hit: Hit, *, source: SourceName = as_built) -> HitRecord:
     """`rag search --json` and `POST /api/search`: rank and scores, then the clause."""
     return {"rank": hit.rank, "score": round(hit.score, 6), "similarity": _rounded(hit.similarity),  # type: ignore[typeddict-item]
-            **clause_record(hit.clause)}
+            **clause_record(hit.clause, source=source)}
 
 
-def answer_record(answer: Answer) -> AnswerRecord:
+def answer_record(answer: Answer, *, source: SourceName = as_built) -> AnswerRecord:
     return {
         "question": answer.question,
         "answer": answer.text,
         "found": answer.found,
         "outcome": answer.outcome,
         "reasons": list(answer.reasons),
-        "citations": [{"n": c.n, **clause_record(c.clause)} for c in answer.citations],  # type: ignore[typeddict-item]
+        "citations": [{"n": c.n, **clause_record(c.clause, source=source)} for c in answer.citations],  # type: ignore[typeddict-item]
         "mode": answer.mode,
-        "related": [hit_record(hit) for hit in answer.related],
+        "related": [hit_record(hit, source=source) for hit in answer.related],
         "warnings": list(answer.warnings),
     }
 

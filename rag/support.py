@@ -72,7 +72,9 @@ def assess_support(query: Query, hits: Sequence[Hit], index: ClauseStore, *, thr
     coverage, missing = term_coverage(query, [h.clause for h in top], index)
     unknown, unknown_terms = unknown_share(query, index)
     # A department answer is itself the detail asked for ("哪几个部门" is no count to look for).
-    details = asked_details(query.text) if query.intent != "department" else ()
+    # "汕尾的呢？" asks what the earlier question asked.
+    asked = asked_details(query.text) or asked_details(" ".join(query.context))
+    details = asked if query.intent != "department" else ()
     reasons: list[str] = []
     if not top:
         return Support("not_found", margin, 0.0, 1.0, missing, details, details, ("没有检索到任何条款。",))

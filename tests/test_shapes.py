@@ -3,6 +3,7 @@ and the places that must use them (CLI, chat text, LLM prompt)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from rag.shapes import (
     clause_record,
     departments_line,
     hit_record,
+    relative_sources,
     source_line,
 )
 from rag.ui import answer_plain_text
@@ -82,6 +84,26 @@ def test_hit_and_answer_records(clauses: dict[str, Clause]) -> None:
     assert list(shaped) == ["question", "answer", "found", "outcome", "reasons", "citations", "mode", "related",
                             "warnings"]
     assert shaped["citations"] == [{"n": 1, **clause_record(hit.clause)}] and "[1]" in shaped["answer"]
+
+
+def test_relative_sources_never_show_the_servers_folders(clauses: dict[str, Clause], tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "corpus" / "laws").mkdir(parents=True)
+    single = tmp_path / "elsewhere" / "one.txt"
+    single.parent.mkdir()
+    single.write_text("一", encoding="utf-8")
+    public = relative_sources([tmp_path / "corpus", str(single), tmp_path / "index" / "uploads"])
+    assert public(str(tmp_path / "corpus" / "laws" / "计量法.txt")) == "laws/计量法.txt"
+    assert public(str(tmp_path / "corpus" / "a.txt")) == "a.txt"
+    assert public(str(single)) == "one.txt"  # a corpus path that is a file: its name
+    assert public(str(tmp_path / "index" / "uploads" / "20261126T024001-3fa2c1-x.txt")) == "20261126T024001-3fa2c1-x.txt"
+    assert public("/srv/old-corpus/b.txt") == "b.txt"  # indexed from elsewhere: the name only
+    assert public("D:\\文件\\c.docx") == "c.docx"  # written on Windows
+    monkeypatch.chdir(tmp_path)  # `rag ingest corpus` records paths relative to where it ran
+    assert public("corpus/laws/计量法.txt") == "laws/计量法.txt"
+    hit = Hit(dataclasses.replace(clauses[f"{PLAN_2022}#六（十六）"], source=str(tmp_path / "corpus" / "laws" / "d.txt")),
+              score=1.0, rank=1)
+    assert hit_record(hit, source=public)["source"] == "laws/d.txt" and hit_record(hit)["source"] == hit.clause.source
 
 
 def test_every_listing_uses_the_same_lines(clauses: dict[str, Clause]) -> None:

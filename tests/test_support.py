@@ -111,3 +111,15 @@ def test_a_one_document_index_decides_by_the_words_alone(tmp_path: Path, default
     assert answered.outcome == "answered" and answered.margin is None
     declined = support_for(pipeline, "个人所得税起征点是多少？")
     assert declined.outcome == "not_found"
+
+
+def test_a_year_is_no_count(corpus_pipeline: Pipeline) -> None:
+    clause = corpus_pipeline.index.clauses_matching(SearchFilters())[0]
+    target = dataclasses.replace(clause, text="到2025年，社会公用计量标准体系更加完善。")
+    counted = dataclasses.replace(clause, text="到2025年，新建社会公用计量标准12项。")
+    assert not detail_stated("比例或数量", [target], ["计量"]) and detail_stated("比例或数量", [counted], ["计量"])
+
+
+def test_an_x_ne_follow_up_asks_for_the_detail_the_earlier_question_asked(corpus_pipeline: Pipeline) -> None:
+    answer = corpus_pipeline.ask("汕尾的呢？", history=[("市里到2025年要建立、提升改造几项社会公用计量标准？", "……")])
+    assert answer.outcome == "partly" and "比例或数量" in answer.text
