@@ -118,7 +118,8 @@ def analyze_question(question: str, *, max_chars: int = 2_000, history: Sequence
     context_named, context_naming = document_mentions(" ".join(context), documents) if context else ((), ())
     if context and _SAME_QUESTION_ABOUT.search(text) and new_topic_terms(text, context, naming):
         context = tuple(question_frame(earlier, text, keep=context_naming) for earlier in context)
-    if context and not named and _NATIONAL.search(text) and context_naming:
+    asks_national = not named and bool(_NATIONAL.search(text))
+    if asks_national and context_naming:
         # "那国家层面呢？" after a question on 汕尾: the same question, without the place or document.
         context = tuple(_without(earlier, context_naming) for earlier in context)
         context_named, context_naming = (), ()
@@ -128,7 +129,7 @@ def analyze_question(question: str, *, max_chars: int = 2_000, history: Sequence
     full = " ".join((*context, text))
     if not named:
         named, naming = context_named, context_naming
-    if not named and _NATIONAL.search(text):
+    if asks_national:
         named = national_documents(documents)  # "国家层面…": the national documents, in a mixed library
     return Query(raw=question, text=text, traditional=is_traditional(question), intent=intent,
                  asks_lead=intent == "department" and bool(LEAD_QUESTION.search(text)),
