@@ -2,6 +2,7 @@
 
     python bench/bench_milvus.py                      # every national law (~68k clauses)
     python bench/bench_milvus.py --limit-files 300    # the first 300 law files
+    python bench/bench_milvus.py --embed-all --checkpoints /tmp/laws-vectors  # real vectors, reused
 
 The rows are bench_search.py --scale's: the national laws chunked as `rag ingest` does, `--sample`
 clauses embedded for real, random unit vectors for the rest (latency and size depend on the row count,
@@ -67,8 +68,10 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=1000, help="clauses embedded for real")
     parser.add_argument("--limit-files", type=int, default=0, help="only the first N law files")
     parser.add_argument("--queries", type=int, default=120, help="queries per mode (eval questions, repeated)")
+    parser.add_argument("--embed-all", action="store_true", help="embed every article for real")
+    parser.add_argument("--checkpoints", type=Path,
+                        help="embedded blocks saved by bench_search.py --checkpoints (the same rows): reused")
     args = parser.parse_args()
-    args.embed_all = False
     rows = law_rows(args)
     results: dict[str, object] = dict(rows.stats)
     with tempfile.TemporaryDirectory() as scratch:

@@ -3,6 +3,7 @@
     python bench/bench_search.py                      # the bundled corpus, eval questions as queries
     python bench/bench_search.py --scale              # national laws (~64k articles)
     python bench/bench_search.py --scale --embed-all  # ... embedding every article for real
+    python bench/bench_search.py --scale --embed-all --checkpoints /tmp/laws-vectors  # resumable
 
 Embedding goes the way `rag ingest` does it: blocks of length-sorted clauses (`checkpoint_blocks`), spread
 over `embed_workers` processes (`make_bulk_embedder`).
@@ -18,6 +19,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -42,6 +44,7 @@ from rag.ingest import LoadedCorpus, load_corpus  # noqa: E402
 from rag.pipeline import make_bulk_embedder, make_embedder, open_searcher  # noqa: E402
 from rag.schema import Matrix  # noqa: E402
 from rag.sentences import clause_sentences  # noqa: E402
+from rag.checkpoints import embed_pending, inputs_key  # noqa: E402
 from rag.store import CHECKPOINT_CLAUSES, build_index, checkpoint_blocks, passage_text  # noqa: E402
 
 LAWS = ROOT.parent / "shared" / "corpora" / "laws"
@@ -185,11 +188,12 @@ def law_rows(args: argparse.Namespace) -> LawRows:
     real.embed_documents(sample_texts[:256])  # start the worker processes outside the timing
     sample_vectors = np.zeros((len(sample_texts), real.dimension), dtype=np.float32)
     started, cpu_started = time.perf_counter(), time.process_time()
-    for block in checkpoint_blocks(sample_texts, CHECKPOINT_CLAUSES):
-        sample_vectors[block] = real.embed_documents([sample_texts[p] for p in block])
+    resumed = embed_blocks(real, sample_texts, sample_vectors, args.checkpoints)
     embed_s = time.perf_counter() - started
     embed_cpu_s = time.process_time() - cpu_started
-    throughput = len(sample_rows) / embed_s  # clauses (with their sentences) per second
+    # clauses (with their sentences) per second, over the share of the texts this run embedded
+    embedded = len(sample_texts) - resumed
+    throughput = len(sample_rows) * embedded / len(sample_texts) / embed_s if embedded else None
     vectors = rng.standard_normal((len(texts), real.dimension)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     vectors[sample_rows] = sample_vectors[: len(sample_rows)]
@@ -202,15 +206,42 @@ def law_rows(args: argparse.Namespace) -> LawRows:
     stats: dict[str, object] = {
         "corpus": f"national laws: {len(corpus.documents)} files, {len(clauses)} indexed clauses",
         "load_and_clean_s": round(load_s, 1), "chunk_s": round(chunk_s, 1),
-        "embedded_for_real": int(len(sample_rows)), "embed_clauses_per_s": round(throughput, 1),
-        "embedded_texts": len(sample_texts), "embed_s": round(embed_s, 1), "embed_parent_cpu_s": round(embed_cpu_s, 1),
+        "embedded_for_real": int(len(sample_rows)), "embed_clauses_per_s": throughput and round(throughput, 1),
+        "embedded_texts": len(sample_texts), "texts_from_checkpoints": resumed,
+        "embed_s": round(embed_s, 1), "embed_parent_cpu_s": round(embed_cpu_s, 1),
         "embed_workers": workers,
         "embed_worker_peak_rss_mb": round(worker_peak_mb) if workers > 1 else None,
-        "embed_all_estimate_min": round(len(texts) / throughput / 60, 1),
+        "embed_all_estimate_min": throughput and round(len(texts) / throughput / 60, 1),
         "embedder": f"{real.name} ({real.backend}, {real.device})",
     }
     return LawRows(LoadedCorpus(corpus.documents, ()), [c.clause_id for c in clauses], texts, vectors,
                    sentence_vectors, sample_rows, real, stats)
+
+
+def embed_blocks(embedder, texts: list[str], vectors: Matrix, checkpoints: Path | None) -> int:  # type: ignore[no-untyped-def]
+    """Fill `vectors` as `rag ingest` embeds, in length-sorted blocks; with a `checkpoints` directory each
+    block is saved there and a rerun (after a kill, or to bench the serving side again) embeds only the
+    blocks it lacks. Returns how many texts came from checkpoints."""
+    blocks = checkpoint_blocks(texts, CHECKPOINT_CLAUSES)
+    if checkpoints is None:
+        for block in blocks:
+            vectors[block] = embedder.embed_documents([texts[p] for p in block])
+        return 0
+    key = inputs_key(embedder, {"bench": "law_rows"}, [str(p) for p in range(len(texts))], texts, CHECKPOINT_CLAUSES)
+    stamp = checkpoints / "inputs.json"
+    if stamp.is_file() and json.loads(stamp.read_text(encoding="utf-8")).get("key") != key:
+        shutil.rmtree(checkpoints)  # other texts or another model: these vectors are not ours
+    checkpoints.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(json.dumps({"key": key}), encoding="utf-8")
+    started = time.perf_counter()
+
+    def progress(_stage: str, done: int, total: int) -> None:
+        elapsed = time.perf_counter() - started
+        if done and elapsed > 1:
+            print(f"embed {done}/{total} texts, {done / elapsed:.1f} texts/s, "
+                  f"ETA {(total - done) / (done / elapsed) / 60:.0f} min", file=sys.stderr, flush=True)
+
+    return embed_pending(checkpoints, vectors, range(len(texts)), texts, blocks, embedder, progress)
 
 
 def bench_scale(args: argparse.Namespace) -> dict[str, object]:
@@ -249,6 +280,7 @@ def main() -> None:
     parser.add_argument("--scale", action="store_true", help="benchmark the national laws (~64k articles)")
     parser.add_argument("--sample", type=int, default=3000, help="articles embedded for real at scale")
     parser.add_argument("--embed-all", action="store_true", help="embed every article for real")
+    parser.add_argument("--checkpoints", type=Path, help="save embedded blocks here; a rerun embeds only the rest")
     parser.add_argument("--limit-files", type=int, default=0, help="only the first N law files (smoke test)")
     parser.add_argument("--queries", type=int, default=120, help="queries per mode (eval questions, repeated)")
     args = parser.parse_args()
