@@ -38,13 +38,13 @@ import numpy as np  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from rag.checkpoints import embed_pending, inputs_key  # noqa: E402
 from rag.config import load_settings  # noqa: E402
 from rag.index import FaissIndex  # noqa: E402
 from rag.ingest import LoadedCorpus, load_corpus  # noqa: E402
 from rag.pipeline import make_bulk_embedder, make_embedder, open_searcher  # noqa: E402
 from rag.schema import Matrix  # noqa: E402
 from rag.sentences import clause_sentences  # noqa: E402
-from rag.checkpoints import embed_pending, inputs_key  # noqa: E402
 from rag.store import CHECKPOINT_CLAUSES, build_index, checkpoint_blocks, passage_text  # noqa: E402
 
 LAWS = ROOT.parent / "shared" / "corpora" / "laws"
