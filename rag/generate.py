@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from rag.chunk import split_at_sentence_ends
 from rag.departments import parse_attribution
 from rag.details import asked_details, stated_shape
 from rag.question import PLACE, Query, query_terms
@@ -25,7 +26,6 @@ NOT_FOUND_MARK = "未在已收录的文件中找到"
 
 # A figure: digits, or a Chinese numeral with a unit of money, count or share ("百年老店" is no figure).
 _FIGURE = re.compile(r"\d|[一二三四五六七八九十百千万两]+(万元|亿元|元|家|项|倍|个百分点)")
-_SENTENCE = re.compile(r"[^。；！？\n]+[。；！？]?")
 _LEADING_LABEL = re.compile(r"^\s*(（[一二三四五六七八九十]{1,3}）|[一二三四五六七八九十]{1,3}、|第[^条\s]{1,8}条)\s*")
 _BIGRAM_DUPLICATE = 0.6  # sentences sharing this share of character bigrams say the same thing
 _WEAK_STATEMENT = 0.5  # relative to the best sentence's score
@@ -72,8 +72,8 @@ def split_sentences(text: str) -> list[str]:
     Short unpunctuated lines run together ("国务院办公厅" + "2014年4月21日"): a date alone says little.
     """
     sentences: list[str] = []
-    for match in _SENTENCE.finditer(text):
-        sentence = match.group().strip()
+    for piece in split_at_sentence_ends(text):
+        sentence = piece.strip()
         previous = sentences[-1] if sentences else ""
         if previous and len(previous) < _SHORT_LINE and len(sentence) < _SHORT_LINE and not previous.endswith(
                 tuple("。；！？")):

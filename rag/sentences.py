@@ -7,21 +7,20 @@ w = 0.5; the whole-clause vector alone misses the one sentence that answers, the
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
 
+from rag.chunk import split_at_sentence_ends
 from rag.index import FaissIndex, Rows
 from rag.schema import Matrix
 
-_SENTENCE_END = re.compile(r"(?<=[。；！？\n])")
 MIN_SENTENCE_CHARS = 8  # shorter pieces (（一）, 第三条) say nothing on their own
 
 
 def clause_sentences(text: str) -> list[str]:
     """The sentences of a clause that get a vector of their own: none for a one-sentence clause."""
-    sentences = [s.strip() for s in _SENTENCE_END.split(text) if len(s.strip()) >= MIN_SENTENCE_CHARS]
+    sentences = [s.strip() for s in split_at_sentence_ends(text) if len(s.strip()) >= MIN_SENTENCE_CHARS]
     return sentences if len(sentences) >= 2 else []
 
 

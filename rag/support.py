@@ -13,10 +13,10 @@ Outcomes: "answered"; "partly" (the topic is covered, the asked detail is not st
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rag.chunk import split_at_sentence_ends
 from rag.clause_store import ClauseStore
 from rag.details import DETAILS, asked_details, stated_shape
 from rag.question import Query
@@ -100,7 +100,7 @@ def detail_stated(detail: str, clauses: Sequence[Clause], terms: Sequence[str]) 
     """
     shape = stated_shape(detail)
     for clause in clauses:
-        for sentence in re.split(r"(?<=[。；！？\n])", clause.text):
+        for sentence in split_at_sentence_ends(clause.text):
             if shape.search(sentence) and (not terms or any(t in sentence for t in terms)):
                 return True
     return False
