@@ -27,6 +27,10 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+# The passages the engine-agreement test compares, so the bench's agreement figure is over the same texts.
+from conftest_embed import corpus_passages  # noqa: E402
 
 BATCH_SIZES = (1, 8, 32, 64)
 QUERIES = [
@@ -39,21 +43,6 @@ QUERIES = [
     "质量基础设施一站式服务",
     "What does the plan say about product recalls?",
 ]
-
-
-def corpus_passages(min_chars: int = 100, max_chars: int = 400) -> list[str]:
-    """Corpus paragraphs of clause length (100–400 characters), long lines cut at a sentence end."""
-    passages: list[str] = []
-    for path in sorted((ROOT / "corpus").glob("*.txt")):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            line = line.strip()
-            while len(line) > max_chars:
-                cut = line.rfind("。", min_chars, max_chars) + 1 or max_chars
-                passages.append(line[:cut])
-                line = line[cut:]
-            if len(line) >= min_chars:
-                passages.append(line)
-    return passages
 
 
 def peak_rss_mb() -> float:
