@@ -13,12 +13,13 @@ Outcomes: "answered"; "partly" (the topic is covered, the asked detail is not st
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rag.chunk import split_at_sentence_ends
 from rag.clause_store import ClauseStore
-from rag.details import DETAILS, asked_details, stated_shape
+from rag.details import DETAILS, ask_phrases, asked_details, asked_events, stated_shape
 from rag.question import Query
 from rag.schema import Clause, Hit
 from rag.vocabulary import colloquial_lexicon
@@ -26,6 +27,7 @@ from rag.vocabulary import colloquial_lexicon
 TOP_FOR_SUPPORT = 3
 MIN_CLAUSES_FOR_MARGIN = 20  # in a smaller index (one uploaded document) the mean cosine is no baseline
 SPECIFIC_SHARE = 0.1  # a word in more than this share of the clauses is too common to place a detail
+_UNIT = re.compile(r"[万亿]?元|%|％")  # every sentence stating an amount holds one
 
 @dataclass(frozen=True)
 class SupportThresholds:
@@ -73,7 +75,8 @@ def assess_support(query: Query, hits: Sequence[Hit], index: ClauseStore, *, thr
     unknown, unknown_terms = unknown_share(query, index)
     # A department answer is itself the detail asked for ("哪几个部门" is no count to look for).
     # "汕尾的呢？" asks what the earlier question asked.
-    asked = asked_details(query.text) or asked_details(" ".join(query.context))
+    ask_text = query.text if asked_details(query.text) else " ".join(query.context)
+    asked = asked_details(ask_text)
     details = asked if query.intent != "department" else ()
     reasons: list[str] = []
     if not top:
@@ -85,33 +88,40 @@ def assess_support(query: Query, hits: Sequence[Hit], index: ClauseStore, *, thr
             reasons.append(f"最相关的条款中没有出现“{'、'.join(missing[:4])}”")
         reasons.append("最接近的条款与问题的意思相差较远")
         return Support("not_found", margin, coverage, unknown, missing, details, details, tuple(reasons))
-    terms = specific_terms(query.terms, index)
-    unstated = tuple(d for d in details if not detail_stated(d, [h.clause for h in top], terms))
+    terms = specific_terms(query.terms, index, ask_phrases(ask_text))
+    unstated = tuple(d for d in details
+                     if not detail_stated(d, [h.clause for h in top], terms, asked_events(d, ask_text)))
     if unstated:
         return Support("partly", margin, coverage, unknown, missing, details, unstated,
                        (f"相关条款没有写明{'、'.join(unstated)}",))
     return Support("answered", margin, coverage, unknown, missing, details, (), ())
 
 
-def detail_stated(detail: str, clauses: Sequence[Clause], terms: Sequence[str]) -> bool:
-    """Whether a sentence of `clauses` holds the kind of detail asked for next to one of `terms`.
+def detail_stated(detail: str, clauses: Sequence[Clause], terms: Sequence[str],
+                  events: Sequence[str] = ()) -> bool:
+    """Whether a sentence of `clauses` holds the kind of detail asked for next to one of `terms` (and to
+    one of `events`, what the detail belongs to: the date of 印发).
 
-    The same sentence, because a clause about 质量奖 may hold an amount that belongs to another measure.
+    The same sentence, because a clause about 质量奖 may hold an amount that belongs to another measure. A
+    compound term is there when both its halves are (国家标准 in "国际、国家、行业标准").
     """
     shape = stated_shape(detail)
     for clause in clauses:
         for sentence in split_at_sentence_ends(clause.text):
-            if shape.search(sentence) and (not terms or any(t in sentence for t in terms)):
+            if (shape.search(sentence) and (not terms or any(t in sentence or _partial(t, sentence) for t in terms))
+                    and (not events or any(e in sentence for e in events))):
                 return True
     return False
 
 
-def specific_terms(terms: Sequence[str], index: ClauseStore) -> tuple[str, ...]:
+def specific_terms(terms: Sequence[str], index: ClauseStore, asking: Sequence[str] = ()) -> tuple[str, ...]:
     """The question's topic words that few clauses contain: an amount beside 行动 (in every clause of an
-    action plan) says nothing about the 经费 asked for; the words asking for the detail (多久, 万元, 资格证书)
-    cannot place it, nor can a word no clause holds. All topic words found when none is rare; none (any
-    sentence stating the detail will do) when no clause holds any."""
-    topic = [t for t in terms if not any(d.asked.search(t) or d.stated.search(t) for d in DETAILS)]
+    action plan) says nothing about the 经费 asked for; the words asking for the detail (多久, 资格证书, the
+    奖励 of "什么奖励" among the `asking` phrases) and units (万元) cannot place it, nor can a word no clause
+    holds. All topic words found when none is rare; none (any sentence stating the detail will do) when no
+    clause holds any."""
+    topic = [t for t in terms if not any(d.asked.search(t) or d.stated.search(t) for d in DETAILS)
+             and not any(t in phrase for phrase in asking) and not _UNIT.fullmatch(t)]
     present = tuple(t for t in topic if index.clauses_containing(t))
     limit = max(3, int(SPECIFIC_SHARE * index.manifest.clauses))
     return tuple(t for t in present if index.clauses_containing(t) <= limit) or present

@@ -9,7 +9,7 @@ import pytest
 
 from rag.clause_store import SearchFilters
 from rag.config import Settings, load_settings
-from rag.details import asked_details
+from rag.details import ask_phrases, asked_details, asked_events
 from rag.embed import Embedder
 from rag.pipeline import Pipeline, thresholds_from
 from rag.support import MIN_CLAUSES_FOR_MARGIN, Support, assess_support, detail_stated, specific_terms
@@ -55,6 +55,9 @@ def test_asked_details() -> None:
     assert asked_details("市里说的“25个重点产业链”具体是哪些产业链？") == ("具体名单",)
     assert asked_details("红黑榜在哪个网站能查到？") == ("网址",)
     assert asked_details("首席质量官有什么要求？") == ()
+    assert asked_details("小区的电梯多久要做一次定期检验？") == ("频次",)  # how often, not how long
+    assert asked_details("汕尾说的“五大战略性产业”是哪五个？") == ("具体名单",)
+    assert asked_details("家用汽车在三包期内，修几次修不好才能换车？") == ("比例或数量",)
 
 
 def test_a_detail_counts_only_beside_the_question_words(corpus_pipeline: Pipeline) -> None:
@@ -73,6 +76,38 @@ def test_a_year_is_no_period_and_a_list_states_its_items(corpus_pipeline: Pipeli
     listed = dataclasses.replace(clause, text="重点产业链包括电子信息、海工装备、新能源、现代农业。")
     unlisted = dataclasses.replace(clause, text="围绕25个重点产业链开展质量提升。")
     assert detail_stated("具体名单", [listed], ["产业链"]) and not detail_stated("具体名单", [unlisted], ["产业链"])
+
+
+def test_a_date_is_the_date_of_what_was_asked(corpus_pipeline: Pipeline) -> None:
+    """"什么时候印发" asks for the date of 印发: a target year ("到2025年") beside the topic words is no answer."""
+    assert asked_events("时间", "汕尾质量强市的实施意见正式版什么时候印发？") == ("印发",)
+    assert asked_events("时间", "每年什么时候开始申报？") == ("开始", "申报")
+    assert asked_events("时间", "远景目标定到了哪一年？") == ()
+    clause = corpus_pipeline.index.clauses_matching(SearchFilters())[0]
+    target = dataclasses.replace(clause, text="到2025年，质量强市建设取得阶段性成效。")
+    issued = dataclasses.replace(clause, text="本意见于2023年12月印发，质量强市建设全面推进。")
+    assert detail_stated("时间", [target], ["强市"]) and not detail_stated("时间", [target], ["强市"], ["印发"])
+    assert detail_stated("时间", [issued], ["强市"], ["印发"])
+    support = support_for(corpus_pipeline, "汕尾质量强市的实施意见正式版什么时候印发？")
+    assert support.outcome == "partly" and support.unstated == ("时间",)
+
+
+def test_what_asks_and_how_it_is_said_place_no_detail(corpus_pipeline: Pipeline) -> None:
+    """The 奖励 of "什么奖励" asks; 万元 is in every amount; 原材料 is no application 材料; 每年 says how often,
+    not how long; a compound is placed by its halves (国家标准 in "国际、国家、行业标准")."""
+    index = corpus_pipeline.index
+    assert "奖励" not in specific_terms(["强县", "奖励"], index, ask_phrases("被评为质量强县的县，能拿到什么奖励？"))
+    assert "万元" not in specific_terms(["红点", "万元"], index)
+    clause = index.clauses_matching(SearchFilters())[0]
+    materials = dataclasses.replace(clause, text="提升上下游零部件、原材料供给质量，实施科技特派服务团制度。")
+    assert not detail_stated("申请程序", [materials], ["特派"])
+    yearly = dataclasses.replace(clause, text="每年评选一次质量奖，获奖企业给予表彰。")
+    assert detail_stated("频次", [yearly], ["质量奖"]) and not detail_stated("期限", [yearly], ["质量奖"])
+    clauses = {c.clause_id: c for c in index.clauses_matching(SearchFilters())}
+    reward = clauses["city-product-quality-implementation-opinion#一（二）"]
+    assert detail_stated("金额", [reward], ["国家标准"])
+    support = support_for(corpus_pipeline, "被评为“质量强县”的县，能拿到什么奖励？")
+    assert support.outcome == "partly" and support.unstated == ("金额",)
 
 
 def test_only_rare_question_words_place_a_detail(corpus_pipeline: Pipeline) -> None:
