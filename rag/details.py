@@ -25,6 +25,7 @@ _EVENT_WINDOW = 6  # characters either side of the ask
 
 DETAILS: tuple[Detail, ...] = tuple(Detail(name, asked, stated, event) for name, asked, stated, event in (
     ("金额", re.compile(r"多少钱|奖金|(奖励|补贴|资助|补|给|奖)多少|金额|额度|多少(经费|资金|钱)"
+                      r"|(贷|资本|资金|罚|赔|减免)[^，。？！]{0,6}多少"
                       r"|(什么|啥|哪些)(奖励|补贴|资助)|(奖励|补贴)(标准|是什么)"),
      re.compile(r"\d\s*(万|亿)?元|[一二三四五六七八九十百千]+\s*(万|亿)?元|[\d一二三四五六七八九十]+\s*倍"), None),
     ("收费", re.compile(r"收费|收不收|要钱|免费|费用|交钱|花钱"), re.compile(r"免费|收费|费用|无偿|不收取"), None),
@@ -46,7 +47,7 @@ DETAILS: tuple[Detail, ...] = tuple(Detail(name, asked, stated, event) for name,
      re.compile(r"\d(\.\d+)?\s*(%|％|家|个|项|名|批|次|人|台|件|所|座|条|种|类|倍|万|亿)|百分之"
                 r"|[一二三四五六七八九十百千两]+\s*(家|个|项|名|批|次|所|座|条|种|类|倍)"), None),
     ("申请程序", re.compile(r"材料|流程|手续|怎么(申请|申报|报|办)|如何(申请|申报|办理)|去哪(里)?(申请|报)|自动发|自己(去)?报"),
-     re.compile(r"程序|流程|(?<!原)材料|提交|办理|申请表|受理"), None),
+     re.compile(r"程序|流程|(申请|申报|相关|所需|证明)材料|提交|报送|办理|申请表|受理"), None),
     ("资格条件", re.compile(r"资格|证书|条件|门槛|要求是什么|够不够格"), re.compile(r"资格|条件|具备|取得.{0,8}(证|资质)"), None),
     # Which items a named set holds ("25个重点产业链具体是哪些？"): stated only by a list of them.
     ("具体名单", re.compile(r"具体(是|有)?哪些|都有哪些|分别是(哪些|什么)|名单|是哪[两三四五六七八九十\d]+(个|项|类|条|家|种)"),

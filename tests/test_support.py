@@ -58,6 +58,7 @@ def test_asked_details() -> None:
     assert asked_details("小区的电梯多久要做一次定期检验？") == ("频次",)  # how often, not how long
     assert asked_details("汕尾说的“五大战略性产业”是哪五个？") == ("具体名单",)
     assert asked_details("家用汽车在三包期内，修几次修不好才能换车？") == ("比例或数量",)
+    assert asked_details("现在注册一家公司，注册资本最少要多少？") == ("金额",)
 
 
 def test_a_detail_counts_only_beside_the_question_words(corpus_pipeline: Pipeline) -> None:
@@ -93,13 +94,13 @@ def test_a_date_is_the_date_of_what_was_asked(corpus_pipeline: Pipeline) -> None
 
 
 def test_what_asks_and_how_it_is_said_place_no_detail(corpus_pipeline: Pipeline) -> None:
-    """The 奖励 of "什么奖励" asks; 万元 is in every amount; 原材料 is no application 材料; 每年 says how often,
+    """The 奖励 of "什么奖励" asks; 万元 is in every amount; 原材料 and 新材料 are no application 材料; 每年 says how often,
     not how long; a compound is placed by its halves (国家标准 in "国际、国家、行业标准")."""
     index = corpus_pipeline.index
     assert "奖励" not in specific_terms(["强县", "奖励"], index, ask_phrases("被评为质量强县的县，能拿到什么奖励？"))
     assert "万元" not in specific_terms(["红点", "万元"], index)
     clause = index.clauses_matching(SearchFilters())[0]
-    materials = dataclasses.replace(clause, text="提升上下游零部件、原材料供给质量，实施科技特派服务团制度。")
+    materials = dataclasses.replace(clause, text="提升原材料供给质量，采用新材料，实施科技特派服务团制度。")
     assert not detail_stated("申请程序", [materials], ["特派"])
     yearly = dataclasses.replace(clause, text="每年评选一次质量奖，获奖企业给予表彰。")
     assert detail_stated("频次", [yearly], ["质量奖"]) and not detail_stated("期限", [yearly], ["质量奖"])
