@@ -59,6 +59,7 @@ def test_asked_details() -> None:
     assert asked_details("汕尾说的“五大战略性产业”是哪五个？") == ("具体名单",)
     assert asked_details("家用汽车在三包期内，修几次修不好才能换车？") == ("比例或数量",)
     assert asked_details("现在注册一家公司，注册资本最少要多少？") == ("金额",)
+    assert asked_details("叉车司机要考特种设备作业人员证，去哪里考？") == ("申请程序",)
 
 
 def test_a_detail_counts_only_beside_the_question_words(corpus_pipeline: Pipeline) -> None:
