@@ -251,7 +251,7 @@ def bench_scale(args: argparse.Namespace) -> dict[str, object]:
                                                                      args.queries)}
     for kind in ("flat", "hnsw"):
         with tempfile.TemporaryDirectory() as scratch:
-            index_dir = Path(scratch) / "index"
+            index_dir = args.keep_index if kind == "hnsw" and args.keep_index else Path(scratch) / "index"
             started = time.perf_counter()
             build_index(rows.corpus, index_dir, embedder=embedder,  # type: ignore[arg-type]
                         ann_threshold=0 if kind == "hnsw" else 10**9, ann_kind="hnsw")
@@ -281,6 +281,7 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=3000, help="articles embedded for real at scale")
     parser.add_argument("--embed-all", action="store_true", help="embed every article for real")
     parser.add_argument("--checkpoints", type=Path, help="save embedded blocks here; a rerun embeds only the rest")
+    parser.add_argument("--keep-index", type=Path, help="build the HNSW index here and keep it (rag search --index)")
     parser.add_argument("--limit-files", type=int, default=0, help="only the first N law files (smoke test)")
     parser.add_argument("--queries", type=int, default=120, help="queries per mode (eval questions, repeated)")
     args = parser.parse_args()
