@@ -16,11 +16,12 @@ class Detail:
     asked: re.Pattern[str]  # the question asks for it
     stated: re.Pattern[str]  # a sentence states it
     # What the asked detail belongs to, read beside the ask ("什么时候印发": 印发). A sentence states the
-    # detail only next to one of these words: a target year ("到2025年") dates no 印发 and no 申报.
+    # detail only next to one of these words: a target year ("到2025年") dates no 印发 and no 申报. (A
+    # day and month are a date of their own: a signature's "2014年4月21日" says when it was issued.)
     event: re.Pattern[str] | None = None
 
 
-_TIMED = re.compile(r"印发|发布|出台|公布|申报|报名|开始|启动|截止|召开|举办|评选|发放|到账")
+_TIMED = re.compile(r"印发|发布|出台|公布|申报|报名|开始|启动|召开|举办|评选|发放|到账")
 _EVENT_WINDOW = 6  # characters either side of the ask
 
 DETAILS: tuple[Detail, ...] = tuple(Detail(name, asked, stated, event) for name, asked, stated, event in (
@@ -29,15 +30,16 @@ DETAILS: tuple[Detail, ...] = tuple(Detail(name, asked, stated, event) for name,
                       r"|(什么|啥|哪些)(奖励|补贴|资助)|(奖励|补贴)(标准|是什么)"),
      re.compile(r"\d\s*(万|亿)?元|[一二三四五六七八九十百千]+\s*(万|亿)?元|[\d一二三四五六七八九十]+\s*倍"), None),
     ("收费", re.compile(r"收费|收不收|要钱|免费|费用|交钱|花钱"), re.compile(r"免费|收费|费用|无偿|不收取"), None),
-    ("日期", re.compile(r"几月|几号|哪天|哪一天|日期"), re.compile(r"\d{1,2}\s*月|[一二三四五六七八九十]{1,2}月"), _TIMED),
+    ("日期", re.compile(r"几月|几号|哪天|哪一天|日期"), re.compile(r"\d{1,2}\s*月|[一二三四五六七八九十]{1,2}月"), None),
     # When something happens (a year will do) and how long one has (a year named is no period).
     ("时间", re.compile(r"截止|什么时候|何时|哪[一几]?年"), re.compile(r"\d{4}\s*年|年底|年内|年前|截至|之前"), _TIMED),
     # How long (多久之内, 多久能到账) and how often (多久一次, 几年一次): "每年" answers only the second.
-    ("期限", re.compile(r"期限|多久(?!.{0,4}一次)|多长时间|多少天|几天|到账|有效期"),
+    ("期限", re.compile(r"期限|多久(?!.{0,4}一次)|多长时间(?!一次)|周期|多少天|几天|到账|有效期"),
      re.compile(r"(?<![\d年])\d{1,3}\s*(个)?(月|日|天|年|工作日|小时)|[一二三四五六七八九十两]+\s*(个)?(月|天|日|年|工作日)"
                 r"|届满"), None),
-    ("频次", re.compile(r"多久.{0,4}一次|几年一次|周期|频次|多长时间一次"),
-     re.compile(r"每(年|季度|月|两年|半年)|定期|(\d|[一二三四五六七八九十两])+\s*(个)?(年|月)一次"), None),
+    ("频次", re.compile(r"多久.{0,4}一次|几年一次|频次|多长时间一次"),
+     re.compile(r"每[\d一二三四五六七八九十两]*\s*(个)?(年|季度|月|周|半年)|定期|[\d一二三四五六七八九十两]+\s*(个)?(年|月)一次"),
+     None),
     ("网址", re.compile(r"网址|网站|官网|链接|在哪(里)?查|哪个平台|哪里能查"),
      re.compile(r"https?://|www\.|\.gov\.cn|\.com|网址"), None),
     ("电话", re.compile(r"电话|热线|手机号|号码|联系方式"), re.compile(r"\d{3,4}-?\d{7,8}|1\d{10}|12345|热线"), None),
@@ -46,7 +48,7 @@ DETAILS: tuple[Detail, ...] = tuple(Detail(name, asked, stated, event) for name,
      # A share or a count, not any digit: "到2025年" states no number of 计量标准.
      re.compile(r"\d(\.\d+)?\s*(%|％|家|个|项|名|批|次|人|台|件|所|座|条|种|类|倍|万|亿)|百分之"
                 r"|[一二三四五六七八九十百千两]+\s*(家|个|项|名|批|次|所|座|条|种|类|倍)"), None),
-    ("申请程序", re.compile(r"材料|流程|手续|怎么(申请|申报|报|办|评)|如何(申请|申报|办理|评定)|去哪(里|儿)?(申请|报|考|办|备案|领)|自动发|自己(去)?报"),
+    ("申请程序", re.compile(r"(什么|哪些|啥|申请|申报)材料|材料清单|流程|手续|怎么(申请|申报|报|办|评)|如何(申请|申报|办理|评定)|去哪(里|儿)?(申请|报|考|办|备案|领)|自动发|自己(去)?报"),
      re.compile(r"程序|流程|(申请|申报|相关|所需|证明)材料|提交|报送|办理|申请表|受理"), None),
     ("资格条件", re.compile(r"资格|证书|条件|门槛|要求是什么|够不够格"), re.compile(r"资格|条件|具备|取得.{0,8}(证|资质)"), None),
     # Which items a named set holds ("25个重点产业链具体是哪些？"): stated only by a list of them.

@@ -60,6 +60,9 @@ def test_asked_details() -> None:
     assert asked_details("家用汽车在三包期内，修几次修不好才能换车？") == ("比例或数量",)
     assert asked_details("现在注册一家公司，注册资本最少要多少？") == ("金额",)
     assert asked_details("叉车司机要考特种设备作业人员证，去哪里考？") == ("申请程序",)
+    assert asked_details("申请要准备哪些材料？") == ("申请程序",)
+    assert asked_details("我们厂是做食品包装袋的，国家会不会查包装材料有没有污染？") == ()  # no application 材料
+    assert asked_details("标准的复审周期一般是多少年？") == ("期限",)  # a 周期 is how long
 
 
 def test_a_detail_counts_only_beside_the_question_words(corpus_pipeline: Pipeline) -> None:
@@ -85,6 +88,7 @@ def test_a_date_is_the_date_of_what_was_asked(corpus_pipeline: Pipeline) -> None
     assert asked_events("时间", "汕尾质量强市的实施意见正式版什么时候印发？") == ("印发",)
     assert asked_events("时间", "每年什么时候开始申报？") == ("开始", "申报")
     assert asked_events("时间", "远景目标定到了哪一年？") == ()
+    assert asked_events("日期", "2014年质量工作行动计划是哪天印发的？") == ()  # a day and month date themselves
     clause = corpus_pipeline.index.clauses_matching(SearchFilters())[0]
     target = dataclasses.replace(clause, text="到2025年，质量强市建设取得阶段性成效。")
     issued = dataclasses.replace(clause, text="本意见于2023年12月印发，质量强市建设全面推进。")
