@@ -26,9 +26,11 @@ _EVENT_WINDOW = 6  # characters either side of the ask
 
 DETAILS: tuple[Detail, ...] = tuple(Detail(name, asked, stated, event) for name, asked, stated, event in (
     ("金额", re.compile(r"多少钱|奖金|(奖励|补贴|资助|补|给|奖)多少|金额|额度|多少(经费|资金|钱)"
-                      r"|(贷|资本|资金|罚|赔|减免)[^，。？！]{0,6}多少"
+                      r"|(贷|资本|资金|罚|赔|减免|减缴)[^，。？！]{0,6}多少"
                       r"|(什么|啥|哪些)(奖励|补贴|资助)|(奖励|补贴)(标准|是什么)"),
-     re.compile(r"\d\s*(万|亿)?元|[一二三四五六七八九十百千]+\s*(万|亿)?元|[\d一二三四五六七八九十]+\s*倍"), None),
+     # A share of the cost answers "补贴多少" too (补贴50%).
+     re.compile(r"\d\s*(万|亿)?元|[一二三四五六七八九十百千]+\s*(万|亿)?元|[\d一二三四五六七八九十]+\s*倍"
+                r"|\d\s*(%|％)|百分之"), None),
     ("收费", re.compile(r"收费|收不收|要钱|免费|费用|交钱|花钱"), re.compile(r"免费|收费|费用|无偿|不收取"), None),
     ("日期", re.compile(r"几月|几号|哪天|哪一天|日期"), re.compile(r"\d{1,2}\s*月|[一二三四五六七八九十]{1,2}月"), None),
     # When something happens (a year will do) and how long one has (a year named is no period).
@@ -53,7 +55,8 @@ DETAILS: tuple[Detail, ...] = tuple(Detail(name, asked, stated, event) for name,
     ("资格条件", re.compile(r"资格|证书|条件|门槛|要求是什么|够不够格"), re.compile(r"资格|条件|具备|取得.{0,8}(证|资质)"), None),
     # Which items a named set holds ("25个重点产业链具体是哪些？"): stated only by a list of them.
     ("具体名单", re.compile(r"具体(是|有)?哪些|都有哪些|分别是(哪些|什么)|名单|是哪[两三四五六七八九十\d]+(个|项|类|条|家|种)"),
-     re.compile(r"(、[^、。；，]{1,16}){2,}"), None),
+     # Named items, not counted categories ("5个主导产业、25条重点产业链" names no 产业链).
+     re.compile(r"(、(?!\d)[^、。；，]{1,16}){2,}"), None),
     ("人员", re.compile(r"(组长|负责人|主任|局长)是谁|谁是(组长|负责人)"), re.compile(r"(组长|负责人|主任|局长)(由|为|是)"), None),
 ))
 

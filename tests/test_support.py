@@ -80,7 +80,11 @@ def test_a_year_is_no_period_and_a_list_states_its_items(corpus_pipeline: Pipeli
     assert detail_stated("期限", [period], ["申报"])
     listed = dataclasses.replace(clause, text="重点产业链包括电子信息、海工装备、新能源、现代农业。")
     unlisted = dataclasses.replace(clause, text="围绕25个重点产业链开展质量提升。")
+    counted = dataclasses.replace(clause, text="围绕5个主导产业、25条重点产业链、46个县域特色产业集群开展质量提升。")
     assert detail_stated("具体名单", [listed], ["产业链"]) and not detail_stated("具体名单", [unlisted], ["产业链"])
+    assert not detail_stated("具体名单", [counted], ["产业链"])  # counted categories name no 产业链
+    share = dataclasses.replace(clause, text="对小微企业的认证费用给予50%补贴。")
+    assert detail_stated("金额", [share], ["认证"])  # "补贴多少" is answered by a share of the cost too
 
 
 def test_a_date_is_the_date_of_what_was_asked(corpus_pipeline: Pipeline) -> None:
