@@ -31,10 +31,13 @@ DETAILS: tuple[Detail, ...] = tuple(Detail(name, asked, stated, event) for name,
      # A share of the cost answers "补贴多少" too (补贴50%).
      re.compile(r"\d\s*(万|亿)?元|[一二三四五六七八九十百千]+\s*(万|亿)?元|[\d一二三四五六七八九十]+\s*倍"
                 r"|\d\s*(%|％)|百分之"), None),
-    ("收费", re.compile(r"收费|收不收|要钱|免费|费用|交钱|花钱"), re.compile(r"免费|收费|费用|无偿|不收取"), None),
+    ("收费", re.compile(r"收费|收不收|要钱|免费|费用|交钱|(要|得|需要)花钱|花钱吗"), re.compile(r"免费|收费|费用|无偿|不收取"), None),
     ("日期", re.compile(r"几月|几号|哪天|哪一天|日期"), re.compile(r"\d{1,2}\s*月|[一二三四五六七八九十]{1,2}月"), None),
     # When something happens (a year will do) and how long one has (a year named is no period).
-    ("时间", re.compile(r"截止|什么时候|何时|哪[一几]?年"), re.compile(r"\d{4}\s*年|年底|年内|年前|截至|之前"), _TIMED),
+    # A deadline ("投入使用后三十日内") says when as well as a year does.
+    ("时间", re.compile(r"截止|什么时候|何时|哪[一几]?年"),
+     re.compile(r"\d{4}\s*年|年底|年内|年前|截至|之前|[\d一二三四五六七八九十百两]+\s*(个)?(日|天|月|年|工作日)以?内|之日起"),
+     _TIMED),
     # How long (多久之内, 多久能到账) and how often (多久一次, 几年一次): "每年" answers only the second.
     ("期限", re.compile(r"期限|多久(?!.{0,4}一次)|多长时间(?!一次)|周期|多少天|几天|到账|有效期"),
      re.compile(r"(?<![\d年])\d{1,3}\s*(个)?(月|日|天|年|工作日|小时)|[一二三四五六七八九十两]+\s*(个)?(月|天|日|年|工作日)"
@@ -54,7 +57,7 @@ DETAILS: tuple[Detail, ...] = tuple(Detail(name, asked, stated, event) for name,
      re.compile(r"程序|流程|(申请|申报|相关|所需|证明)材料|提交|报送|办理|申请表|受理"), None),
     ("资格条件", re.compile(r"资格|证书|条件|门槛|要求是什么|够不够格"), re.compile(r"资格|条件|具备|取得.{0,8}(证|资质)"), None),
     # Which items a named set holds ("25个重点产业链具体是哪些？"): stated only by a list of them.
-    ("具体名单", re.compile(r"具体(是|有)?哪些|都有哪些|分别是(哪些|什么)|名单|是哪[两三四五六七八九十\d]+(个|项|类|条|家|种)"),
+    ("具体名单", re.compile(r"具体(是|有)?哪些|都有哪些|分别是(哪些|什么)|名单(有|是|上有)|哪些.{0,8}名单|是哪[两三四五六七八九十\d]+(个|项|类|条|家|种)"),
      # Named items, not counted categories ("5个主导产业、25条重点产业链" names no 产业链).
      re.compile(r"(、(?!\d)[^、。；，]{1,16}){2,}"), None),
     ("人员", re.compile(r"(组长|负责人|主任|局长)是谁|谁是(组长|负责人)"), re.compile(r"(组长|负责人|主任|局长)(由|为|是)"), None),

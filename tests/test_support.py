@@ -63,6 +63,11 @@ def test_asked_details() -> None:
     assert asked_details("申请要准备哪些材料？") == ("申请程序",)
     assert asked_details("我们厂是做食品包装袋的，国家会不会查包装材料有没有污染？") == ()  # no application 材料
     assert asked_details("标准的复审周期一般是多少年？") == ("期限",)  # a 周期 is how long
+    # A list named in passing, money spent in passing: nothing asked
+    assert asked_details("我们是县里产业集群的头部企业，能不能进政府质量奖的培育名单？") == ()
+    assert asked_details("离职员工把我们的客户名单带去竞争对手那里用，怎么维权？") == ()
+    assert asked_details("花钱请设计公司做的logo，版权算我们的还是设计公司的？") == ()
+    assert asked_details("质量奖的培育名单上有哪些企业？") == ("具体名单",)
 
 
 def test_a_detail_counts_only_beside_the_question_words(corpus_pipeline: Pipeline) -> None:
@@ -96,6 +101,8 @@ def test_a_date_is_the_date_of_what_was_asked(corpus_pipeline: Pipeline) -> None
     clause = corpus_pipeline.index.clauses_matching(SearchFilters())[0]
     target = dataclasses.replace(clause, text="到2025年，质量强市建设取得阶段性成效。")
     issued = dataclasses.replace(clause, text="本意见于2023年12月印发，质量强市建设全面推进。")
+    deadline = dataclasses.replace(clause, text="特种设备在投入使用前或者投入使用后三十日内，应当办理使用登记。")
+    assert detail_stated("时间", [deadline], ["使用登记"])  # "最晚什么时候": a deadline says when
     assert detail_stated("时间", [target], ["强市"]) and not detail_stated("时间", [target], ["强市"], ["印发"])
     assert detail_stated("时间", [issued], ["强市"], ["印发"])
     support = support_for(corpus_pipeline, "汕尾质量强市的实施意见正式版什么时候印发？")
