@@ -270,6 +270,8 @@ def score_answers(
     - "unanswerable_declined": share of unanswerable questions not answered outright ("partly" counts:
       it says the asked detail is not stated); "declined:<kind>" per kind of unanswerable question
     - "answerable_declined": share of answerable questions wrongly answered "not found"
+    - "answerable_partly": share of answerable questions answered "partly" (cited, but saying that the
+      asked detail is not stated: wrong when the documents do state it)
     - "first_citation_gold": share of answerable questions whose first citation is a gold clause (`qrels`)
     - "citations_grounded": share of answers whose every citation is a retrieved clause
     - "department_precision" / "department_recall": macro means over the questions with gold
@@ -282,6 +284,8 @@ def score_answers(
     for query_id, answer in answers.items():
         if query_id in answerable_ids:
             samples.setdefault("answerable_declined", []).append(1.0 if answer.not_found else 0.0)
+            samples.setdefault("answerable_partly", []).append(
+                1.0 if answer.declined and not answer.not_found else 0.0)
             if qrels is not None:
                 first = answer.citation_ids[0].rsplit("-", 1)[0] if answer.citation_ids else ""
                 gold = relevant_ids(qrels.get(query_id, {}))

@@ -246,18 +246,21 @@ def test_score_answers() -> None:
         "q1": AnswerRecord(found=True, text="见[1]", citation_ids=("a",), retrieved_ids=("a", "b")),
         "q2": AnswerRecord(found=False, text="未找到相关规定"),
         "q3": AnswerRecord(True, "由市场监管总局牵头，商务部配合", citation_ids=("x",), retrieved_ids=("y",)),
+        "q4": AnswerRecord(True, "文件中有相关规定，但没有写明金额。[1]", citation_ids=("a",), retrieved_ids=("a",),
+                           outcome="partly"),
     }
     scores = score_answers(
         answers,
-        answerable_ids={"q1", "q3"},
+        answerable_ids={"q1", "q3", "q4"},
         gold_departments={"q3": ["市场监管总局", "工业和信息化部"]},
         known_departments=["商务部"],
     )
     assert scores == pytest.approx(
         {
-            "answerable_declined": 0.0,  # q1, q3 both found → 0/2
+            "answerable_declined": 0.0,  # q1, q3, q4 found (q4 partly) → 0/3
+            "answerable_partly": 1 / 3,  # q4 says the asked detail is not stated → 1/3
             "unanswerable_declined": 1.0,  # q2 declined → 1/1
-            "citations_grounded": 2 / 3,  # q1 yes, q2 vacuously yes, q3 cites x but retrieved y → 2/3
+            "citations_grounded": 3 / 4,  # q1, q4 yes, q2 vacuously yes, q3 cites x but retrieved y → 3/4
             "department_precision": 0.5,  # q3: {市场监管总局, 商务部} ∩ gold = 1 of 2 found
             "department_recall": 0.5,  # q3: 1 of 2 gold
         }
