@@ -235,13 +235,22 @@ class AnswerRecord:
     outcome: str = ""  # "answered" | "partly" | "not_found"; "" → from `found`
 
     @property
+    def effective_outcome(self) -> str:
+        """The outcome, read from `found` when none was recorded."""
+        return self.outcome or ("answered" if self.found else "not_found")
+
+    @property
     def declined(self) -> bool:
         """Did not answer outright: said nothing relevant was found, or that the asked detail is not stated."""
-        return (self.outcome or ("answered" if self.found else "not_found")) != "answered"
+        return self.effective_outcome != "answered"
 
     @property
     def not_found(self) -> bool:
-        return (self.outcome or ("answered" if self.found else "not_found")) == "not_found"
+        return self.effective_outcome == "not_found"
+
+    @property
+    def partly(self) -> bool:
+        return self.effective_outcome == "partly"
 
 
 def answer_record(answer: Answer, hits: Sequence[Hit]) -> AnswerRecord:
@@ -284,8 +293,7 @@ def score_answers(
     for query_id, answer in answers.items():
         if query_id in answerable_ids:
             samples.setdefault("answerable_declined", []).append(1.0 if answer.not_found else 0.0)
-            samples.setdefault("answerable_partly", []).append(
-                1.0 if answer.declined and not answer.not_found else 0.0)
+            samples.setdefault("answerable_partly", []).append(1.0 if answer.partly else 0.0)
             if qrels is not None:
                 first = answer.citation_ids[0].rsplit("-", 1)[0] if answer.citation_ids else ""
                 gold = relevant_ids(qrels.get(query_id, {}))
