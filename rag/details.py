@@ -87,6 +87,12 @@ def asked_events(name: str, text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))
 
 
+def asks(text: str) -> list[re.Match[str]]:
+    """Where `text` asks for a detail ("什么奖励", "多少经费", "什么时候"): those words say what is asked, not
+    about what."""
+    return [ask for detail in DETAILS for ask in detail.asked.finditer(text)]
+
+
 def ask_phrases(text: str) -> tuple[str, ...]:
-    """The words of `text` that ask for a detail ("什么奖励", "多少经费"): they say what is asked, not about what."""
-    return tuple(ask.group() for detail in DETAILS for ask in detail.asked.finditer(text))
+    """The words of `text` that ask for a detail."""
+    return tuple(ask.group() for ask in asks(text))

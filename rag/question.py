@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rag.clean import is_traditional, normalize_width, to_simplified
-from rag.details import DETAILS
+from rag.details import asks
 from rag.errors import QueryError
 from rag.lexical import shared_tokenizer
 from rag.vocabulary import INTENT_WORDS, colloquial_lexicon, is_content_word, policy_terms_for
@@ -212,7 +212,7 @@ def question_frame(earlier: str, follow_up: str, *, keep: Sequence[str] = ()) ->
     asked stay (the words asking for a detail too: 奖励多少). "2014年的行动计划里，食品农产品质量安全监管由哪个部门牵头？" before "那消费品质量安全监管呢？"
     keeps "2014年的行动计划里，质量安全监管由哪个部门牵头？". Words in `keep` (those that named a document,
     汕尾) stay too."""
-    asked = [m.span() for detail in DETAILS for m in detail.asked.finditer(earlier)]  # 奖励多少, 什么时候
+    asked = [ask.span() for ask in asks(earlier)]  # 奖励多少, 什么时候
     kept, start = [], 0
     for word in shared_tokenizer().segment(earlier):
         end = start + len(word)
