@@ -75,8 +75,10 @@ def assess_support(query: Query, hits: Sequence[Hit], index: ClauseStore, *, thr
     unknown, unknown_terms = unknown_share(query, index)
     # A department answer is itself the detail asked for ("哪几个部门" is no count to look for).
     # "汕尾的呢？" asks what the earlier question asked.
-    ask_text = query.text if asked_details(query.text) else " ".join(query.context)
-    asked = asked_details(ask_text)
+    ask_text, asked = query.text, asked_details(query.text)
+    if not asked and query.context:
+        ask_text = " ".join(query.context)
+        asked = asked_details(ask_text)
     details = asked if query.intent != "department" else ()
     reasons: list[str] = []
     if not top:
