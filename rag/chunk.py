@@ -31,12 +31,12 @@ _NOT_HEADING_BEFORE = "第款项条"
 _HEADING_MAX_CHARS = 40
 # Where a sentence ends. The one rule for long clauses split into parts, sentence vectors, the answer's
 # quoted sentences and where a detail must be stated.
-SENTENCE_END = re.compile(r"(?<=[。；！？\n])")
+_SENTENCE_END = re.compile(r"(?<=[。；！？\n])")
 
 
 def split_at_sentence_ends(text: str) -> list[str]:
     """`text` cut after each 。；！？ and line break, each piece keeping its ending; nothing dropped."""
-    return [piece for piece in SENTENCE_END.split(text) if piece]
+    return [piece for piece in _SENTENCE_END.split(text) if piece]
 
 
 @dataclass(frozen=True)
