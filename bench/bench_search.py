@@ -19,7 +19,6 @@ import argparse
 import json
 import os
 import resource
-import shutil
 import statistics
 import subprocess
 import sys
@@ -38,7 +37,7 @@ import numpy as np  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from rag.checkpoints import embed_pending, inputs_key  # noqa: E402
+from rag.checkpoints import PARTIAL, embed_pending, inputs_key, unfinished_version  # noqa: E402
 from rag.config import load_settings  # noqa: E402
 from rag.index import FaissIndex  # noqa: E402
 from rag.ingest import LoadedCorpus, load_corpus  # noqa: E402
@@ -227,12 +226,10 @@ def embed_blocks(embedder, texts: list[str], vectors: Matrix, checkpoints: Path 
         for block in blocks:
             vectors[block] = embedder.embed_documents([texts[p] for p in block])
         return 0
+    # The ingest's own checkpoints: a version directory per set of inputs (texts, model), others removed.
     key = inputs_key(embedder, {"bench": "law_rows"}, [str(p) for p in range(len(texts))], texts, CHECKPOINT_CLAUSES)
-    stamp = checkpoints / "inputs.json"
-    if stamp.is_file() and json.loads(stamp.read_text(encoding="utf-8")).get("key") != key:
-        shutil.rmtree(checkpoints)  # other texts or another model: these vectors are not ours
     checkpoints.mkdir(parents=True, exist_ok=True)
-    stamp.write_text(json.dumps({"key": key}), encoding="utf-8")
+    partial = unfinished_version(checkpoints, key, current=None) / PARTIAL
     started = time.perf_counter()
 
     def progress(_stage: str, done: int, total: int) -> None:
@@ -241,7 +238,7 @@ def embed_blocks(embedder, texts: list[str], vectors: Matrix, checkpoints: Path 
             print(f"embed {done}/{total} texts, {done / elapsed:.1f} texts/s, "
                   f"ETA {(total - done) / (done / elapsed) / 60:.0f} min", file=sys.stderr, flush=True)
 
-    return embed_pending(checkpoints, vectors, range(len(texts)), texts, blocks, embedder, progress)
+    return embed_pending(partial, vectors, range(len(texts)), texts, blocks, embedder, progress)
 
 
 def bench_scale(args: argparse.Namespace) -> dict[str, object]:
