@@ -21,8 +21,6 @@ from rag.ingest import LoadedCorpus, SkippedFile
 from rag.schema import Clause, Document, Matrix
 
 Progress = Callable[[str, int, int], None]
-# The query vector on demand: the embedding may still be running when a store is handed it.
-PendingVector = Callable[[], Matrix]
 
 
 @dataclass(frozen=True)
@@ -139,12 +137,9 @@ class ClauseStore(Protocol):
     def lexical_search(self, text: str, depth: int, filters: SearchFilters, *, heading_weight: float) -> list[Scored]:
         """The `depth` best clauses by BM25 with a positive score, best first."""
 
-    def hybrid_pool(self, vector: PendingVector, text: str, depth: int, filters: SearchFilters, *,
+    def hybrid_pool(self, vector: Matrix, text: str, depth: int, filters: SearchFilters, *,
                     heading_weight: float, sentence_weight: float) -> CandidatePool:
-        """The top `depth` of each retriever, merged, with every member's dense score and BM25.
-
-        BM25 is scored before `vector()` is asked for, so a query embedding started before the call runs
-        alongside it."""
+        """The top `depth` of each retriever, merged, with every member's dense score and BM25."""
 
     def dense_scores(self, clause_ids: Sequence[str], vector: Matrix, *, sentence_weight: float) -> np.ndarray:
         """The dense score of each clause for one query vector (its bare cosine with `sentence_weight` 0)."""

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
-from rag.clause_store import CandidatePool, ClauseStore, PendingVector, Scored, SearchFilters
+from rag.clause_store import CandidatePool, ClauseStore, Scored, SearchFilters
 from rag.embed import Embedder
 from rag.errors import QueryError
 from rag.question import Query, analyze_question, normalize_query
@@ -17,9 +16,6 @@ from rag.schema import Clause, Hit, Matrix
 
 MODES = ("hybrid", "dense", "lexical")
 QUERY_VECTORS_KEPT = 64
-# Query embeddings run here while the calling thread scores BM25: the engine's C call releases the GIL, so
-# on two cores a hybrid query costs max(embedding, BM25) instead of their sum.
-_EMBEDDING = ThreadPoolExecutor(max_workers=4, thread_name_prefix="query-embedding")
 __all__ = ["MODES", "Retriever", "SearchFilters", "Ranking", "convex_fusion", "normalize_query"]
 
 
@@ -96,15 +92,14 @@ class Retriever:
             ranked = self.index.lexical_search(analyzed.lexical_text, depth, filters,
                                                heading_weight=self.ranking.heading_weight)
             return self._hits(ranked, k, None)
+        vector = self.query_vector(analyzed.search_text)
         if mode == "dense":
-            vector = self.query_vector(analyzed.search_text)
             ranked = self.index.dense_search(vector, depth, filters, sentence_weight=self.ranking.sentence_weight)
-            return self._hits(ranked, k, vector)
-        pending = self._pending_vector(analyzed.search_text)
-        ranked = self._hybrid(analyzed, self.index.hybrid_pool(
-            pending, analyzed.lexical_text, depth, filters, heading_weight=self.ranking.heading_weight,
-            sentence_weight=self.ranking.sentence_weight))
-        return self._hits(ranked, k, pending())
+        else:
+            ranked = self._hybrid(analyzed, self.index.hybrid_pool(
+                vector, analyzed.lexical_text, depth, filters, heading_weight=self.ranking.heading_weight,
+                sentence_weight=self.ranking.sentence_weight))
+        return self._hits(ranked, k, vector)
 
     def query_vector(self, text: str) -> Matrix:
         """The embedding of a query text, remembered for the next few calls."""
@@ -117,14 +112,6 @@ class Retriever:
                     self._vectors.pop(next(iter(self._vectors)))
                 self._vectors[text] = vector
         return vector
-
-    def _pending_vector(self, text: str) -> PendingVector:
-        """`query_vector(text)`, computed in the background unless it is remembered."""
-        with self._vectors_lock:
-            vector = self._vectors.get(text)
-        if vector is not None:
-            return lambda: vector
-        return _EMBEDDING.submit(self.query_vector, text).result
 
     def typical_similarity(self, query: Query) -> float:
         """The query's mean cosine to every clause: the level that any clause reaches without being relevant."""

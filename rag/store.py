@@ -44,7 +44,6 @@ from rag.clause_store import (
     EmbedderRecord,
     IngestReport,
     Manifest,
-    PendingVector,
     Progress,
     Scored,
     SearchFilters,
@@ -112,13 +111,12 @@ class ClauseIndex:
         scores = self._lexical_scores(text, heading_weight, self._allowed_rows(filters))
         return [Scored(self.clauses[row], score) for row, score in top_scores(scores, depth)]
 
-    def hybrid_pool(self, vector: PendingVector, text: str, depth: int, filters: SearchFilters, *,
+    def hybrid_pool(self, vector: Matrix, text: str, depth: int, filters: SearchFilters, *,
                     heading_weight: float, sentence_weight: float) -> CandidatePool:
         allowed = self._allowed_rows(filters)
+        dense = self._dense_rows(vector, depth, allowed, sentence_weight)
         lexical_all = self._lexical_scores(text, heading_weight, allowed)
         lexical = top_scores(lexical_all, depth)
-        vector = vector()
-        dense = self._dense_rows(vector, depth, allowed, sentence_weight)
         pool = np.asarray(sorted({r for r, _ in dense} | {r for r, _ in lexical}), dtype=np.int64)
         return CandidatePool(tuple(self.clauses[row] for row in pool),
                              self._dense_scores(pool, vector, sentence_weight), lexical_all[pool])

@@ -20,7 +20,6 @@ from rag.clause_store import (
     CandidatePool,
     EmbedderRecord,
     Manifest,
-    PendingVector,
     Scored,
     SearchFilters,
     check_same_space,
@@ -83,11 +82,10 @@ class MilvusClauseStore:
         self._refresh()
         return self._lexicon.search(text, depth, filters, heading_weight=heading_weight).top
 
-    def hybrid_pool(self, vector: PendingVector, text: str, depth: int, filters: SearchFilters, *,
+    def hybrid_pool(self, vector: Matrix, text: str, depth: int, filters: SearchFilters, *,
                     heading_weight: float, sentence_weight: float) -> CandidatePool:
         self._refresh()
         lexical = self._lexicon.search(text, depth, filters, heading_weight=heading_weight)
-        vector = vector()
         dense = self._dense(vector, depth, filters, sentence_weight)
         pool = self._in_store_order({s.clause.clause_id: s.clause for s in [*dense, *lexical.top]}.values())
         ids = [clause.clause_id for clause in pool]
