@@ -240,12 +240,12 @@ _SHORT_NAME_CHARS = 12  # how far before the kind word a short name may start
 _SHORT_NAME_MIN = 3  # "实施意见", "质量方案" are too generic to name one document
 
 
-def short_names(text: str, document: DocumentEntry) -> list[str]:
+def short_names(text: str, document: DocumentEntry, kinds: Sequence[re.Match[str]]) -> list[str]:
     """The question's short names for `document`: words just before a kind word of its title ("意见") that
     its title or issuer holds, 的 aside: "民营企业意见", "18部门的方案" (issuer 市场监管总局等18部门),
-    "2014年的行动计划". The longest such words."""
+    "2014年的行动计划". The longest such words. `kinds`: the kind words' matches in `text`."""
     names = []
-    for kind in _DOCUMENT_KIND.finditer(text):
+    for kind in kinds:
         if kind.group(0) not in document.title:
             continue
         window = text[max(0, kind.start() - _SHORT_NAME_CHARS):kind.start()]
@@ -259,18 +259,59 @@ def short_names(text: str, document: DocumentEntry) -> list[str]:
 
 def document_mentions(text: str, documents: Iterable[DocumentEntry]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(doc ids the question names, the words of the question that named them)."""
+    names = _document_names(tuple(documents))
+    quoted = re.findall(r"《([^》]{4,})》", text)
+    kinds = list(_DOCUMENT_KIND.finditer(text))
+    keys = names.keys_in(text)
+    # A library holds thousands of documents: only those a key, a quoted title or a kind word can name.
+    candidates = sorted({n for key in keys for n in names.by_key[key]}) if not (quoted or kinds) \
+        else range(len(names.documents))
     found: list[str] = []
     words: list[str] = []
-    quoted = re.findall(r"《([^》]{4,})》", text)
-    for document in documents:
-        keys = [document.title, document.doc_number]
-        place = PLACE.match(document.issuer or "")
-        if place:
-            keys += [place.group(0), place.group(1)]  # 汕尾市 before 汕尾
-        matched = [key for key in keys if key and key in text]
+    for n in candidates:
+        document = names.documents[n]
+        matched = [key for key in names.keys[n] if key in keys]
         matched += [f"《{q}》" for q in quoted if q in document.title]
-        matched += short_names(text, document)
+        matched += short_names(text, document, kinds)
         if matched:
             found.append(document.doc_id)
             words += [w for w in matched if w not in words]
     return tuple(found), tuple(words)
+
+
+@dataclass(frozen=True)
+class _DocumentNames:
+    """The words that name each document whole: its title, its number, its issuer's place (汕尾市, 汕尾)."""
+
+    documents: tuple[DocumentEntry, ...]
+    keys: tuple[tuple[str, ...], ...]  # per document
+    by_key: dict[str, list[int]]  # key → the documents it names
+    lengths: tuple[int, ...]  # the keys' lengths
+
+    def keys_in(self, text: str) -> set[str]:
+        """The keys that occur in `text`: its substrings of a key's length looked up, not every key searched for."""
+        return {text[i:i + n] for n in self.lengths for i in range(len(text) - n + 1)
+                if text[i:i + n] in self.by_key}
+
+
+_NAMES: list[_DocumentNames] = []  # the library last analysed against: it changes only when re-indexed
+
+
+def _document_names(documents: tuple[DocumentEntry, ...]) -> _DocumentNames:
+    cached = _NAMES[-1] if _NAMES else None
+    if cached is not None and cached.documents is documents:
+        return cached
+    keys = []
+    by_key: dict[str, list[int]] = {}
+    for n, document in enumerate(documents):
+        own = [document.title, document.doc_number]
+        place = PLACE.match(document.issuer or "")
+        if place:
+            own += [place.group(0), place.group(1)]  # 汕尾市 before 汕尾
+        own = [key for key in own if key]
+        keys.append(tuple(own))
+        for key in own:
+            by_key.setdefault(key, []).append(n)
+    names = _DocumentNames(documents, tuple(keys), by_key, tuple(sorted({len(k) for k in by_key})))
+    _NAMES[:] = [names]
+    return names
