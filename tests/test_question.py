@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from rag.clause_store import DocumentEntry
 from rag.errors import QueryError
 from rag.pipeline import Pipeline
 from rag.question import (
@@ -85,6 +86,23 @@ def test_named_documents(corpus_pipeline: Pipeline) -> None:
     query = analyze_question("汕尾市对获得质量奖的企业有什么奖励？", documents=documents)
     assert query.documents == (SHANWEI,) and query.naming[:2] == ("汕尾市", "汕尾")
     assert "质量奖" in query.terms and "汕尾" not in query.terms
+
+
+def test_named_documents_follow_the_library_and_find_one_among_thousands(corpus_pipeline: Pipeline) -> None:
+    """The name table is built once per library: a re-indexed library (a new documents tuple) is read anew."""
+    founding = corpus_pipeline.index.manifest.documents
+    foshan = DocumentEntry("foshan-quality", "佛山市质量提升三年行动方案", "foshan.txt", "0" * 64, 12,
+                           issuer="佛山市市场监督管理局", doc_number="佛市监〔2024〕7号")
+    laws = tuple(DocumentEntry(f"law-{n}", f"中华人民共和国第{n}号示例法", f"law-{n}.txt", "0" * 64, 40)
+                 for n in range(2_000))
+    library = (*founding, *laws, foshan)
+    assert mentioned_documents("佛山的呢？", founding) == ()
+    assert mentioned_documents("佛山的呢？", library) == ("foshan-quality",)
+    assert mentioned_documents("佛市监〔2024〕7号里怎么说？", library) == ("foshan-quality",)
+    assert mentioned_documents("中华人民共和国第1234号示例法第三条", library) == ("law-1234",)
+    assert mentioned_documents("汕尾和佛山的质量奖有什么不同？", library) == (SHANWEI, "foshan-quality")
+    assert mentioned_documents("民营企业意见里是怎么说“一站式”服务的？", library) == (PRIVATE,)
+    assert mentioned_documents("佛山的呢？", founding) == ()  # back to the founding library
 
 
 @pytest.mark.parametrize(("question", "expected"), [
