@@ -294,11 +294,12 @@ class _DocumentNames:
                 if text[i:i + n] in self.by_key}
 
 
-_NAMES: list[_DocumentNames] = []  # the library last analysed against: it changes only when re-indexed
+_names: _DocumentNames | None = None  # of the library last analysed against: it changes only when re-indexed
 
 
 def _document_names(documents: tuple[DocumentEntry, ...]) -> _DocumentNames:
-    cached = _NAMES[-1] if _NAMES else None
+    global _names
+    cached = _names
     if cached is not None and cached.documents is documents:
         return cached
     keys = []
@@ -312,6 +313,5 @@ def _document_names(documents: tuple[DocumentEntry, ...]) -> _DocumentNames:
         keys.append(tuple(own))
         for key in own:
             by_key.setdefault(key, []).append(n)
-    names = _DocumentNames(documents, tuple(keys), by_key, tuple(sorted({len(k) for k in by_key})))
-    _NAMES[:] = [names]
+    _names = names = _DocumentNames(documents, tuple(keys), by_key, tuple(sorted({len(k) for k in by_key})))
     return names
