@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rag.clause_store import DocumentEntry
+from rag.config import PROJECT_ROOT
 from rag.errors import QueryError
 from rag.pipeline import Pipeline
 from rag.question import (
@@ -18,7 +19,8 @@ from rag.question import (
     question_frame,
     question_intent,
 )
-from rag.vocabulary import is_content_word, parse_lexicon, policy_terms_for
+from rag.ingest import load_corpus
+from rag.vocabulary import colloquial_lexicon, is_content_word, parse_lexicon, policy_terms_for
 
 SHANWEI = "2023-shanwei-quality-strong-city-opinion"
 CITY = "city-product-quality-implementation-opinion"
@@ -139,6 +141,15 @@ def test_vocabulary() -> None:
     assert parse_lexicon("# comment\n小厂\t中小企业,小微企业\n\n") == (("小厂", ("中小企业", "小微企业")),)
     with pytest.raises(ValueError, match="line 1"):
         parse_lexicon("小厂 中小企业")
+
+
+def test_every_lexicon_term_is_a_word_the_documents_use() -> None:
+    """A policy or legal term that no document contains would add nothing to a search but noise."""
+    corpus = load_corpus([PROJECT_ROOT / "corpus", PROJECT_ROOT / "eval" / "laws" / "corpus"])
+    text = "\n".join(document.text for document in corpus.documents)
+    unused = [(word, term) for word, terms in colloquial_lexicon() for term in terms if term not in text]
+    assert unused == []
+    assert ("翻包", ("搜查", "携带的物品")) in colloquial_lexicon()
 
 
 def test_a_follow_up_on_a_new_topic_keeps_only_the_frame_of_the_earlier_question(corpus_pipeline: Pipeline) -> None:
