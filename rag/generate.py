@@ -29,6 +29,9 @@ _FIGURE = re.compile(r"\d|[一二三四五六七八九十百千万两]+(万元|�
 _LEADING_LABEL = re.compile(r"^\s*(（[一二三四五六七八九十]{1,3}）|[一二三四五六七八九十]{1,3}、|第[^条\s]{1,8}条)\s*")
 _BIGRAM_DUPLICATE = 0.6  # sentences sharing this share of character bigrams say the same thing
 _WEAK_STATEMENT = 0.5  # relative to the best sentence's score
+# The best-ranked picked clause comes first when its sentence scores at least this share of the best one
+# (dev splits: first citation gold, policy 0.942 → 0.948, laws 0.592 → 0.643; 0.6 gave 0.929 / 0.684).
+LEAD_SHARE = 0.7
 _SHORT_LINE = 15  # characters
 # Figure answers quote the fragment holding the figure when a sentence is longer than this.
 FIGURE_SENTENCE_MAX_CHARS = 80
@@ -242,11 +245,26 @@ class ExtractiveGenerator:
                 continue  # the same provision repeated in another document
             picked.setdefault(clause_id, []).append(candidate)
         statements = []
-        for group in picked.values():
+        for group in _retrieval_leads(list(picked.values()), best):
             clause = group[0].hit.clause
             body = "".join(_as_statement(s.text) for s in sorted(group, key=lambda s: s.order))
             statements.append(f"{citation_line(clause)}：{body}{citations.marker(clause)}")
         return statements
+
+
+def _retrieval_leads(groups: list[list[_Sentence]], best: float) -> list[list[_Sentence]]:
+    """The picked clauses with the best-ranked one first when its sentence scores near the best sentence.
+
+    Word overlap picks the sentences, but the retrieval rank (dense and lexical together) is the better
+    guess of which clause answers: a colloquial question shares few words with its law article, so the
+    article with the most question words is often a neighbour. `LEAD_SHARE` was chosen on the dev splits.
+    """
+    if not groups:
+        return groups
+    leader = min(groups, key=lambda group: group[0].hit.rank)
+    if leader is groups[0] or leader[0].score < LEAD_SHARE * best:
+        return groups
+    return [leader, *(group for group in groups if group is not leader)]
 
 
 def _scored_sentences(question: str, hits: Sequence[Hit], terms: list[str], *, figures_only: bool) -> list[_Sentence]:

@@ -136,6 +136,23 @@ def test_general_answer_is_short_cited_and_deduplicated(clauses: dict[str, Claus
     assert len(set(lines)) == len(lines)
 
 
+def test_the_best_ranked_clause_leads_when_its_sentence_is_nearly_as_good(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A colloquial question shares more words with a neighbouring article (小时计酬) than with the one that
+    answers it (终止用工 … 不支付经济补偿), which retrieval ranked first: that one is quoted first."""
+    corpus = load_corpus([str(PROJECT_ROOT / "eval" / "laws" / "corpus" / "劳动合同法(2012-12-28).md")])
+    articles = {c.label: c for d in corpus.documents for c in split_clauses(d)}
+    hits = [Hit(clause=articles[label], score=1.0 / rank, rank=rank)
+            for rank, label in enumerate(("第七十一条", "第七十二条", "第六十八条"), start=1)]
+    question = analyze_question("按小时算钱的兼职工，老板说不用就不用了，要给补偿吗？")
+    answer = ExtractiveGenerator().answer(question, hits)
+    assert [c.clause.label for c in answer.citations][0] == "第七十一条"
+    assert answer.text.startswith("《中华人民共和国劳动合同法》第七十一条：终止用工，用人单位不向劳动者支付经济补偿。[1]")
+    assert_citations_resolve(answer, hits)
+    # Word overlap alone would have led with 第七十二条.
+    monkeypatch.setattr("rag.generate.LEAD_SHARE", 2.0)
+    assert ExtractiveGenerator().answer(question, hits).citations[0].clause.label == "第七十二条"
+
+
 def test_statements_do_not_repeat_the_department_attribution(clauses: dict[str, Clause]) -> None:
     hits = hits_for(clauses, f"{PLAN_2022}#六（十六）")
     answer = ExtractiveGenerator().answer(analyze_question("计量服务中小企业行"), hits)

@@ -7,6 +7,7 @@ import pytest
 from rag.clause_store import DocumentEntry
 from rag.config import PROJECT_ROOT
 from rag.errors import QueryError
+from rag.ingest import load_corpus
 from rag.pipeline import Pipeline
 from rag.question import (
     analyze_question,
@@ -19,7 +20,6 @@ from rag.question import (
     question_frame,
     question_intent,
 )
-from rag.ingest import load_corpus
 from rag.vocabulary import colloquial_lexicon, is_content_word, parse_lexicon, policy_terms_for
 
 SHANWEI = "2023-shanwei-quality-strong-city-opinion"
