@@ -27,11 +27,6 @@ from rag.vocabulary import colloquial_lexicon
 TOP_FOR_SUPPORT = 3
 MIN_CLAUSES_FOR_MARGIN = 20  # in a smaller index (one uploaded document) the mean cosine is no baseline
 SPECIFIC_SHARE = 0.1  # a word in more than this share of the clauses is too common to place a detail
-# Unrelated whatever the cosine: no content word of the question in the top clauses, and at least this share
-# of its words in no document at all. Law articles stand far enough above a question's mean cosine that
-# the margin lets such answers through (离婚 … 房子怎么分 answered from a tax article); on the dev splits all
-# 16 questions with no word in their top clauses were unanswerable, and this catches 2 more of 14 laws ones.
-UNRELATED_UNKNOWN_SHARE = 0.5
 _UNIT = re.compile(r"[万亿]?元|%|％")  # every sentence stating an amount holds one
 
 @dataclass(frozen=True)
@@ -88,8 +83,7 @@ def assess_support(query: Query, hits: Sequence[Hit], index: ClauseStore, *, thr
     reasons: list[str] = []
     if not top:
         return Support("not_found", margin, 0.0, 1.0, missing, details, details, ("没有检索到任何条款。",))
-    unrelated = coverage == 0 and unknown >= UNRELATED_UNKNOWN_SHARE
-    if unrelated or thresholds.score(margin, coverage, unknown) < thresholds.min_support:
+    if thresholds.score(margin, coverage, unknown) < thresholds.min_support:
         if unknown_terms:
             reasons.append(f"已收录的文件中没有出现“{'、'.join(unknown_terms[:4])}”")
         elif missing:
