@@ -244,8 +244,11 @@ class ExtractiveGenerator:
             if any(_same(candidate.text, other.text) for chosen in picked.values() for other in chosen):
                 continue  # the same provision repeated in another document
             picked.setdefault(clause_id, []).append(candidate)
+        groups = list(picked.values())
+        if not whole_measures:  # "有啥帮扶？" is answered by the clause whose sentences name the measures
+            groups = _retrieval_leads(groups, best)
         statements = []
-        for group in _retrieval_leads(list(picked.values()), best):
+        for group in groups:
             clause = group[0].hit.clause
             body = "".join(_as_statement(s.text) for s in sorted(group, key=lambda s: s.order))
             statements.append(f"{citation_line(clause)}：{body}{citations.marker(clause)}")
