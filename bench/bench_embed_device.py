@@ -143,7 +143,7 @@ def write_pruned_weights(directory: Path, texts: Sequence[str]) -> None:
     """The bundled weights with unused word rows zeroed, and the tokenizer, both .xz, into `directory`."""
     from tokenizers import Tokenizer
 
-    from rag.e5_format import parse_packed
+    from rag.e5_format import _DTYPE_Q4, _Q4_BLOCK, parse_packed  # the 4-bit layout, from its one definition
     from rag.e5_model import tokenizer_json_path
 
     tokenizer_path = tokenizer_json_path()
@@ -160,9 +160,9 @@ def write_pruned_weights(directory: Path, texts: Sequence[str]) -> None:
     for token in json.loads(tokenizer_path.read_text(encoding="utf-8")).get("added_tokens", []):
         used[token["id"]] = True
     kind, count, offset = packed.tensors["emb.word"]
-    if kind != 1 or count != packed.vocab_size * packed.hidden:
+    if kind != _DTYPE_Q4 or count != packed.vocab_size * packed.hidden:
         raise ValueError("unexpected layout of the word embeddings in the bundled weights")
-    row_bytes = packed.hidden // 32 * 18  # 4-bit blocks of 32 values: 16 bytes of nibbles + a 2-byte scale
+    row_bytes = packed.hidden // 32 * _Q4_BLOCK.itemsize  # blocks of 32 weights
     data = bytearray(packed.data)
     rows = np.frombuffer(data, np.uint8, packed.vocab_size * row_bytes, offset).reshape(packed.vocab_size, row_bytes)
     rows[~used] = 0  # a view into `data`: these rows are never looked up for these texts

@@ -173,7 +173,6 @@ class SentenceTransformerEmbedder:
         query_prefix: str | None = None,
         passage_prefix: str | None = None,
     ) -> None:
-        batch_size_for("cpu", batch_size)  # a bad size fails before the model loads
         path = Path(model_name_or_path).expanduser()
         is_local = path.exists()
         if not is_local and _looks_like_path(model_name_or_path):
@@ -187,6 +186,7 @@ class SentenceTransformerEmbedder:
                 "sentence-transformers is not installed: pip install sentence-transformers"
             ) from exc
         self.device = resolve_device(device)
+        self.batch_size = batch_size_for(self.device, batch_size)  # before the model loads: a bad size fails fast
         source = str(path.resolve()) if is_local else model_name_or_path
         try:
             # local_files_only: this tool never downloads weights, whatever HF_HUB_OFFLINE says.
@@ -211,7 +211,6 @@ class SentenceTransformerEmbedder:
         if not dimension:
             raise ModelError(f"{model_name_or_path!r} does not report an embedding dimension")
         self.dimension = int(dimension)
-        self.batch_size = batch_size_for(self.device, batch_size)
         self.show_progress = show_progress
         default_query, default_passage = _default_prefixes(
             {key: value or "" for key, value in (self._model.prompts or {}).items()}, self.name + source
