@@ -13,10 +13,9 @@ from typing import TYPE_CHECKING, Any
 from rag.clean import to_traditional
 from rag.generate import Generator, not_found_text
 from rag.llm import build_generator
-from rag.question import Query
 from rag.retrieve import Retriever, SearchFilters
-from rag.schema import Answer, Citation, Clause, Hit
-from rag.support import Support, SupportThresholds, assess_support
+from rag.schema import Answer, Citation, Clause
+from rag.support import SupportThresholds, assess_support
 
 if TYPE_CHECKING:
     from rag.config import Settings
@@ -43,7 +42,7 @@ def answer_question(
     if query.documents and not filters.doc_ids:
         filters = dataclasses.replace(filters, doc_ids=query.documents)
     hits = retriever.search(query, k=k, mode=mode, filters=filters)
-    support = assess(retriever, query, hits, thresholds=thresholds, mode=mode)
+    support = assess_support(query, hits, retriever.index, thresholds=thresholds)  # lexical: the words alone
     if support.outcome == "not_found":
         answer = Answer(question=query.text, text=not_found_text(question), found=False, outcome="not_found",
                         related=tuple(hits[:RELATED_SHOWN]), mode="extractive", reasons=support.reasons)
@@ -57,13 +56,6 @@ def answer_question(
                                               f"{answer.text}")
     answer = dataclasses.replace(answer, question=question, retrieved_ids=tuple(hit.clause.clause_id for hit in hits))
     return in_script_of(query.traditional, answer)
-
-
-def assess(retriever: Retriever, query: Query, hits: Sequence[Hit], *, thresholds: SupportThresholds,
-           mode: str) -> Support:
-    """The support decision for hits of `query`; lexical mode has no cosine and judges by the words alone."""
-    typical = retriever.typical_similarity(query) if mode != "lexical" and hits else None
-    return assess_support(query, hits, retriever.index, thresholds=thresholds, typical_similarity=typical)
 
 
 def make_generator(settings: Settings) -> Generator:
@@ -101,7 +93,7 @@ def load_calibration_questions(paths: Iterable[str | Path], *, split: str = "dev
     return questions
 
 
-SUPPORT_LEVELS = tuple(round(0.005 + 0.001 * i, 3) for i in range(56))  # 0.005 … 0.060
+SUPPORT_LEVELS = tuple(round(0.800 + 0.001 * i, 3) for i in range(121))  # cosines 0.800 … 0.920
 COVERAGE_WEIGHTS = (0.0, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06)
 UNKNOWN_WEIGHTS = (0.0, 0.01, 0.02, 0.03, 0.05)
 # The target is ≤ 3 % on unseen questions; thresholds fitted to the limit on ~180 dev questions overshoot it
@@ -123,15 +115,13 @@ def calibrate_support(question_sets: Sequence[tuple[Sequence[tuple[str, bool]], 
         for question, answerable in questions:
             query = retriever.analyze(question)
             hits = retriever.search(query, k=k, mode=mode)
-            typical = retriever.typical_similarity(query) if hits else None
-            prepared.append((query, hits, answerable, typical, retriever))
+            prepared.append((query, hits, answerable, retriever))
     if not any(p[2] for p in prepared) or all(p[2] for p in prepared):
         raise ValueError("calibration needs both answerable and unanswerable questions")
     results = []
     for level, weight, unknown in itertools.product(SUPPORT_LEVELS, COVERAGE_WEIGHTS, UNKNOWN_WEIGHTS):
         thresholds = SupportThresholds(min_support=level, coverage_weight=weight, unknown_weight=unknown)
-        outcomes = [(assess_support(q, h, r.index, thresholds=thresholds, typical_similarity=t).outcome, a)
-                    for q, h, a, t, r in prepared]
+        outcomes = [(assess_support(q, h, r.index, thresholds=thresholds).outcome, a) for q, h, a, r in prepared]
         positives = [o for o, a in outcomes if a]
         negatives = [o for o, a in outcomes if not a]
         wrongly = sum(o == "not_found" for o in positives) / len(positives)

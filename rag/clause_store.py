@@ -144,9 +144,6 @@ class ClauseStore(Protocol):
     def dense_scores(self, clause_ids: Sequence[str], vector: Matrix, *, sentence_weight: float) -> np.ndarray:
         """The dense score of each clause for one query vector (its bare cosine with `sentence_weight` 0)."""
 
-    def mean_similarity(self, vector: Matrix) -> float:
-        """The query's mean cosine to every clause: the level any clause reaches without being relevant."""
-
     def clauses_containing(self, term: str) -> int:
         """How many clause texts contain `term` as a substring."""
 

@@ -65,12 +65,12 @@ class Settings:
 
     # --- answers ----------------------------------------------------------
     # The supported-answer decision (rag/support.py), calibrated on the dev splits of the policy and laws
-    # sets pooled (bench/calibrate_support.py): answer when (best cosine − the question's mean cosine to
-    # the index) + coverage_weight × (IDF-weighted share of its content words in the top clauses)
+    # sets pooled (bench/calibrate_support.py): answer when the best cosine of the top clauses
+    # + coverage_weight × (IDF-weighted share of its content words in the top clauses)
     # − unknown_weight × (share of its content words in no clause) ≥ min_support.
-    min_support: float = 0.015
+    min_support: float = 0.875
     coverage_weight: float = 0.01
-    unknown_weight: float = 0.03  # × the share of its content words found in no clause at all
+    unknown_weight: float = 0.01  # × the share of its content words found in no clause at all
     llm_base_url: str = ""  # OpenAI-compatible endpoint; "" → extractive answers only
     llm_model: str = ""
     llm_api_key: str = ""

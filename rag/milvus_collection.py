@@ -5,7 +5,7 @@ the text and headings with Milvus's jieba analyzer and BM25 function (its own fu
 `<name>_sentences` holds one row per sentence vector (rag/sentences.py): its clause's id and the clause's
 filter fields, so one filter expression serves both searches, and a document's sentences go with it.
 `<name>_meta` holds one row per document (its entry, ordinal, title words, sentence count and the sum of
-its clause vectors, from which the centroid follows) and one `store` row: embedder, settings and the
+its clause vectors, in the vector field Milvus requires of every collection) and one `store` row: embedder, settings and the
 generation that every ingest bumps, so replicas notice a change on their next query.
 """
 

@@ -171,11 +171,13 @@ def content_terms(text: str) -> list[str]:
 
 
 def is_follow_up(question: str) -> bool:
-    """An elliptical question that only makes sense after the previous one."""
+    """An elliptical question that only makes sense after the previous one: it refers back, or names no
+    topic of its own (only frame words: a kind of document, a year, a place)."""
     core = re.sub(r"[\s？?！!。，,、]", "", question)
     if _FOLLOW_UP.search(core) or any(word in core for word in _REFERRING):
         return True
-    return not content_terms(core)
+    # "意见最晚什么时候交？" names only a kind of document: the one the conversation is about.
+    return all(_FRAME_WORD.search(term) for term in content_terms(core))
 
 
 def follow_up_context(question: str, earlier_questions: Sequence[str]) -> list[str]:

@@ -113,10 +113,6 @@ class Retriever:
                 self._vectors[text] = vector
         return vector
 
-    def typical_similarity(self, query: Query) -> float:
-        """The query's mean cosine to every clause: the level that any clause reaches without being relevant."""
-        return self.index.mean_similarity(self.query_vector(query.search_text))
-
     def _hybrid(self, query: Query, pool: CandidatePool) -> list[Scored]:
         """Fuse the dense and lexical candidates, then prefer what the question's intent and names ask for."""
         if not pool.clauses:

@@ -23,7 +23,6 @@ import shutil
 import threading
 import time
 from collections.abc import Sequence
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -128,14 +127,6 @@ class ClauseIndex:
     def clauses_matching(self, filters: SearchFilters) -> list[Clause]:
         allowed = self._allowed_rows(filters)
         return list(self.clauses) if allowed is None else [self.clauses[row] for row in allowed]
-
-    def mean_similarity(self, vector: Matrix) -> float:
-        return float(self.centroid @ vector)
-
-    @cached_property
-    def centroid(self) -> Matrix:
-        """Mean clause vector: its dot product with a query is the query's mean cosine to every clause."""
-        return np.asarray(self.vectors.mean(axis=0), dtype=np.float32)
 
     def clauses_containing(self, term: str) -> int:
         """One scan per term and index version."""

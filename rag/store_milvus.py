@@ -1,7 +1,7 @@
 """The Milvus clause store: collections that many app replicas share, updated while they serve.
 
 Every search first reads the collection's generation (one primary-key read); when an ingest has bumped
-it, the store reloads the document list, the centroid and the lexical state before answering, so a
+it, the store reloads the document list and the lexical state before answering, so a
 replica sees a re-ingested document on its next query without a restart. Dense search (clauses and their
 sentences), filters and the clauses themselves come from Milvus; lexical search is `rag.milvus_lexical`'s.
 Dense scores are computed here from the vectors Milvus returns, by the same arithmetic as the FAISS store.
@@ -31,7 +31,6 @@ from rag.milvus_collection import (
     HNSW_EF,
     MAX_RESULTS,
     Collections,
-    StoredDocument,
     clause_from_row,
     connect,
     filter_expression,
@@ -96,9 +95,6 @@ class MilvusClauseStore:
         if not clause_ids:
             return np.zeros(0, dtype=np.float32)
         return self._scores(self._vectors(clause_ids), vector, sentence_weight)
-
-    def mean_similarity(self, vector: Matrix) -> float:
-        return float(self._centroid @ vector)
 
     def clauses_containing(self, term: str) -> int:
         return self._lexicon.count_containing(term)
@@ -207,7 +203,6 @@ class MilvusClauseStore:
             built_at=store["built_at"], embedder=EmbedderRecord(**store["embedder"]), dense_kind="HNSW",
             documents=tuple(d.entry for d in documents), sentences=sum(d.sentences for d in documents))
         self._ordinal = {d.entry.doc_id: d.ordinal for d in documents}
-        self._centroid = centroid(documents, self._manifest.embedder.dimension)
         self._lexicon.refresh(documents)
         self._cache.reset(current)
         self._generation = current
@@ -256,14 +251,6 @@ class _ClauseVectors:
     sentences: Matrix
     starts: np.ndarray
     counts: np.ndarray
-
-
-def centroid(documents: Sequence[StoredDocument], dimension: int) -> Matrix:
-    """The mean clause vector, from each document's sum of clause vectors."""
-    count = sum(d.entry.clauses for d in documents)
-    if not count:
-        return np.zeros(dimension, dtype=np.float32)
-    return np.asarray(np.sum([d.vector_sum for d in documents], axis=0) / count, dtype=np.float32)
 
 
 def open_milvus_store(uri: str, collection: str, *, token: str = "", lexical: str = "local") -> MilvusClauseStore:

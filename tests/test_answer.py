@@ -76,7 +76,7 @@ def test_threshold_is_what_decides(corpus_pipeline: Pipeline) -> None:
     question = "哪些部门负责质量基础设施一站式服务？"
     assert ask(corpus_pipeline, question).found
     strict = answer_question(question, retriever=corpus_pipeline.retriever, generator=ExtractiveGenerator(),
-                             thresholds=SupportThresholds(min_support=0.5, coverage_weight=0.05, unknown_weight=0.0))
+                             thresholds=SupportThresholds(min_support=0.99, coverage_weight=0.0, unknown_weight=0.0))
     assert not strict.found and strict.related and strict.outcome == "not_found" and strict.reasons
 
 

@@ -112,7 +112,9 @@ def test_named_documents_follow_the_library_and_find_one_among_thousands(corpus_
     ("汕尾的呢？", True),
     ("具体奖励多少？", True),
     ("这些措施由谁落实？", True),
+    ("意见最晚什么时候交？", True),  # names only a kind of document
     ("首席质量官", False),
+    ("质量奖评选的意见什么时候交？", False),
     ("哪些部门负责质量基础设施一站式服务？", False),
     ("汕尾的食品抽检合格率目标是多少？", False),
 ])
