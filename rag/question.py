@@ -16,7 +16,7 @@ from rag.clean import is_traditional, normalize_width, to_simplified
 from rag.details import asks
 from rag.errors import QueryError
 from rag.lexical import shared_tokenizer
-from rag.vocabulary import INTENT_WORDS, colloquial_lexicon, is_content_word, policy_terms_for
+from rag.vocabulary import INTENT_WORDS, colloquial_in, is_content_word, policy_terms_for
 
 if TYPE_CHECKING:
     from rag.clause_store import DocumentEntry
@@ -151,7 +151,7 @@ def question_intent(text: str) -> str:
 
 def query_terms(text: str) -> list[str]:
     """Words of a question without function and intent words, in order, once each."""
-    colloquial = [word for word, _ in colloquial_lexicon() if word in text]
+    colloquial = [word for word, _ in colloquial_in(text)]
     seen: list[str] = []
     for token in shared_tokenizer().tokenize(text):
         if token not in INTENT_WORDS and token not in seen and not (len(token) == 1 and not token.isdigit()) \

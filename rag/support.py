@@ -24,7 +24,7 @@ from rag.clause_store import ClauseStore
 from rag.details import DETAILS, ask_phrases, asked_details, asked_events, stated_shape
 from rag.question import Query
 from rag.schema import Clause, Hit
-from rag.vocabulary import colloquial_lexicon
+from rag.vocabulary import colloquial_in
 
 TOP_FOR_SUPPORT = 3
 WORDS_ONLY_MIN_COVERAGE = 0.5  # lexical search, no cosine: the words decide alone
@@ -170,7 +170,7 @@ def _partial(term: str, text: str) -> bool:
 def stand_ins(query: Query) -> dict[str, tuple[str, ...]]:
     """For each content word, the policy terms of the colloquial words of the question that contain it or
     that it contains (网店 ⊂ 开网店): a clause holding one of them covers the word."""
-    colloquial = [(word, terms) for word, terms in colloquial_lexicon() if word in query.search_text]
+    colloquial = colloquial_in(query.search_text)
     return {term: tuple(t for word, terms in colloquial if word in term or term in word for t in terms)
             for term in query.terms}
 

@@ -6,6 +6,7 @@ the query analysis, the relevance decision and the answer agree on it.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from importlib import resources
 
@@ -70,10 +71,29 @@ def parse_lexicon(text: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
     return tuple(sorted(entries.items(), key=lambda item: -len(item[0])))
 
 
+# What speech slips into a colloquial word without changing it: 翻了我的包 is 翻包, 交多少钱 is 交钱,
+# 没签过合同 is 没签合同. Pronouns, aspect particles, measure words and 多少 only, so that two words that
+# merely stand near each other ("工作的人") do not make one.
+_SLIPPED_IN = r"(?:[了过着我你他她它们的个张家一这那些点几]|多少)"
+_MAX_SLIPPED = 4
+
+
+@lru_cache(maxsize=1)
+def _colloquial_patterns() -> tuple[tuple[re.Pattern[str], tuple[str, ...]], ...]:
+    return tuple((re.compile(f"{_SLIPPED_IN}{{0,{_MAX_SLIPPED}}}".join(map(re.escape, word))), terms)
+                 for word, terms in colloquial_lexicon())
+
+
+def colloquial_in(text: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The lexicon entries (colloquial word, policy terms) that `text` uses, longest word first."""
+    return tuple((word, terms) for (word, terms), (pattern, _) in zip(colloquial_lexicon(), _colloquial_patterns(),
+                                                                      strict=True)
+                 if word in text or pattern.search(text))
+
+
 def policy_terms_for(text: str) -> tuple[str, ...]:
     """Policy-language terms for the colloquial words in `text`, in lexicon order, without repeats."""
     found: list[str] = []
-    for colloquial, terms in colloquial_lexicon():
-        if colloquial in text:
-            found.extend(t for t in terms if t not in found and t not in text)
+    for _, terms in colloquial_in(text):
+        found.extend(t for t in terms if t not in found and t not in text)
     return tuple(found)

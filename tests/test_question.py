@@ -20,7 +20,7 @@ from rag.question import (
     question_frame,
     question_intent,
 )
-from rag.vocabulary import colloquial_lexicon, is_content_word, parse_lexicon, policy_terms_for
+from rag.vocabulary import colloquial_in, colloquial_lexicon, is_content_word, parse_lexicon, policy_terms_for
 
 SHANWEI = "2023-shanwei-quality-strong-city-opinion"
 CITY = "city-product-quality-implementation-opinion"
@@ -143,6 +143,21 @@ def test_vocabulary() -> None:
     assert parse_lexicon("# comment\n小厂\t中小企业,小微企业\n\n") == (("小厂", ("中小企业", "小微企业")),)
     with pytest.raises(ValueError, match="line 1"):
         parse_lexicon("小厂 中小企业")
+
+
+@pytest.mark.parametrize(("question", "word"), [
+    ("超市保安硬要翻我的包，他们有这个权力吗？", "翻包"),
+    ("申请劳动仲裁要交多少钱？", "交钱"),
+    ("公司拖欠了我的工资怎么办？", "拖欠工资"),
+    ("入职半年了都没签过合同", "没签合同"),
+])
+def test_colloquial_words_are_found_with_pronouns_and_particles_slipped_in(question: str, word: str) -> None:
+    assert word in [found for found, _ in colloquial_in(question)]
+
+
+def test_only_particles_and_pronouns_slip_into_a_colloquial_word() -> None:
+    assert "工人" not in [found for found, _ in colloquial_in("车间工作的人多不多？")]
+    assert "翻包" not in [found for found, _ in colloquial_in("翻来覆去看了半天的包装")]
 
 
 def test_every_lexicon_term_is_a_word_the_documents_use() -> None:
