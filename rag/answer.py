@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,18 +111,22 @@ def calibrate_support(question_sets: Sequence[tuple[Sequence[tuple[str, bool]], 
     as declining an unanswerable question (it says the detail is not stated). Among equally good
     thresholds the one wrongly declining fewest, then the lowest, is kept.
     """
-    prepared = []
+    # The signals do not depend on the thresholds: assess each question once, answering whatever has hits
+    # (which also settles "partly"), then let each setting of the grid decline what it would.
+    answer_all = SupportThresholds(min_support=-math.inf, coverage_weight=0.0, unknown_weight=0.0)
+    assessed = []
     for questions, retriever in question_sets:
         for question, answerable in questions:
             query = retriever.analyze(question)
             hits = retriever.search(query, k=k, mode=mode)
-            prepared.append((query, hits, answerable, retriever))
-    if not any(p[2] for p in prepared) or all(p[2] for p in prepared):
+            assessed.append((assess_support(query, hits, retriever.index, thresholds=answer_all), answerable))
+    if not any(a for _, a in assessed) or all(a for _, a in assessed):
         raise ValueError("calibration needs both answerable and unanswerable questions")
     results = []
     for level, weight, unknown in itertools.product(SUPPORT_LEVELS, COVERAGE_WEIGHTS, UNKNOWN_WEIGHTS):
         thresholds = SupportThresholds(min_support=level, coverage_weight=weight, unknown_weight=unknown)
-        outcomes = [(assess_support(q, h, r.index, thresholds=thresholds).outcome, a) for q, h, a, r in prepared]
+        outcomes = [("not_found" if not thresholds.supported(s.similarity, s.coverage, s.unknown) else s.outcome, a)
+                    for s, a in assessed]
         positives = [o for o, a in outcomes if a]
         negatives = [o for o, a in outcomes if not a]
         wrongly = sum(o == "not_found" for o in positives) / len(positives)
@@ -129,7 +134,7 @@ def calibrate_support(question_sets: Sequence[tuple[Sequence[tuple[str, bool]], 
         results.append((wrongly <= MAX_WRONGLY_DECLINED, declined, -wrongly, -level, thresholds))
     best = max(results, key=lambda r: r[:4])
     return Calibration(thresholds=best[4], declined_unanswerable=best[1], wrongly_declined=-best[2],
-                       answerable=sum(p[2] for p in prepared), unanswerable=sum(not p[2] for p in prepared))
+                       answerable=sum(a for _, a in assessed), unanswerable=sum(not a for _, a in assessed))
 
 
 # --- script -------------------------------------------------------------------------------------
