@@ -150,6 +150,7 @@ def test_vocabulary() -> None:
     ("申请劳动仲裁要交多少钱？", "交钱"),
     ("公司拖欠了我的工资怎么办？", "拖欠工资"),
     ("入职半年了都没签过合同", "没签合同"),
+    ("公司押了我的身份证，合法吗？", "押身份证"),
 ])
 def test_colloquial_words_are_found_with_pronouns_and_particles_slipped_in(question: str, word: str) -> None:
     assert word in [found for found, _ in colloquial_in(question)]
