@@ -25,7 +25,9 @@ log = logging.getLogger(__name__)
 NOT_FOUND_MARK = "未在已收录的文件中找到"
 
 # A figure: digits, or a Chinese numeral with a unit of money, count or share ("百年老店" is no figure).
-_FIGURE = re.compile(r"\d|[一二三四五六七八九十百千万两]+(万元|亿元|元|家|项|倍|个百分点)")
+# A figure in digits, or in Chinese numerals as laws write them: 五年内, 三十日, 二倍, 百分之二十, 三分之二.
+_FIGURE = re.compile(r"\d|[一二三四五六七八九十百千万两]+\s*(万元|亿元|元|家|项|倍|个百分点|个?月|年|日|天|工作日|小时|周岁|次|人|名)"
+                     r"|[一二三四五六七八九十百千]+分之")
 _LEADING_LABEL = re.compile(r"^\s*(（[一二三四五六七八九十]{1,3}）|[一二三四五六七八九十]{1,3}、|第[^条\s]{1,8}条)\s*")
 _BIGRAM_DUPLICATE = 0.6  # sentences sharing this share of character bigrams say the same thing
 _WEAK_STATEMENT = 0.5  # relative to the best sentence's score

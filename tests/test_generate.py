@@ -153,6 +153,24 @@ def test_the_best_ranked_clause_leads_when_its_sentence_is_nearly_as_good(monkey
     assert ExtractiveGenerator().answer(question, hits).citations[0].clause.label == "第七十二条"
 
 
+def test_a_figure_in_chinese_numerals_answers_a_figure_question() -> None:
+    """Laws write their figures in Chinese numerals (自公司成立之日起五年内缴足): the sentence holding one is a
+    figure to quote, not passed over for an amount in digits further down (保险法: 二亿元)."""
+    laws = PROJECT_ROOT / "eval" / "laws" / "corpus"
+    corpus = load_corpus([str(laws / "公司法(2023-12-29).md"), str(laws / "保险法(2015-04-24).md")])
+    articles = {c.clause_id: c for d in corpus.documents for c in split_clauses(d)}
+    # The laws index's top 10 for this question, in its order.
+    ranked = ["公司法-2023-12-29#第四十七条", "公司法-2023-12-29#第二百二十七条", "公司法-2023-12-29#第二百二十八条",
+              "公司法-2023-12-29#第二百二十五条", "保险法-2015-04-24#第一百二十条", "公司法-2023-12-29#第二百二十四条",
+              "公司法-2023-12-29#第九十六条", "公司法-2023-12-29#第一百四十二条", "保险法-2015-04-24#第六十九条",
+              "公司法-2023-12-29#第二百一十四条"]
+    hits = [Hit(clause=articles[i], score=1.0 / rank, rank=rank) for rank, i in enumerate(ranked, start=1)]
+    answer = ExtractiveGenerator().answer(analyze_question("现在注册公司，认缴的注册资本要在几年内交齐？"), hits)
+    assert answer.citations[0].clause.clause_id == ranked[0]
+    assert "自公司成立之日起五年内缴足" in answer.text.splitlines()[0]
+    assert_citations_resolve(answer, hits)
+
+
 def test_statements_do_not_repeat_the_department_attribution(clauses: dict[str, Clause]) -> None:
     hits = hits_for(clauses, f"{PLAN_2022}#六（十六）")
     answer = ExtractiveGenerator().answer(analyze_question("计量服务中小企业行"), hits)
