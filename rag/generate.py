@@ -29,6 +29,8 @@ NOT_FOUND_MARK = "未在已收录的文件中找到"
 _FIGURE = re.compile(r"\d|[一二三四五六七八九十百千万两]+\s*(万元|亿元|元|家|项|倍|个百分点|个?月|年|日|天|工作日|小时|周岁|次|人|名)"
                      r"|[一二三四五六七八九十百千]+分之")
 _LEADING_LABEL = re.compile(r"^\s*(（[一二三四五六七八九十]{1,3}）|[一二三四五六七八九十]{1,3}、|第[^条\s]{1,8}条)\s*")
+_LIST_ITEM = re.compile(r"^\s*(（[一二三四五六七八九十]{1,3}）|[一二三四五六七八九十]{1,3}、)")
+LIST_LEAD_MAX_CHARS = 160  # a longer lead line of a list keeps its first and last parts
 _BIGRAM_DUPLICATE = 0.6  # sentences sharing this share of character bigrams say the same thing
 _WEAK_STATEMENT = 0.5  # relative to the best sentence's score
 # The best-ranked picked clause comes first when its sentence scores at least this share of the best one
@@ -252,9 +254,38 @@ class ExtractiveGenerator:
         statements = []
         for group in groups:
             clause = group[0].hit.clause
-            body = "".join(_as_statement(s.text) for s in sorted(group, key=lambda s: s.order))
+            quoted = _with_list_leads(clause, [s.text for s in sorted(group, key=lambda s: s.order)])
+            body = "".join(_as_statement(text) for text in quoted)
             statements.append(f"{citation_line(clause)}：{body}{citations.marker(clause)}")
         return statements
+
+
+def _with_list_leads(clause: Clause, texts: Sequence[str]) -> list[str]:
+    """The quoted sentences, a list item joined to the line that opens its list.
+
+    Laws list conditions and acts as items under a lead line that holds what they lead to: "（一）不足三家的"
+    alone says nothing without "出现下列情形之一的，应予废标：", nor an offence without "…处五万元以上罚款：".
+    A lead longer than `LIST_LEAD_MAX_CHARS` keeps its first and last parts.
+    """
+    lines = [line.strip() for line in clause_body(clause).splitlines()]
+    quoted: list[str] = []
+    leads_used: set[int] = set()
+    for text in texts:
+        at = next((n for n, line in enumerate(lines) if text in line), -1)
+        lead = next((n for n in range(at - 1, -1, -1) if lines[n].endswith(("：", ":"))), -1)
+        if _LIST_ITEM.match(text) and lead >= 0 and lead not in leads_used and not any(t in lines[lead] for t in texts):
+            leads_used.add(lead)
+            quoted.append(_shortened_lead(lines[lead]) + text)
+        else:
+            quoted.append(text)
+    return quoted
+
+
+def _shortened_lead(line: str) -> str:
+    if len(line) <= LIST_LEAD_MAX_CHARS:
+        return line
+    pieces = split_sentences(line)
+    return line if len(pieces) < 3 else f"{pieces[0]}……{pieces[-1]}"
 
 
 def _retrieval_leads(groups: list[list[_Sentence]], best: float) -> list[list[_Sentence]]:

@@ -171,6 +171,24 @@ def test_a_figure_in_chinese_numerals_answers_a_figure_question() -> None:
     assert_citations_resolve(answer, hits)
 
 
+def test_a_list_item_is_quoted_with_the_line_that_opens_its_list() -> None:
+    """"（一）没有按照规定缴纳年费的" alone does not say that the patent ends; the lead line does. A long lead
+    keeps its first and last parts."""
+    laws = PROJECT_ROOT / "eval" / "laws" / "corpus"
+    corpus = load_corpus([str(laws / "专利法(2020-10-17).md"), str(laws / "食品安全法(2021-04-29).md")])
+    articles = {c.clause_id: c for d in corpus.documents for c in split_clauses(d)}
+
+    def answer_from(article: str, question: str) -> str:
+        return ExtractiveGenerator().answer(analyze_question(question), [Hit(articles[article], 1.0, 1)]).text
+
+    assert answer_from("专利法-2020-10-17#第四十四条", "专利的年费忘了交，专利会不会就没了？") == (
+        "《中华人民共和国专利法》第四十四条：有下列情形之一的，专利权在期限届满前终止：（一）没有按照规定缴纳年费的。[1]")
+    penalty = answer_from("食品安全法-2021-04-29#第一百二十四条", "店里卖了过期变质的东西，会怎么处罚？")
+    assert penalty.startswith("《中华人民共和国食品安全法》第一百二十四条：违反本法规定，有下列情形之一，尚不构成犯罪的，")
+    assert "……情节严重的，吊销许可证：（二）用超过保质期的食品原料" in penalty
+    assert penalty.count("吊销许可证：") == 1  # one lead for the two items quoted
+
+
 def test_statements_do_not_repeat_the_department_attribution(clauses: dict[str, Clause]) -> None:
     hits = hits_for(clauses, f"{PLAN_2022}#六（十六）")
     answer = ExtractiveGenerator().answer(analyze_question("计量服务中小企业行"), hits)
