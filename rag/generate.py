@@ -30,6 +30,11 @@ _FIGURE = re.compile(r"\d|[一二三四五六七八九十百千万两]+\s*(万�
                      r"|[一二三四五六七八九十百千]+分之")
 _LEADING_LABEL = re.compile(r"^\s*(（[一二三四五六七八九十]{1,3}）|[一二三四五六七八九十]{1,3}、|第[^条\s]{1,8}条)\s*")
 _LIST_ITEM = re.compile(r"^\s*(（[一二三四五六七八九十]{1,3}）|[一二三四五六七八九十]{1,3}、)")
+# "本法所称电子商务经营者，是指…" shares many words with any question about the term, and answers only a
+# question asking what the term means.
+_DEFINITION = re.compile(r"本(法|条例|办法|规定|条)所称|(?:以下|下列)用语的含义")
+_ASKS_DEFINITION = re.compile(r"什么是|是指|指的是|什么叫|何谓|定义|算不算|算是|属不属于|属于.{0,6}吗|包括哪些|含义")
+DEFINITION_WEIGHT = 0.5
 LIST_LEAD_MAX_CHARS = 160  # a longer lead line of a list keeps its first and last parts
 _BIGRAM_DUPLICATE = 0.6  # sentences sharing this share of character bigrams say the same thing
 _WEAK_STATEMENT = 0.5  # relative to the best sentence's score
@@ -324,8 +329,11 @@ def _scored_sentences(question: str, hits: Sequence[Hit], terms: list[str], *, f
     # A sentence holding the kind of figure asked for counts as if it matched half the question.
     bonus = 0.5 * sum(weights.values())
     scored = []
+    defines = bool(_ASKS_DEFINITION.search(question))
     for hit, order, text in candidates:
         score = _sentence_score(text, hit.rank, weights)
+        if not defines and _DEFINITION.search(text):
+            score *= DEFINITION_WEIGHT  # repeats the question's words, answers only "什么是…"
         if any(shape.search(text) for shape in shapes):
             score += bonus * _rank_decay(hit.rank)
         scored.append(_Sentence(hit, order, text, score))

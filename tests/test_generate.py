@@ -189,6 +189,27 @@ def test_a_list_item_is_quoted_with_the_line_that_opens_its_list() -> None:
     assert penalty.count("吊销许可证：") == 1  # one lead for the two items quoted
 
 
+def test_a_definition_answers_only_what_a_term_means() -> None:
+    """电子商务法's 本法所称电子商务经营者，是指… shares many words with a question about returning an online order,
+    but says nothing about who pays the postage: the article ranked first leads. Asked what the term means, the
+    definition answers."""
+    laws = PROJECT_ROOT / "eval" / "laws" / "corpus"
+    corpus = load_corpus([str(laws / name) for name in
+                          ("消费者权益保护法(2013-10-25).md", "电子商务法(2018-08-31).md", "产品质量法(2018-12-29).md")])
+    articles = {c.clause_id: c for d in corpus.documents for c in split_clauses(d)}
+    # The laws index's top 10 for the question, in its order.
+    ranked = ["消费者权益保护法-2013-10-25#第二十四条", "消费者权益保护法-2013-10-25#第二十五条", "电子商务法-2018-08-31#第九条",
+              "电子商务法-2018-08-31#第二十一条", "消费者权益保护法-2013-10-25#第五十二条", "产品质量法-2018-12-29#第四十条",
+              "电子商务法-2018-08-31#第五十二条", "消费者权益保护法-2013-10-25#第五十四条", "电子商务法-2018-08-31#第三十四条",
+              "电子商务法-2018-08-31#第二条"]
+    hits = [Hit(clause=articles[i], score=1.0 / rank, rank=rank) for rank, i in enumerate(ranked, start=1)]
+    postage = ExtractiveGenerator().answer(analyze_question("网购退货的来回运费到底谁出？"), hits)
+    assert postage.citations[0].clause.clause_id == ranked[0]
+    assert "经营者应当承担运输等必要费用" in postage.text.splitlines()[0]
+    meaning = ExtractiveGenerator().answer(analyze_question("电子商务经营者是指什么？"), hits)
+    assert meaning.citations[0].clause.clause_id == "电子商务法-2018-08-31#第九条"
+
+
 def test_statements_do_not_repeat_the_department_attribution(clauses: dict[str, Clause]) -> None:
     hits = hits_for(clauses, f"{PLAN_2022}#六（十六）")
     answer = ExtractiveGenerator().answer(analyze_question("计量服务中小企业行"), hits)
