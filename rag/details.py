@@ -53,7 +53,8 @@ DETAILS: tuple[Detail, ...] = tuple(Detail(name, asked, stated, event) for name,
      # A share or a count, not any digit: "到2025年" states no number of 计量标准.
      re.compile(r"\d(\.\d+)?\s*(%|％|家|个|项|名|批|次|人|台|件|所|座|条|种|类|倍|万|亿)|百分之"
                 r"|[一二三四五六七八九十百千两]+\s*(家|个|项|名|批|次|所|座|条|种|类|倍)"), None),
-    ("申请程序", re.compile(r"(什么|哪些|啥|申请|申报)材料|材料清单|流程|手续|怎么(申请|申报|报|办|评)|如何(申请|申报|办理|评定)|去哪(里|儿)?(申请|报|考|办|备案|领)|自动发|自己(去)?报"),
+    # "…许可怎么办？" asks how to get it; "公司不让看怎么办？" asks what to do, which the clauses answer.
+    ("申请程序", re.compile(r"(什么|哪些|啥|申请|申报)材料|材料清单|流程|手续|怎么(申请|申报|报|办理|评)|(证|照|许可|手续|备案|登记|卡)(要|该|应该)?怎么办|如何(申请|申报|办理|评定)|去哪(里|儿)?(申请|报|考|办|备案|领)|自动发|自己(去)?报"),
      re.compile(r"程序|流程|(申请|申报|相关|所需|证明)材料|提交|报送|办理|申请表|受理"), None),
     ("资格条件", re.compile(r"资格|证书|条件|门槛|要求是什么|够不够格"), re.compile(r"资格|条件|具备|取得.{0,8}(证|资质)"), None),
     # Which items a named set holds ("25个重点产业链具体是哪些？"): stated only by a list of them.

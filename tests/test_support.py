@@ -57,6 +57,8 @@ def test_asked_details() -> None:
     assert asked_details("小区的电梯多久要做一次定期检验？") == ("频次",)  # how often, not how long
     assert asked_details("汕尾说的“五大战略性产业”是哪五个？") == ("具体名单",)
     assert asked_details("家用汽车在三包期内，修几次修不好才能换车？") == ("比例或数量",)
+    assert asked_details("老板拖欠工资三个月怎么办") == ()  # what to do, which the articles say
+    assert asked_details("外国人工作许可怎么办？") == ("申请程序",)  # how to get the permit
     assert asked_details("现在注册一家公司，注册资本最少要多少？") == ("金额",)
     assert asked_details("叉车司机要考特种设备作业人员证，去哪里考？") == ("申请程序",)
     assert asked_details("申请要准备哪些材料？") == ("申请程序",)
