@@ -278,7 +278,9 @@ def _with_list_leads(clause: Clause, texts: Sequence[str]) -> list[str]:
     for text in texts:
         at = next((n for n, line in enumerate(lines) if text in line), -1)
         lead = next((n for n in range(at - 1, -1, -1) if lines[n].endswith(("：", ":"))), -1)
-        if _LIST_ITEM.match(text) and lead >= 0 and lead not in leads_used and not any(t in lines[lead] for t in texts):
+        if _LIST_ITEM.match(text) and quoted and quoted[-1].endswith(("：", ":")):
+            quoted[-1] += text  # its lead is quoted already, just before it
+        elif _LIST_ITEM.match(text) and lead >= 0 and lead not in leads_used and not any(t in lines[lead] for t in texts):
             leads_used.add(lead)
             quoted.append(_shortened_lead(lines[lead]) + text)
         else:
@@ -390,7 +392,8 @@ def _responsibility(clause: Clause, *, asks_lead: bool = False) -> str:
 
 def _as_statement(sentence: str) -> str:
     """A sentence ending in 。 so that the marker can sit just before it."""
-    return sentence.rstrip("；;，,") + ("" if sentence.endswith(("。", "！", "？")) else "。")
+    sentence = sentence.rstrip("；;，,：:")  # a list's lead quoted without its items ends here too
+    return sentence + ("" if sentence.endswith(("。", "！", "？")) else "。")
 
 
 def _term_weights(terms: Sequence[str], texts: Sequence[str]) -> dict[str, float]:

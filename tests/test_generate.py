@@ -187,6 +187,11 @@ def test_a_list_item_is_quoted_with_the_line_that_opens_its_list() -> None:
     assert penalty.startswith("《中华人民共和国食品安全法》第一百二十四条：违反本法规定，有下列情形之一，尚不构成犯罪的，")
     assert "……情节严重的，吊销许可证：（二）用超过保质期的食品原料" in penalty
     assert penalty.count("吊销许可证：") == 1  # one lead for the two items quoted
+    labour = load_corpus([str(laws / "劳动法(2018-12-29).md")])
+    article = next(c for d in labour.documents for c in split_clauses(d) if c.label == "第三十二条")
+    quit_answer = ExtractiveGenerator().answer(analyze_question("试用期可以随便辞退人吗"), [Hit(article, 1.0, 1)]).text
+    assert "劳动者可以随时通知用人单位解除劳动合同：（一）在试用期内的。" in quit_answer  # a lead picked as a sentence
+    assert "：。" not in quit_answer
 
 
 def test_a_definition_answers_only_what_a_term_means() -> None:
