@@ -57,8 +57,11 @@ def ask(page: Any, question: str) -> None:
 def test_rate_correct_export_and_see_declined_questions(page: Any, feedback_file: Path, tmp_path: Path) -> None:
     from playwright.sync_api import expect
 
+    target = page.locator("#correct-answer input")
     ask(page, DEPARTMENT_QUESTION)
     expect(page.locator("#chat .message-row.bot-row").last.locator(".clause-card").first).to_be_visible()
+    # The export files are written in the steps after the answer; the correction selector is set after them.
+    expect(target).to_have_value(f"第 1 个回答：{DEPARTMENT_QUESTION}")
     with page.expect_download() as download:
         page.locator("#export-md").click()
     saved = tmp_path / download.value.suggested_filename
@@ -67,14 +70,13 @@ def test_rate_correct_export_and_see_declined_questions(page: Any, feedback_file
     assert saved.suffix == ".md" and f"## 1. 问：{DEPARTMENT_QUESTION}" in record and "- [1] 《" in record
 
     ask(page, UNANSWERABLE)
+    # Two answers: the correction selector names each by number and question, and starts on the latest.
+    expect(target).to_have_value(f"第 2 个回答：{UNANSWERABLE}")
     with page.expect_download() as download:
         page.locator("#export-csv").click()
     table = Path(download.value.path()).read_text(encoding="utf-8-sig")
     assert table.startswith("序号,时间,问题,回答,结果,出处") and UNANSWERABLE in table and "未找到依据" in table
 
-    # Two answers: the correction selector names each by number and question, and starts on the latest.
-    target = page.locator("#correct-answer input")
-    expect(target).to_have_value(f"第 2 个回答：{UNANSWERABLE}")
     # 👎 on the first answer, not the latest: the selector moves to it, and the correction is recorded for it.
     notice = page.locator("#feedback-notice")
     dislikes = page.locator(DISLIKE)  # one per answer, in order, under each answer's bubble
