@@ -126,6 +126,10 @@ class ClauseStore(Protocol):
     @property
     def manifest(self) -> Manifest: ...
 
+    @property
+    def words(self) -> tuple[str, ...]:
+        """The words a question's terms keep whole: clause titles (also the BM25 dictionary's) and quoted names."""
+
     def check_embedder(self, embedder: Embedder) -> None:
         """Raise IndexMismatch when `embedder`'s vectors cannot be compared with the store's."""
 

@@ -164,7 +164,8 @@ class ExtractiveGenerator:
                           outcome="not_found")
         if not query.documents:
             hits = _national_first(hits)
-        terms = query_terms(query.lexical_text)  # the question's words and policy terms, not the place it names
+        # The question's words and policy terms, not the place it names.
+        terms = query_terms(query.lexical_text, query.words)
         citations = CitationNumbers()
         statements: list[str] = []
         if query.intent == "department":

@@ -243,12 +243,13 @@ def ids_expression(clause_ids: Sequence[str]) -> str:
 
 @dataclass(frozen=True)
 class StoredDocument:
-    """A document's meta row: its entry, its place in the corpus, its title words, sentence vectors, vector
+    """A document's meta row: its entry, its place in the corpus, its title words, the names it quotes, sentence vectors, vector
     sum, and the digest of what it was chunked into."""
 
     entry: DocumentEntry
     ordinal: int
     words: tuple[str, ...]
+    names: tuple[str, ...]  # quoted in its clauses (rag.passages.quoted_names)
     sentences: int
     vector_sum: Matrix
     digest: str
@@ -267,6 +268,7 @@ def read_meta(collections: Collections) -> tuple[dict[str, Any], dict[str, Store
         else:
             entry = DocumentEntry(**value["entry"])
             documents[entry.doc_id] = StoredDocument(entry, value["ordinal"], tuple(value["words"]),
+                                                     tuple(value.get("names", ())),  # none stored before names
                                                      value["sentences"], np.asarray(row["vector_sum"], dtype=np.float32),
                                                      value["digest"])
     return store, documents
@@ -292,6 +294,7 @@ def generation(collections: Collections) -> str:
 
 def document_row(document: StoredDocument) -> dict[str, Any]:
     value = {"entry": asdict(document.entry), "ordinal": document.ordinal, "words": list(document.words),
+             "names": list(document.names),
              "sentences": document.sentences, "digest": document.digest}
     return {"key": DOCUMENT_PREFIX + document.entry.doc_id, "value": json.dumps(value, ensure_ascii=False),
             "vector_sum": np.asarray(document.vector_sum, dtype=np.float32).tolist()}

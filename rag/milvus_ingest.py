@@ -49,7 +49,14 @@ from rag.milvus_collection import (
     store_row,
     upsert_rows,
 )
-from rag.passages import PASSAGE_FORMAT, EmbeddingUnit, embedding_units, indexed_clauses, title_words
+from rag.passages import (
+    PASSAGE_FORMAT,
+    EmbeddingUnit,
+    embedding_units,
+    indexed_clauses,
+    quoted_names,
+    title_words,
+)
 from rag.schema import Clause, Matrix
 from rag.store import ClauseIndex, previous_vectors
 from rag.store_milvus import STORE_FORMAT
@@ -149,6 +156,7 @@ def write_milvus(chunked: Sequence[ChunkedDocument], collections: Collections, *
         progress("embed", embedded, total)
     written = {document.entry.doc_id for _, document in pending}
     moved = [StoredDocument(document.entry, ordinal, stored[document.entry.doc_id].words,
+                            stored[document.entry.doc_id].names,
                             stored[document.entry.doc_id].sentences, stored[document.entry.doc_id].vector_sum,
                             document.digest)
              for ordinal, document in enumerate(chunked)
@@ -235,6 +243,7 @@ def _write_documents(collections: Collections, batch: Sequence[tuple[int, Chunke
         sentence_rows += [sentence_row(unit, document.clauses[unit.row], vector)
                           for unit, vector in zip(doc_units[count:], doc_vectors[count:], strict=True)]
         metas.append(StoredDocument(document.entry, ordinal, tuple(title_words(document.clauses)),
+                                    tuple(quoted_names(document.clauses)),
                                     len(doc_units) - count, doc_vectors[:count].sum(axis=0), document.digest))
     upsert_rows(collections.client, collections.clauses, clause_rows)
     upsert_rows(collections.client, collections.sentences, sentence_rows)

@@ -64,6 +64,7 @@ class Query:
     documents: tuple[str, ...] = ()  # doc ids the question (or its context) names
     context: tuple[str, ...] = ()  # earlier questions an elliptical follow-up leans on, oldest first
     naming: tuple[str, ...] = ()  # the words that named those documents (汕尾, a title, a document number)
+    words: tuple[str, ...] = ()  # the index's words that every stage keeps whole when it cuts the question
 
     @property
     def search_text(self) -> str:
@@ -108,8 +109,9 @@ def normalize_query(query: str, *, max_chars: int) -> str:
 
 
 def analyze_question(question: str, *, max_chars: int = 2_000, history: Sequence[str] = (),
-                     documents: Iterable[DocumentEntry] = ()) -> Query:
-    """The `Query` for `question`; `history` holds the earlier questions of the conversation, oldest first."""
+                     documents: Iterable[DocumentEntry] = (), words: Sequence[str] = ()) -> Query:
+    """The `Query` for `question`; `history` holds the earlier questions of the conversation, oldest first;
+    `words` (the index's `ClauseStore.words`) stay whole among its terms."""
     text = normalize_query(question, max_chars=max_chars)
     context = tuple(follow_up_context(text, [q for q in history if isinstance(q, str) and q.strip()]))
     documents = tuple(documents)
@@ -133,8 +135,9 @@ def analyze_question(question: str, *, max_chars: int = 2_000, history: Sequence
         named = national_documents(documents)  # "国家层面…": the national documents, in a mixed library
     return Query(raw=question, text=text, traditional=is_traditional(question), intent=intent,
                  asks_lead=intent == "department" and bool(LEAD_QUESTION.search(text)),
-                 terms=tuple(t for t in content_terms(full) if not any(t in word for word in naming)),
-                 expansions=policy_terms_for(full), documents=named, context=context, naming=naming)
+                 terms=tuple(t for t in content_terms(full, words) if not any(t in word for word in naming)),
+                 expansions=policy_terms_for(full), documents=named, context=context, naming=naming,
+                 words=tuple(words))
 
 
 def question_intent(text: str) -> str:
@@ -149,11 +152,11 @@ def question_intent(text: str) -> str:
     return "general"
 
 
-def query_terms(text: str) -> list[str]:
-    """Words of a question without function and intent words, in order, once each."""
+def query_terms(text: str, words: Sequence[str] = ()) -> list[str]:
+    """Words of a question without function and intent words, in order, once each; `words` stay whole."""
     colloquial = [word for word, _ in colloquial_in(text)]
     seen: list[str] = []
-    for token in shared_tokenizer().tokenize(text):
+    for token in shared_tokenizer(tuple(words)).tokenize(text):
         if token not in INTENT_WORDS and token not in seen and not (len(token) == 1 and not token.isdigit()) \
                 and not any(_straddles(token, word, text) for word in colloquial):
             seen.append(token)
@@ -165,9 +168,9 @@ def _straddles(token: str, word: str, text: str) -> bool:
     return any(token[-k:] == word[:k] and token + word[k:] in text for k in range(1, min(len(token), len(word))))
 
 
-def content_terms(text: str) -> list[str]:
+def content_terms(text: str, words: Sequence[str] = ()) -> list[str]:
     """The distinctive words of a question: what a relevant clause should contain."""
-    return [t for t in query_terms(text) if is_content_word(t)]
+    return [t for t in query_terms(text, words) if is_content_word(t)]
 
 
 def is_follow_up(question: str) -> bool:

@@ -77,7 +77,7 @@ class Retriever:
     def analyze(self, question: str, *, history: Sequence[str] = ()) -> Query:
         """The one analysis of `question` against this index's documents."""
         return analyze_question(question, max_chars=self.max_query_chars, history=history,
-                                documents=self.index.manifest.documents)
+                                documents=self.index.manifest.documents, words=self.index.words)
 
     def search(self, query: str | Query, *, k: int = 10, mode: str = "hybrid",
                filters: SearchFilters = SearchFilters()) -> list[Hit]:

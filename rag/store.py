@@ -23,6 +23,7 @@ import shutil
 import threading
 import time
 from collections.abc import Sequence
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,7 @@ from rag.passages import (
     heading_text,
     indexed_clauses,
     passage_text,
+    quoted_names,
     sentence_key,
     title_words,
 )
@@ -127,6 +129,10 @@ class ClauseIndex:
     def clauses_matching(self, filters: SearchFilters) -> list[Clause]:
         allowed = self._allowed_rows(filters)
         return list(self.clauses) if allowed is None else [self.clauses[row] for row in allowed]
+
+    @cached_property
+    def words(self) -> tuple[str, ...]:
+        return tuple(sorted({*self.lexical.user_words, *quoted_names(self.clauses)}))
 
     def clauses_containing(self, term: str) -> int:
         """One scan per term and index version."""

@@ -69,6 +69,10 @@ class MilvusClauseStore:
     def manifest(self) -> Manifest:
         return self._manifest
 
+    @property
+    def words(self) -> tuple[str, ...]:
+        return self._words
+
     def check_embedder(self, embedder: Embedder) -> None:
         check_same_space(self.collections.location, self._manifest.embedder, embedder)
 
@@ -203,6 +207,7 @@ class MilvusClauseStore:
             built_at=store["built_at"], embedder=EmbedderRecord(**store["embedder"]), dense_kind="HNSW",
             documents=tuple(d.entry for d in documents), sentences=sum(d.sentences for d in documents))
         self._ordinal = {d.entry.doc_id: d.ordinal for d in documents}
+        self._words = tuple(sorted({word for d in documents for word in (*d.words, *d.names)}))
         self._lexicon.refresh(documents)
         self._cache.reset(current)
         self._generation = current

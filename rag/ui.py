@@ -240,7 +240,7 @@ def search_results(hits: Sequence[Hit], *, terms: Sequence[str] = (), matching: 
 
 def highlight_terms(query: Query) -> tuple[str, ...]:
     """The words to mark in results: the query's own words and the policy terms its colloquial words stand for."""
-    return (*query_terms(query.text), *query.expansions)
+    return (*query_terms(query.text, query.words), *query.expansions)
 
 
 def count_line(shown: int, semantic: int, matching: int) -> str:

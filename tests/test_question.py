@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
-from rag.clause_store import DocumentEntry
+from rag.clause_store import DocumentEntry, SearchFilters
 from rag.config import PROJECT_ROOT
 from rag.errors import QueryError
 from rag.ingest import load_corpus
+from rag.passages import quoted_names
 from rag.pipeline import Pipeline
 from rag.question import (
     analyze_question,
@@ -159,6 +162,17 @@ def test_colloquial_words_are_found_with_pronouns_and_particles_slipped_in(quest
 def test_only_particles_and_pronouns_slip_into_a_colloquial_word() -> None:
     assert "工人" not in [found for found, _ in colloquial_in("车间工作的人多不多？")]
     assert "翻包" not in [found for found, _ in colloquial_in("翻来覆去看了半天的包装")]
+
+
+def test_a_name_the_documents_quote_stays_one_term(corpus_pipeline: Pipeline) -> None:
+    """jieba cuts 质量月 into 质量 (too common to be a term) and 月: the question would lose its topic, and the
+    answer would quote clauses about 每年. The index's quoted names keep it whole."""
+    assert "质量月" not in content_terms("质量月是每年几月？")
+    assert "质量月" in corpus_pipeline.retriever.analyze("质量月是每年几月？").terms
+    assert quoted_names([dataclasses.replace(corpus_pipeline.index.clauses_matching(SearchFilters())[0],
+                                             text="组织全国“质量月”活动，开展「领跑者」评价。")]) == ["质量月", "领跑者"]
+    answer = corpus_pipeline.ask("质量月是每年几月？")
+    assert answer.outcome == "partly" and all("质量月" in c.clause.text for c in answer.citations)
 
 
 def test_every_lexicon_term_is_a_word_the_documents_use() -> None:
