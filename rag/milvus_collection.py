@@ -243,8 +243,8 @@ def ids_expression(clause_ids: Sequence[str]) -> str:
 
 @dataclass(frozen=True)
 class StoredDocument:
-    """A document's meta row: its entry, its place in the corpus, its title words, the names it quotes, sentence vectors, vector
-    sum, and the digest of what it was chunked into."""
+    """A document's meta row: its entry, its place in the corpus, its title words, the names it quotes, its
+    sentence vectors, vector sum, and the digest of what it was chunked into."""
 
     entry: DocumentEntry
     ordinal: int

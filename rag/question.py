@@ -153,14 +153,17 @@ def question_intent(text: str) -> str:
 
 
 def query_terms(text: str, words: Sequence[str] = ()) -> list[str]:
-    """Words of a question without function and intent words, in order, once each; `words` stay whole."""
+    """Words of a question without function and intent words, in order, once each, then those of `words` (the
+    index's titles and quoted names) that it holds whole: jieba cuts 质量月 into 质量 + 月. (Looked up rather
+    than added to a tokenizer of its own: each jieba dictionary costs tens of MB in the serving process.)"""
     colloquial = [word for word, _ in colloquial_in(text)]
     seen: list[str] = []
-    for token in shared_tokenizer(tuple(words)).tokenize(text):
+    for token in shared_tokenizer().tokenize(text):
         if token not in INTENT_WORDS and token not in seen and not (len(token) == 1 and not token.isdigit()) \
                 and not any(_straddles(token, word, text) for word in colloquial):
             seen.append(token)
-    return seen
+    lowered = text.lower()
+    return seen + [word for word in words if word in lowered and word not in seen and word not in INTENT_WORDS]
 
 
 def _straddles(token: str, word: str, text: str) -> bool:
