@@ -24,8 +24,8 @@ log = logging.getLogger(__name__)
 
 NOT_FOUND_MARK = "未在已收录的文件中找到"
 
-# A figure: digits, or a Chinese numeral with a unit of money, count or share ("百年老店" is no figure).
-# A figure in digits, or in Chinese numerals as laws write them: 五年内, 三十日, 二倍, 百分之二十, 三分之二.
+# A figure: digits, or a Chinese numeral with a unit ("百年老店" is no figure), as laws write them: 五年内,
+# 三十日, 二倍, 三分之二.
 _FIGURE = re.compile(r"\d|[一二三四五六七八九十百千万两]+\s*(万元|亿元|元|家|项|倍|个百分点|个?月|年|日|天|工作日|小时|周岁|次|人|名)"
                      r"|[一二三四五六七八九十百千]+分之")
 _LEADING_LABEL = re.compile(r"^\s*(（[一二三四五六七八九十]{1,3}）|[一二三四五六七八九十]{1,3}、|第[^条\s]{1,8}条)\s*")
@@ -277,14 +277,16 @@ def _with_list_leads(clause: Clause, texts: Sequence[str]) -> list[str]:
     quoted: list[str] = []
     leads_used: set[int] = set()
     for text in texts:
-        at = next((n for n, line in enumerate(lines) if text in line), -1)
-        lead = next((n for n in range(at - 1, -1, -1) if lines[n].endswith(("：", ":"))), -1)
-        if _LIST_ITEM.match(text) and quoted and quoted[-1].endswith(("：", ":")):
+        if not _LIST_ITEM.match(text):
+            quoted.append(text)
+        elif quoted and quoted[-1].endswith(("：", ":")):
             quoted[-1] += text  # its lead is quoted already, just before it
-        elif _LIST_ITEM.match(text) and lead >= 0 and lead not in leads_used and not any(t in lines[lead] for t in texts):
-            leads_used.add(lead)
-            quoted.append(_shortened_lead(lines[lead]) + text)
         else:
+            at = next((n for n, line in enumerate(lines) if text in line), -1)
+            lead = next((n for n in range(at - 1, -1, -1) if lines[n].endswith(("：", ":"))), -1)
+            if lead >= 0 and lead not in leads_used and not any(t in lines[lead] for t in texts):
+                leads_used.add(lead)
+                text = _shortened_lead(lines[lead]) + text
             quoted.append(text)
     return quoted
 

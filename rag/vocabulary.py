@@ -79,15 +79,15 @@ _MAX_SLIPPED = 4
 
 
 @lru_cache(maxsize=1)
-def _colloquial_patterns() -> tuple[tuple[re.Pattern[str], tuple[str, ...]], ...]:
-    return tuple((re.compile(f"{_SLIPPED_IN}{{0,{_MAX_SLIPPED}}}".join(map(re.escape, word))), terms)
+def _colloquial_patterns() -> tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...]:
+    """Each lexicon entry with the pattern that finds its word with fillers slipped in."""
+    return tuple((word, terms, re.compile(f"{_SLIPPED_IN}{{0,{_MAX_SLIPPED}}}".join(map(re.escape, word))))
                  for word, terms in colloquial_lexicon())
 
 
 def colloquial_in(text: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
     """The lexicon entries (colloquial word, policy terms) that `text` uses, longest word first."""
-    return tuple((word, terms) for (word, terms), (pattern, _) in zip(colloquial_lexicon(), _colloquial_patterns(),
-                                                                      strict=True)
+    return tuple((word, terms) for word, terms, pattern in _colloquial_patterns()
                  if word in text or pattern.search(text))
 
 

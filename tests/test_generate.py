@@ -45,6 +45,12 @@ def hits_for(clauses: dict[str, Clause], *ids: str) -> list[Hit]:
     return [Hit(clause=clauses[i], score=1.0 / rank, rank=rank) for rank, i in enumerate(ids, start=1)]
 
 
+def law_articles(*files: str) -> dict[str, Clause]:
+    """The articles of laws of the laws eval set (file names in eval/laws/corpus), by clause id."""
+    corpus = load_corpus([str(PROJECT_ROOT / "eval" / "laws" / "corpus" / name) for name in files])
+    return {c.clause_id: c for d in corpus.documents for c in split_clauses(d)}
+
+
 def assert_citations_resolve(answer: Answer, hits: list[Hit]) -> None:
     """Markers are 1..n in order of first use, each resolves to a citation, each citation to a hit."""
     used = [int(n) for n in re.findall(r"\[(\d+)\]", answer.text)]
@@ -139,10 +145,8 @@ def test_general_answer_is_short_cited_and_deduplicated(clauses: dict[str, Claus
 def test_the_best_ranked_clause_leads_when_its_sentence_is_nearly_as_good(monkeypatch: pytest.MonkeyPatch) -> None:
     """A colloquial question shares more words with a neighbouring article (小时计酬) than with the one that
     answers it (终止用工 … 不支付经济补偿), which retrieval ranked first: that one is quoted first."""
-    corpus = load_corpus([str(PROJECT_ROOT / "eval" / "laws" / "corpus" / "劳动合同法(2012-12-28).md")])
-    articles = {c.label: c for d in corpus.documents for c in split_clauses(d)}
-    hits = [Hit(clause=articles[label], score=1.0 / rank, rank=rank)
-            for rank, label in enumerate(("第七十一条", "第七十二条", "第六十八条"), start=1)]
+    articles = law_articles("劳动合同法(2012-12-28).md")
+    hits = hits_for(articles, *(f"劳动合同法-2012-12-28#{label}" for label in ("第七十一条", "第七十二条", "第六十八条")))
     question = analyze_question("按小时算钱的兼职工，老板说不用就不用了，要给补偿吗？")
     answer = ExtractiveGenerator().answer(question, hits)
     assert [c.clause.label for c in answer.citations][0] == "第七十一条"
@@ -156,15 +160,13 @@ def test_the_best_ranked_clause_leads_when_its_sentence_is_nearly_as_good(monkey
 def test_a_figure_in_chinese_numerals_answers_a_figure_question() -> None:
     """Laws write their figures in Chinese numerals (自公司成立之日起五年内缴足): the sentence holding one is a
     figure to quote, not passed over for an amount in digits further down (保险法: 二亿元)."""
-    laws = PROJECT_ROOT / "eval" / "laws" / "corpus"
-    corpus = load_corpus([str(laws / "公司法(2023-12-29).md"), str(laws / "保险法(2015-04-24).md")])
-    articles = {c.clause_id: c for d in corpus.documents for c in split_clauses(d)}
+    articles = law_articles("公司法(2023-12-29).md", "保险法(2015-04-24).md")
     # The laws index's top 10 for this question, in its order.
     ranked = ["公司法-2023-12-29#第四十七条", "公司法-2023-12-29#第二百二十七条", "公司法-2023-12-29#第二百二十八条",
               "公司法-2023-12-29#第二百二十五条", "保险法-2015-04-24#第一百二十条", "公司法-2023-12-29#第二百二十四条",
               "公司法-2023-12-29#第九十六条", "公司法-2023-12-29#第一百四十二条", "保险法-2015-04-24#第六十九条",
               "公司法-2023-12-29#第二百一十四条"]
-    hits = [Hit(clause=articles[i], score=1.0 / rank, rank=rank) for rank, i in enumerate(ranked, start=1)]
+    hits = hits_for(articles, *ranked)
     answer = ExtractiveGenerator().answer(analyze_question("现在注册公司，认缴的注册资本要在几年内交齐？"), hits)
     assert answer.citations[0].clause.clause_id == ranked[0]
     assert "自公司成立之日起五年内缴足" in answer.text.splitlines()[0]
@@ -174,12 +176,10 @@ def test_a_figure_in_chinese_numerals_answers_a_figure_question() -> None:
 def test_a_list_item_is_quoted_with_the_line_that_opens_its_list() -> None:
     """"（一）没有按照规定缴纳年费的" alone does not say that the patent ends; the lead line does. A long lead
     keeps its first and last parts."""
-    laws = PROJECT_ROOT / "eval" / "laws" / "corpus"
-    corpus = load_corpus([str(laws / "专利法(2020-10-17).md"), str(laws / "食品安全法(2021-04-29).md")])
-    articles = {c.clause_id: c for d in corpus.documents for c in split_clauses(d)}
+    articles = law_articles("专利法(2020-10-17).md", "食品安全法(2021-04-29).md", "劳动法(2018-12-29).md")
 
     def answer_from(article: str, question: str) -> str:
-        return ExtractiveGenerator().answer(analyze_question(question), [Hit(articles[article], 1.0, 1)]).text
+        return ExtractiveGenerator().answer(analyze_question(question), hits_for(articles, article)).text
 
     assert answer_from("专利法-2020-10-17#第四十四条", "专利的年费忘了交，专利会不会就没了？") == (
         "《中华人民共和国专利法》第四十四条：有下列情形之一的，专利权在期限届满前终止：（一）没有按照规定缴纳年费的。[1]")
@@ -187,9 +187,7 @@ def test_a_list_item_is_quoted_with_the_line_that_opens_its_list() -> None:
     assert penalty.startswith("《中华人民共和国食品安全法》第一百二十四条：违反本法规定，有下列情形之一，尚不构成犯罪的，")
     assert "……情节严重的，吊销许可证：（二）用超过保质期的食品原料" in penalty
     assert penalty.count("吊销许可证：") == 1  # one lead for the two items quoted
-    labour = load_corpus([str(laws / "劳动法(2018-12-29).md")])
-    article = next(c for d in labour.documents for c in split_clauses(d) if c.label == "第三十二条")
-    quit_answer = ExtractiveGenerator().answer(analyze_question("试用期可以随便辞退人吗"), [Hit(article, 1.0, 1)]).text
+    quit_answer = answer_from("劳动法-2018-12-29#第三十二条", "试用期可以随便辞退人吗")
     assert "劳动者可以随时通知用人单位解除劳动合同：（一）在试用期内的。" in quit_answer  # a lead picked as a sentence
     assert "：。" not in quit_answer
 
@@ -198,16 +196,13 @@ def test_a_definition_answers_only_what_a_term_means() -> None:
     """电子商务法's 本法所称电子商务经营者，是指… shares many words with a question about returning an online order,
     but says nothing about who pays the postage: the article ranked first leads. Asked what the term means, the
     definition answers."""
-    laws = PROJECT_ROOT / "eval" / "laws" / "corpus"
-    corpus = load_corpus([str(laws / name) for name in
-                          ("消费者权益保护法(2013-10-25).md", "电子商务法(2018-08-31).md", "产品质量法(2018-12-29).md")])
-    articles = {c.clause_id: c for d in corpus.documents for c in split_clauses(d)}
+    articles = law_articles("消费者权益保护法(2013-10-25).md", "电子商务法(2018-08-31).md", "产品质量法(2018-12-29).md")
     # The laws index's top 10 for the question, in its order.
     ranked = ["消费者权益保护法-2013-10-25#第二十四条", "消费者权益保护法-2013-10-25#第二十五条", "电子商务法-2018-08-31#第九条",
               "电子商务法-2018-08-31#第二十一条", "消费者权益保护法-2013-10-25#第五十二条", "产品质量法-2018-12-29#第四十条",
               "电子商务法-2018-08-31#第五十二条", "消费者权益保护法-2013-10-25#第五十四条", "电子商务法-2018-08-31#第三十四条",
               "电子商务法-2018-08-31#第二条"]
-    hits = [Hit(clause=articles[i], score=1.0 / rank, rank=rank) for rank, i in enumerate(ranked, start=1)]
+    hits = hits_for(articles, *ranked)
     postage = ExtractiveGenerator().answer(analyze_question("网购退货的来回运费到底谁出？"), hits)
     assert postage.citations[0].clause.clause_id == ranked[0]
     assert "经营者应当承担运输等必要费用" in postage.text.splitlines()[0]
