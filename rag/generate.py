@@ -26,7 +26,7 @@ NOT_FOUND_MARK = "未在已收录的文件中找到"
 
 # A figure: digits, or a Chinese numeral with a unit ("百年老店" is no figure), as laws write them: 五年内,
 # 三十日, 二倍, 三分之二.
-_FIGURE = re.compile(r"\d|[一二三四五六七八九十百千万两]+\s*(万元|亿元|元|家|项|倍|个百分点|个?月|年|日|天|工作日|小时|周岁|次|人|名)"
+_FIGURE = re.compile(r"\d|[一二三四五六七八九十百千万两]+\s*(万元|亿元|元|家|项|倍|个百分点|个?(月|工作日|小时)|年|日|天|周岁|次|人|名)"
                      r"|[一二三四五六七八九十百千]+分之")
 _LEADING_LABEL = re.compile(r"^\s*(（[一二三四五六七八九十]{1,3}）|[一二三四五六七八九十]{1,3}、|第[^条\s]{1,8}条)\s*")
 _LIST_ITEM = re.compile(r"^\s*(（[一二三四五六七八九十]{1,3}）|[一二三四五六七八九十]{1,3}、)")
@@ -173,9 +173,9 @@ class ExtractiveGenerator:
             if not statements and not any(h.clause.departments for h in hits[: self.top_hits]):
                 statements = ["检索到的条款没有列明负责部门，最相关的规定如下："]
         elif query.intent == "figure":
-            statements = self._sentences(question, hits, terms, citations, figures_only=True)
+            statements = self._sentences(query.ask, hits, terms, citations, figures_only=True)
         if not citations.clauses:
-            statements += self._sentences(question, hits, terms, citations, figures_only=False,
+            statements += self._sentences(query.ask, hits, terms, citations, figures_only=False,
                                           whole_measures=query.intent == "measures")
         return Answer(question=question, text="\n".join(statements), found=True,
                       citations=citations.as_tuple(), mode=self.name)

@@ -45,6 +45,9 @@ _FRAME_WORD = re.compile(r"\d|计划|纲要|意见|通知|方案|办法|条例|�
 _SAME_QUESTION_ABOUT = re.compile(r"呢[？?。!！\s]*$")
 # A follow-up asking for the national level instead of the place the earlier question named.
 _NATIONAL = re.compile(r"国家层面|中央层面|国家的")
+# A yes/no question's opening clauses describe the situation ("本地几家同行约好一起涨价，这样违法吗？"): a
+# count or an amount there is not what is asked.
+_YES_NO = re.compile(r"(吗|么|能否|是否|可否|有没有|(.)不\2.?)[？?！!。\s]*$")
 HAS_CONTENT = re.compile(r"[0-9A-Za-z\u3400-\u4dbf\u4e00-\u9fff]")
 MAX_FOLLOW_UP_TURNS = 3
 EMPTY_QUESTION = "问题是空的：请输入问题或关键词，例如“哪些部门负责质量基础设施一站式服务？”"
@@ -65,6 +68,11 @@ class Query:
     context: tuple[str, ...] = ()  # earlier questions an elliptical follow-up leans on, oldest first
     naming: tuple[str, ...] = ()  # the words that named those documents (汕尾, a title, a document number)
     words: tuple[str, ...] = ()  # the index's words that every stage keeps whole when it cuts the question
+
+    @property
+    def ask(self) -> str:
+        """The part of the question that asks (see `asking_part`)."""
+        return asking_part(self.text)
 
     @property
     def search_text(self) -> str:
@@ -140,9 +148,22 @@ def analyze_question(question: str, *, max_chars: int = 2_000, history: Sequence
                  words=tuple(words))
 
 
+def asking_part(text: str) -> str:
+    """`text` without the situation a closing yes/no question describes first: "这样违法吗？" of
+    "本地几家同行约好一起涨价，这样违法吗？". Earlier sentences are questions of their own and stay."""
+    sentences = re.findall(r"[^？?！!。]+[？?！!。]*", text)
+    if not sentences:
+        return text
+    clauses = re.split(r"(?<=[，,；;])", sentences[-1])
+    if len(clauses) < 2 or not _YES_NO.search(sentences[-1]):
+        return text
+    return "".join(sentences[:-1]) + clauses[-1]
+
+
 def question_intent(text: str) -> str:
     """"department" (who is responsible), "figure" (amounts, rates, years), "measures" (what support,
-    how something is pushed forward) or "general"."""
+    how something is pushed forward) or "general", read from the part of `text` that asks."""
+    text = asking_part(text)
     if DEPARTMENT_QUESTION.search(text):
         return "department"
     if FIGURE_QUESTION.search(text):

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from rag.chunk import split_at_sentence_ends
 from rag.clause_store import ClauseStore
 from rag.details import DETAILS, ask_phrases, asked_details, asked_events, stated_shape
-from rag.question import Query
+from rag.question import Query, asking_part
 from rag.schema import Clause, Hit
 from rag.vocabulary import colloquial_in
 
@@ -75,9 +75,9 @@ def assess_support(query: Query, hits: Sequence[Hit], index: ClauseStore, *,
     unknown, unknown_terms = unknown_share(query, index)
     # A department answer is itself the detail asked for ("哪几个部门" is no count to look for).
     # "汕尾的呢？" asks what the earlier question asked.
-    ask_text, asked = query.text, asked_details(query.text)
+    ask_text, asked = query.ask, asked_details(query.ask)
     if not asked and query.context:
-        ask_text = " ".join(query.context)
+        ask_text = " ".join(asking_part(earlier) for earlier in query.context)
         asked = asked_details(ask_text)
     details = asked if query.intent != "department" else ()
     reasons: list[str] = []

@@ -173,6 +173,25 @@ def test_a_figure_in_chinese_numerals_answers_a_figure_question() -> None:
     assert_citations_resolve(answer, hits)
 
 
+def test_a_period_counted_in_working_days_is_a_figure() -> None:
+    """政府采购法 第五十二条's 七个工作日内 answers "最晚多少天内能提出质疑"; 第四十六条's 三十日内 is about
+    signing the contract. Before 个 was allowed before 工作日, the ranked-first article held no figure at all."""
+    articles = law_articles("政府采购法(2014-08-31).md")
+    ranked = ["政府采购法-2014-08-31#第五十二条", "政府采购法-2014-08-31#第五十五条", "政府采购法-2014-08-31#第四十六条"]
+    hits = hits_for(articles, *ranked)
+    answer = ExtractiveGenerator().answer(analyze_question("参加政府采购没中标，觉得结果有问题，最晚多少天内能提出质疑？"), hits)
+    assert answer.citations[0].clause.clause_id == ranked[0] and "七个工作日内" in answer.text.splitlines()[0]
+
+
+def test_a_count_describing_the_situation_does_not_make_a_figure_answer() -> None:
+    """"本地几家同行约好一起涨价，这样违法吗？" asks whether it is lawful: the article ranked first answers, not a
+    penalty article picked for its figure (五倍以下的罚款)."""
+    articles = law_articles("价格法(1997-12-29).md")
+    hits = hits_for(articles, "价格法-1997-12-29#第十四条", "价格法-1997-12-29#第三十九条", "价格法-1997-12-29#第四十条")
+    answer = ExtractiveGenerator().answer(analyze_question("本地几家同行约好一起涨价，这样违法吗？"), hits)
+    assert answer.citations[0].clause.label == "第十四条"
+
+
 def test_a_list_item_is_quoted_with_the_line_that_opens_its_list() -> None:
     """"（一）没有按照规定缴纳年费的" alone does not say that the patent ends; the lead line does. A long lead
     keeps its first and last parts."""

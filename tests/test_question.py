@@ -14,6 +14,7 @@ from rag.passages import quoted_names
 from rag.pipeline import Pipeline
 from rag.question import (
     analyze_question,
+    asking_part,
     content_terms,
     follow_up_context,
     is_follow_up,
@@ -44,6 +45,25 @@ PLAN_2014 = "2014-quality-outline-action-plan"
 def test_intent(question: str, intent: str) -> None:
     assert question_intent(question) == intent
     assert analyze_question(question).intent == intent
+
+
+@pytest.mark.parametrize(("question", "ask"), [
+    ("本地几家同行约好一起涨价，这样违法吗？", "这样违法吗？"),  # 几家 describes, it does not ask
+    ("公司连着好几年赚钱却一分钱红都不分，小股东能要求公司把股份买回去吗？", "小股东能要求公司把股份买回去吗？"),
+    ("我们是小厂，价格合不合法", "价格合不合法"),
+    # An earlier sentence is a question of its own; a closing question that is not yes/no keeps its situation.
+    ("拿了红点奖多久之内要去申报那10万元奖励？往年得的奖还算吗？", "拿了红点奖多久之内要去申报那10万元奖励？往年得的奖还算吗？"),
+    ("企业主导制定国际标准，市里每个项目奖励多少钱？", "企业主导制定国际标准，市里每个项目奖励多少钱？"),
+    ("汕尾的呢？", "汕尾的呢？"),
+])
+def test_the_situation_before_a_yes_no_question_is_not_asked(question: str, ask: str) -> None:
+    assert asking_part(question) == ask
+    assert analyze_question(question).ask == ask
+
+
+def test_a_count_in_the_situation_makes_no_figure_question() -> None:
+    assert question_intent("本地几家同行约好一起涨价，这样违法吗？") == "general"
+    assert question_intent("本地有几家企业拿了质量奖？") == "figure"
 
 
 def test_a_traditional_question_is_normalised_once() -> None:
