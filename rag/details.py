@@ -19,12 +19,17 @@ class Detail:
     # detail only next to one of these words: a target year ("到2025年") dates no 印发 and no 申报. (A
     # day and month are a date of their own: a signature's "2014年4月21日" says when it was issued.)
     event: re.Pattern[str] | None = None
+    # How close to a topic word the stated shape must sit, in characters, where the same sentence is not
+    # close enough: a list names a set's members beside the set's name ("电子信息、…等五大战略性产业"),
+    # not forty characters on ("…聚焦“测不了、测不全、测不准”痛点").
+    near: int | None = None
 
 
 _TIMED = re.compile(r"印发|发布|出台|公布|申报|报名|开始|启动|召开|举办|评选|发放|到账")
 _EVENT_WINDOW = 6  # characters either side of the ask
+_LIST_NEAR = 20  # characters between a set's name and the list of its members
 
-DETAILS: tuple[Detail, ...] = tuple(Detail(name, asked, stated, event) for name, asked, stated, event in (
+DETAILS: tuple[Detail, ...] = tuple(Detail(*row) for row in (
     ("金额", re.compile(r"多少钱|奖金|(奖励|补贴|资助|补|给|奖)多少|金额|额度|多少(经费|资金|钱)"
                       r"|(贷|资本|资金|罚|赔|减免|减缴)[^，。？！]{0,6}多少"
                       r"|(什么|啥|哪些)(奖励|补贴|资助)|(奖励|补贴)(标准|是什么)"),
@@ -45,23 +50,25 @@ DETAILS: tuple[Detail, ...] = tuple(Detail(name, asked, stated, event) for name,
     ("频次", re.compile(r"多久.{0,4}一次|几年一次|频次|多长时间一次"),
      re.compile(r"每[\d一二三四五六七八九十两]*\s*(个)?(年|季度|月|周|半年)|定期|[\d一二三四五六七八九十两]+\s*(个)?(年|月)一次"),
      None),
-    ("网址", re.compile(r"网址|网站|官网|链接|在哪(里)?查|哪个平台|哪里能查"),
+    ("网址", re.compile(r"网址|网站|官网|链接|在哪(里)?查|哪个平台|哪里能查|入口|小程序|公众号|(?i:app)(?![a-z])"),
      re.compile(r"https?://|www\.|\.gov\.cn|\.com|网址"), None),
     ("电话", re.compile(r"电话|热线|手机号|号码|联系方式"), re.compile(r"\d{3,4}-?\d{7,8}|1\d{10}|12345|热线"), None),
     ("地点", re.compile(r"在哪(里|儿)?(开|办|举办|举行)|什么地方|地点"), re.compile(r"在[\u4e00-\u9fff]{2,8}(举办|举行|召开)|地点"), None),
     ("比例或数量", re.compile(r"比例|百分之|多少家|多少个|多少项|多少名|几家|几个|几项|几次|多少次|合格率|达到多少"),
-     # A share or a count, not any digit: "到2025年" states no number of 计量标准.
+     # A share or a count, not any digit: "到2025年" states no number of 计量标准, "建设一批" no number at all.
      re.compile(r"\d(\.\d+)?\s*(%|％|家|个|项|名|批|次|人|台|件|所|座|条|种|类|倍|万|亿)|百分之"
-                r"|[一二三四五六七八九十百千两]+\s*(家|个|项|名|批|次|所|座|条|种|类|倍)"), None),
+                r"|[一二三四五六七八九十百千两]+\s*(家|个|项|名|次|所|座|条|种|类|倍)|[二三四五六七八九十百千两]+\s*批"), None),
     # "…许可怎么办？" asks how to get it; "公司不让看怎么办？" asks what to do, which the clauses answer.
     ("申请程序", re.compile(r"(什么|哪些|啥|申请|申报)材料|材料清单|流程|手续|怎么(申请|申报|报|办理|评)|(证|照|许可|手续|备案|登记|卡)(要|该|应该)?怎么办|如何(申请|申报|办理|评定)|去哪(里|儿)?(申请|报|考|办|备案|领)|自动发|自己(去)?报"),
      re.compile(r"程序|流程|(申请|申报|相关|所需|证明)材料|提交|报送|办理|申请表|受理"), None),
-    ("资格条件", re.compile(r"资格|证书|条件|门槛|要求是什么|够不够格"), re.compile(r"资格|条件|具备|取得.{0,8}(证|资质)"), None),
+    ("资格条件", re.compile(r"资格|证书|条件|门槛|要求是什么|够不够格|才(能)?算"), re.compile(r"资格|条件|具备|取得.{0,8}(证|资质)"), None),
     # Which items a named set holds ("25个重点产业链具体是哪些？"): stated only by a list of them.
-    ("具体名单", re.compile(r"具体(是|有)?哪些|都有哪些|分别是(哪些|什么)|名单(有|是|上有)|哪些.{0,8}名单|是哪[两三四五六七八九十\d]+(个|项|类|条|家|种)"),
+    ("具体名单", re.compile(r"具体(是|有)?哪些|都有哪些|分别是(哪些|什么)|名单(有|是|上有)|哪些.{0,8}名单|是哪[两三四五六七八九十\d]+(个|项|类|条|家|种)"
+                          r"|(具体|详细)清单|有没有(名单|清单)|(具体|都)包括(哪些|啥|什么)"),
      # Named items, not counted categories ("5个主导产业、25条重点产业链" names no 产业链).
-     re.compile(r"(、(?!\d)[^、。；，]{1,16}){2,}"), None),
-    ("人员", re.compile(r"(组长|负责人|主任|局长)是谁|谁是(组长|负责人)"), re.compile(r"(组长|负责人|主任|局长)(由|为|是)"), None),
+     re.compile(r"(、(?!\d)[^、。；，,;]{1,16}){2,}"), None, _LIST_NEAR),
+    ("人员", re.compile(r"(组长|负责人|主任|局长)是谁|谁是(组长|负责人)|(什么|哪个|哪一?级)(职位|职务|级别)的人|由谁(来)?(担任|当)|谁来(当|担任)"),
+     re.compile(r"(组长|负责人|主任|局长)(由|为|是)|由[^，。；]{1,12}(担任|兼任)"), None),
 ))
 
 
@@ -73,6 +80,11 @@ def asked_details(text: str) -> tuple[str, ...]:
 def stated_shape(name: str) -> re.Pattern[str]:
     """What a sentence stating the detail `name` looks like."""
     return next(d.stated for d in DETAILS if d.name == name)
+
+
+def stated_near(name: str) -> int | None:
+    """How close to a topic word a sentence must state the detail `name`; None: anywhere in the sentence."""
+    return next(d.near for d in DETAILS if d.name == name)
 
 
 def asked_events(name: str, text: str) -> tuple[str, ...]:

@@ -45,9 +45,9 @@ _FRAME_WORD = re.compile(r"\d|计划|纲要|意见|通知|方案|办法|条例|�
 _SAME_QUESTION_ABOUT = re.compile(r"呢[？?。!！\s]*$")
 # A follow-up asking for the national level instead of the place the earlier question named.
 _NATIONAL = re.compile(r"国家层面|中央层面|国家的")
-# A yes/no question's opening clauses describe the situation ("本地几家同行约好一起涨价，这样违法吗？"): a
-# count or an amount there is not what is asked.
-_YES_NO = re.compile(r"(吗|么|能否|是否|可否|有没有|(.)不\2.?)[？?！!。\s]*$")
+# Before the clause that asks, a question often describes the situation ("本地几家同行约好一起涨价，这样违法吗？",
+# "我们产品有几个关键部件老依赖进口，…，国家有什么说法？"): a count or an amount there is not what is asked.
+_ASKING = re.compile(r"吗|么|呢|能否|是否|可否|有没有|(.)不\1|什么|啥|哪|怎|如何|多少|多久|多长|几|谁")
 HAS_CONTENT = re.compile(r"[0-9A-Za-z\u3400-\u4dbf\u4e00-\u9fff]")
 MAX_FOLLOW_UP_TURNS = 3
 EMPTY_QUESTION = "问题是空的：请输入问题或关键词，例如“哪些部门负责质量基础设施一站式服务？”"
@@ -149,13 +149,14 @@ def analyze_question(question: str, *, max_chars: int = 2_000, history: Sequence
 
 
 def asking_part(text: str) -> str:
-    """`text` without the situation a closing yes/no question describes first: "这样违法吗？" of
-    "本地几家同行约好一起涨价，这样违法吗？". Earlier sentences are questions of their own and stay."""
+    """`text` without the situation its last sentence describes before the clause that asks: "这样违法吗？" of
+    "本地几家同行约好一起涨价，这样违法吗？". Earlier sentences are questions of their own and stay; so does a
+    last sentence whose closing clause asks nothing ("…有几家，请列出")."""
     sentences = re.findall(r"[^？?！!。]+[？?！!。]*", text)
     if not sentences:
         return text
     clauses = re.split(r"(?<=[，,；;])", sentences[-1])
-    if len(clauses) < 2 or not _YES_NO.search(sentences[-1]):
+    if len(clauses) < 2 or not _ASKING.search(clauses[-1]):
         return text
     return "".join(sentences[:-1]) + clauses[-1]
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from rag.chunk import split_at_sentence_ends
 from rag.clause_store import ClauseStore
-from rag.details import DETAILS, ask_phrases, asked_details, asked_events, stated_shape
+from rag.details import DETAILS, ask_phrases, asked_details, asked_events, stated_near, stated_shape
 from rag.question import Query, asking_part
 from rag.schema import Clause, Hit
 from rag.vocabulary import colloquial_in
@@ -30,6 +30,7 @@ TOP_FOR_SUPPORT = 3
 WORDS_ONLY_MIN_COVERAGE = 0.5  # lexical search, no cosine: the words decide alone
 WORDS_ONLY_UNKNOWN_WEIGHT = 3.0
 SPECIFIC_SHARE = 0.1  # a word in more than this share of the clauses is too common to place a detail
+_PHRASE_END = re.compile(r"[，,；;。]")
 _UNIT = re.compile(r"[万亿]?元|%|％")  # every sentence stating an amount holds one
 
 @dataclass(frozen=True)
@@ -107,12 +108,28 @@ def detail_stated(detail: str, clauses: Sequence[Clause], terms: Sequence[str],
     The same sentence, because a clause about 质量奖 may hold an amount that belongs to another measure. A
     compound term is there when both its halves are (国家标准 in "国际、国家、行业标准").
     """
-    shape = stated_shape(detail)
+    shape, near = stated_shape(detail), stated_near(detail)
     for clause in clauses:
         for sentence in split_at_sentence_ends(clause.text):
-            if (shape.search(sentence) and (not terms or any(t in sentence or _partial(t, sentence) for t in terms))
-                    and (not events or any(e in sentence for e in events))):
+            if not shape.search(sentence) or (events and not any(e in sentence for e in events)):
+                continue
+            if not terms:
                 return True
+            if near is None and any(t in sentence or _partial(t, sentence) for t in terms):
+                return True
+            if near is not None and any(_within(stated, t, sentence, near) for stated in shape.finditer(sentence)
+                                        for t in terms):
+                return True
+    return False
+
+
+def _within(stated: re.Match[str], term: str, sentence: str, near: int) -> bool:
+    """Whether `term` occurs in `sentence` in the same phrase as the `stated` match: at most `near`
+    characters apart, no comma between ("奋进“百千万工程”，完整、准确、全面贯彻…" lists no part of the 工程)."""
+    for found in re.finditer(re.escape(term), sentence):
+        gap = sentence[found.end():stated.start()] if found.end() <= stated.start() else sentence[stated.end():found.start()]
+        if len(gap) <= near and not _PHRASE_END.search(gap):
+            return True
     return False
 
 

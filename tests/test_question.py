@@ -51,12 +51,14 @@ def test_intent(question: str, intent: str) -> None:
     ("本地几家同行约好一起涨价，这样违法吗？", "这样违法吗？"),  # 几家 describes, it does not ask
     ("公司连着好几年赚钱却一分钱红都不分，小股东能要求公司把股份买回去吗？", "小股东能要求公司把股份买回去吗？"),
     ("我们是小厂，价格合不合法", "价格合不合法"),
-    # An earlier sentence is a question of its own; a closing question that is not yes/no keeps its situation.
+    ("我们产品有几个关键部件老依赖进口，档次一直上不去，国家有什么说法？", "国家有什么说法？"),
+    ("企业主导制定国际标准，市里每个项目奖励多少钱？", "市里每个项目奖励多少钱？"),
+    # An earlier sentence is a question of its own; a closing clause that asks nothing keeps the sentence whole.
     ("拿了红点奖多久之内要去申报那10万元奖励？往年得的奖还算吗？", "拿了红点奖多久之内要去申报那10万元奖励？往年得的奖还算吗？"),
-    ("企业主导制定国际标准，市里每个项目奖励多少钱？", "企业主导制定国际标准，市里每个项目奖励多少钱？"),
+    ("汕尾有几家企业拿了质量奖，请列出来。", "汕尾有几家企业拿了质量奖，请列出来。"),
     ("汕尾的呢？", "汕尾的呢？"),
 ])
-def test_the_situation_before_a_yes_no_question_is_not_asked(question: str, ask: str) -> None:
+def test_the_situation_before_the_asking_clause_is_not_asked(question: str, ask: str) -> None:
     assert asking_part(question) == ask
     assert analyze_question(question).ask == ask
 

@@ -58,6 +58,11 @@ def test_asked_details() -> None:
     assert asked_details("汕尾说的“五大战略性产业”是哪五个？") == ("具体名单",)
     assert asked_details("家用汽车在三包期内，修几次修不好才能换车？") == ("比例或数量",)
     assert asked_details("老板拖欠工资三个月怎么办") == ()  # what to do, which the articles say
+    assert asked_details("有没有网上办理的入口或者小程序？") == ("网址",)
+    assert asked_details("碳排放每年超过多少吨才算重点排放单位？") == ("资格条件",)
+    assert asked_details("首席质量官该由什么职位的人来当？") == ("人员",)
+    assert asked_details("那一百项能效标准有没有具体清单？") == ("具体名单",)
+    assert asked_details("“百千万工程”具体包括啥？") == ("具体名单",)
     assert asked_details("外国人工作许可怎么办？") == ("申请程序",)  # how to get the permit
     assert asked_details("现在注册一家公司，注册资本最少要多少？") == ("金额",)
     assert asked_details("叉车司机要考特种设备作业人员证，去哪里考？") == ("申请程序",)
@@ -91,6 +96,21 @@ def test_a_year_is_no_period_and_a_list_states_its_items(corpus_pipeline: Pipeli
     assert not detail_stated("具体名单", [counted], ["产业链"])  # counted categories name no 产业链
     share = dataclasses.replace(clause, text="对小微企业的认证费用给予50%补贴。")
     assert detail_stated("金额", [share], ["认证"])  # "补贴多少" is answered by a share of the cost too
+    vague = dataclasses.replace(clause, text="建设一批质量创新基地。")  # "一批" counts nothing
+    counted_batches = dataclasses.replace(clause, text="培育两批质量创新基地。")
+    assert not detail_stated("比例或数量", [vague], ["创新基地"]) and detail_stated("比例或数量", [counted_batches], ["创新基地"])
+
+
+def test_a_list_names_a_sets_members_beside_the_sets_name(corpus_pipeline: Pipeline) -> None:
+    """The members are listed in the phrase that names the set, not after a comma or forty characters on."""
+    clause = corpus_pipeline.index.clauses_matching(SearchFilters())[0]
+    before = dataclasses.replace(clause, text="围绕电子信息、纺织服装、电力能源等五大战略性产业，建设检验检测平台。")
+    after = dataclasses.replace(clause, text="质量基础设施（计量、标准、认证认可、检验检测）服务企业。")
+    apart = dataclasses.replace(clause, text="奋进“百千万工程”，完整、准确、全面贯彻新发展理念。")
+    far = dataclasses.replace(clause, text="围绕5个主导产业开展产业计量基础能力提升行动，建立一批急需的先进计量标准，"
+                                           "聚焦全市制造业领域“测不了、测不全、测不准”痛点。")
+    assert detail_stated("具体名单", [before], ["战略性"]) and detail_stated("具体名单", [after], ["质量基础设施"])
+    assert not detail_stated("具体名单", [apart], ["百千万工程"]) and not detail_stated("具体名单", [far], ["主导产业"])
 
 
 def test_a_date_is_the_date_of_what_was_asked(corpus_pipeline: Pipeline) -> None:
