@@ -53,6 +53,9 @@ DETAILS: tuple[Detail, ...] = tuple(Detail(*row) for row in (
     ("网址", re.compile(r"网址|网站|官网|链接|在哪(里)?查|哪个平台|哪里能查|入口|小程序|公众号|(?i:app)(?![a-z])"),
      re.compile(r"https?://|www\.|\.gov\.cn|\.com|网址"), None),
     ("电话", re.compile(r"电话|热线|手机号|号码|联系方式"), re.compile(r"\d{3,4}-?\d{7,8}|1\d{10}|12345|热线"), None),
+    ("地址", re.compile(r"地址|(寄|送|交)到哪|(在|去)哪(里|儿)?(交|寄|送)"),
+     re.compile(r"地址[:：]|[\u4e00-\u9fff]{2,}(路|街|大道)[\d一二三四五六七八九十]*号?"), None),
+    ("邮箱", re.compile(r"邮箱|电子邮件|(?i:e-?mail)"), re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+"), None),
     ("地点", re.compile(r"在哪(里|儿)?(开|办|举办|举行)|什么地方|地点"), re.compile(r"在[\u4e00-\u9fff]{2,8}(举办|举行|召开)|地点"), None),
     ("比例或数量", re.compile(r"比例|百分之|多少家|多少个|多少项|多少名|几家|几个|几项|几次|多少次|合格率|达到多少"),
      # A share or a count, not any digit: "到2025年" states no number of 计量标准, "建设一批" no number at all.
@@ -85,6 +88,11 @@ def stated_shape(name: str) -> re.Pattern[str]:
 def stated_near(name: str) -> int | None:
     """How close to a topic word a sentence must state the detail `name`; None: anywhere in the sentence."""
     return next(d.near for d in DETAILS if d.name == name)
+
+
+def names_detail(name: str, label: str) -> bool:
+    """Whether `label`, the name of a field ("电子邮箱" of "电子邮箱：swsqsb@126.com"), names the detail `name`."""
+    return bool(next(d.asked for d in DETAILS if d.name == name).search(label))
 
 
 def asked_events(name: str, text: str) -> tuple[str, ...]:

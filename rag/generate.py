@@ -54,6 +54,10 @@ UNATTRIBUTED_LEAD = 1.5
 # Consultation notices, addresses and contact lines of a preamble or signature never answer a question.
 BOILERPLATE = re.compile(r"邮箱|电子邮件|邮寄|地址[:：]|通讯地址|联系电话|联系人|传真|邮编|邮政编码|征求意见|意见反馈|来源[:：]"
                          r"|浏览|分享到")
+# A question about the consultation itself (where to send comments, by when, the contact phone) is answered by
+# those lines. "征求意见稿" names the 汕尾 draft and asks nothing about the consultation.
+ASKS_CONSULTATION = re.compile(r"(交|提|反馈|报送|寄)(的)?意见|意见.{0,6}(交|提|反馈|寄|报送)|征求意见(?!稿)"
+                               r"|联系(方式|电话|人)|电话|邮箱|电子邮件|地址|传真|邮编|邮寄")
 MAX_SENTENCES_PER_CLAUSE = 3
 
 
@@ -316,13 +320,14 @@ def _retrieval_leads(groups: list[list[_Sentence]], best: float) -> list[list[_S
 def _scored_sentences(question: str, hits: Sequence[Hit], terms: list[str], *, figures_only: bool) -> list[_Sentence]:
     """Every candidate sentence of the hits, scored by the question's words and the hit's rank."""
     candidates: list[tuple[Hit, int, str]] = []
+    consultation = bool(ASKS_CONSULTATION.search(question))
     for hit in hits:
         title = hit.clause.title.strip().rstrip("。")
         sentences = split_sentences(clause_body(hit.clause))
         if figures_only:
             sentences = _figure_candidates(sentences)
         for order, text in enumerate(sentences):
-            if BOILERPLATE.search(text):
+            if BOILERPLATE.search(text) and not consultation:
                 continue
             if figures_only and not _FIGURE.search(text):
                 continue

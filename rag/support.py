@@ -21,7 +21,15 @@ from dataclasses import dataclass
 
 from rag.chunk import split_at_sentence_ends
 from rag.clause_store import ClauseStore
-from rag.details import DETAILS, ask_phrases, asked_details, asked_events, stated_near, stated_shape
+from rag.details import (
+    DETAILS,
+    ask_phrases,
+    asked_details,
+    asked_events,
+    names_detail,
+    stated_near,
+    stated_shape,
+)
 from rag.question import Query, asking_part
 from rag.schema import Clause, Hit
 from rag.vocabulary import colloquial_in
@@ -30,6 +38,7 @@ TOP_FOR_SUPPORT = 3
 WORDS_ONLY_MIN_COVERAGE = 0.5  # lexical search, no cosine: the words decide alone
 WORDS_ONLY_UNKNOWN_WEIGHT = 3.0
 SPECIFIC_SHARE = 0.1  # a word in more than this share of the clauses is too common to place a detail
+_FIELD_LABEL = re.compile(r"^\s*([^：:，。]{1,8})[：:]")
 _PHRASE_END = re.compile(r"[，,；;。]")
 _UNIT = re.compile(r"[万亿]?元|%|％")  # every sentence stating an amount holds one
 
@@ -106,7 +115,8 @@ def detail_stated(detail: str, clauses: Sequence[Clause], terms: Sequence[str],
     one of `events`, what the detail belongs to: the date of 印发).
 
     The same sentence, because a clause about 质量奖 may hold an amount that belongs to another measure. A
-    compound term is there when both its halves are (国家标准 in "国际、国家、行业标准").
+    compound term is there when both its halves are (国家标准 in "国际、国家、行业标准"). A field line
+    ("电子邮箱：swsqsb@126.com") states its detail for the whole clause: the topic words are in the lines above.
     """
     shape, near = stated_shape(detail), stated_near(detail)
     for clause in clauses:
@@ -114,6 +124,9 @@ def detail_stated(detail: str, clauses: Sequence[Clause], terms: Sequence[str],
             if not shape.search(sentence) or (events and not any(e in sentence for e in events)):
                 continue
             if not terms:
+                return True
+            field = _FIELD_LABEL.match(sentence)
+            if field and names_detail(detail, field.group(1)) and any(t in clause.text for t in terms):
                 return True
             if near is None and any(t in sentence or _partial(t, sentence) for t in terms):
                 return True

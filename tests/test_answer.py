@@ -121,6 +121,19 @@ def test_follow_up_asks_for_the_amount(corpus_pipeline: Pipeline) -> None:
     assert f"{CITY}#一（二）" in cited_ids(answer)
 
 
+@pytest.mark.parametrize(("question", "stated"), [
+    ("汕尾的征求意见稿，意见最晚什么时候交？", "2023年10月26日前"),  # not the signature's 2023年9月26日
+    ("汕尾这份征求意见稿，意见反馈邮箱是多少？", "swsqsb@126.com"),
+    ("汕尾质量强市征求意见稿的联系电话是多少？", "0660-3361078"),
+])
+def test_a_question_about_the_consultation_is_answered_by_its_notice(corpus_pipeline: Pipeline, question: str,
+                                                                     stated: str) -> None:
+    """Contact lines and the call for comments answer no other question, but they answer these."""
+    answer = corpus_pipeline.ask(question)
+    assert answer.outcome == "answered" and stated in answer.text.splitlines()[0]
+    assert "9月26日" not in answer.text
+
+
 @pytest.mark.parametrize("question", [
     "哪些部门负责质量基础设施一站式服务？",
     "首席质量官",

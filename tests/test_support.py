@@ -63,6 +63,8 @@ def test_asked_details() -> None:
     assert asked_details("首席质量官该由什么职位的人来当？") == ("人员",)
     assert asked_details("那一百项能效标准有没有具体清单？") == ("具体名单",)
     assert asked_details("“百千万工程”具体包括啥？") == ("具体名单",)
+    assert asked_details("意见反馈邮箱是多少？") == ("邮箱",)
+    assert asked_details("意见寄到哪里？") == ("地址",)
     assert asked_details("外国人工作许可怎么办？") == ("申请程序",)  # how to get the permit
     assert asked_details("现在注册一家公司，注册资本最少要多少？") == ("金额",)
     assert asked_details("叉车司机要考特种设备作业人员证，去哪里考？") == ("申请程序",)
