@@ -35,6 +35,10 @@ _LIST_ITEM = re.compile(r"^\s*(（[一二三四五六七八九十]{1,3}）|[一�
 _DEFINITION = re.compile(r"本(法|条例|办法|规定|条)所称|(?:以下|下列)用语的含义")
 _ASKS_DEFINITION = re.compile(r"什么是|是指|指的是|什么叫|何谓|定义|算不算|算是|属不属于|属于.{0,6}吗|包括哪些|含义")
 DEFINITION_WEIGHT = 0.5
+# "会怎么处罚？", "被发现会怎样？" ask what follows: a sentence stating a sanction answers, not the duty it enforces.
+_ASKS_SANCTION = re.compile(r"怎么(处罚|罚|处理|处置)|会怎(样|么样)|什么(后果|处罚|责任)")
+_SANCTION = re.compile(r"罚款|没收|吊销|责令|拘留|处分|追究.{0,6}责任|处以|查处|惩戒|黑名单")
+SANCTION_WEIGHT = 1.5
 LIST_LEAD_MAX_CHARS = 160  # a longer lead line of a list keeps its first and last parts
 _BIGRAM_DUPLICATE = 0.6  # sentences sharing this share of character bigrams say the same thing
 _WEAK_STATEMENT = 0.5  # relative to the best sentence's score
@@ -340,10 +344,13 @@ def _scored_sentences(question: str, hits: Sequence[Hit], terms: list[str], *, f
     bonus = 0.5 * sum(weights.values())
     scored = []
     defines = bool(_ASKS_DEFINITION.search(question))
+    asks_sanction = bool(_ASKS_SANCTION.search(question))
     for hit, order, text in candidates:
         score = _sentence_score(text, hit.rank, weights)
         if not defines and _DEFINITION.search(text):
             score *= DEFINITION_WEIGHT  # repeats the question's words, answers only "什么是…"
+        if asks_sanction and _SANCTION.search(text):
+            score *= SANCTION_WEIGHT
         if any(shape.search(text) for shape in shapes):
             score += bonus * _rank_decay(hit.rank)
         scored.append(_Sentence(hit, order, text, score))

@@ -192,6 +192,22 @@ def test_a_count_describing_the_situation_does_not_make_a_figure_answer() -> Non
     assert answer.citations[0].clause.label == "第十四条"
 
 
+def test_a_question_about_the_consequences_is_answered_by_the_sanction(monkeypatch: pytest.MonkeyPatch) -> None:
+    """"会怎么处罚？" is answered by the article that fines the sale (产品质量法 第五十二条, ranked first), not by the
+    storage duty that shares more of its words (食品安全法 第五十四条: 变质、超过保质期)."""
+    articles = law_articles("产品质量法(2018-12-29).md", "食品安全法(2021-04-29).md", "消费者权益保护法(2013-10-25).md")
+    # The laws index's top 10 for the question, in its order.
+    ranked = ["产品质量法-2018-12-29#第五十二条", "食品安全法-2021-04-29#第一百二十四条", "食品安全法-2021-04-29#第五十四条",
+              "产品质量法-2018-12-29#第六十三条", "消费者权益保护法-2013-10-25#第五十六条", "食品安全法-2021-04-29#第五十条",
+              "食品安全法-2021-04-29#第三十四条"]
+    hits = hits_for(articles, *ranked)
+    question = analyze_question("店里卖了过期变质的东西，会怎么处罚？")
+    answer = ExtractiveGenerator().answer(question, hits)
+    assert answer.citations[0].clause.clause_id == ranked[0] and "罚款" in answer.text.splitlines()[0]
+    monkeypatch.setattr("rag.generate.SANCTION_WEIGHT", 1.0)
+    assert ExtractiveGenerator().answer(question, hits).citations[0].clause.label == "第五十四条"
+
+
 def test_a_list_item_is_quoted_with_the_line_that_opens_its_list() -> None:
     """"（一）没有按照规定缴纳年费的" alone does not say that the patent ends; the lead line does. A long lead
     keeps its first and last parts."""
