@@ -123,7 +123,8 @@ def render_answer_checks(checks: dict[str, Any]) -> str:
     lines += [f"| {name} | {value:.3f} |" for name, value in sorted(checks["metrics"].items())]
     lines += [f"- {f['id']} ({f['style']}{'/' + f['kind'] if f.get('kind') else ''}): outcome={f.get('outcome')} "
               f"expected={'answer' if f['expected_found'] else 'decline'}"
-              f"{' ungrounded citations' if f['ungrounded_citations'] else ''}: {f['question']}"
+              f"{' ungrounded citations' if f['ungrounded_citations'] else ''}"
+              f"{' quotes none of the expected phrases' if f.get('missing_expected') else ''}: {f['question']}"
               for f in checks["failures"]]
     if "conversations" in checks:
         talks = checks["conversations"]

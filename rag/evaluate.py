@@ -41,6 +41,8 @@ class EvalQuery:
     set_name: str  # metadata "set", e.g. "policy" | "laws"; defaults to the directory name
     departments: tuple[str, ...] = ()  # gold department names for a department question
     kind: str = ""  # for unanswerable questions: "off-domain" | "near-domain" | "detail"
+    # For a question asking a fact: phrases of its gold clauses, one of which a correct answer quotes
+    answer_contains: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,10 @@ class EvalSet:
     def gold_departments(self) -> dict[str, tuple[str, ...]]:
         """Query id → gold department names, for questions that list them."""
         return {q.query_id: q.departments for q in self.queries if q.departments}
+
+    def expected_phrases(self) -> dict[str, tuple[str, ...]]:
+        """Query id → the phrases one of which its answer must quote, for questions that list them."""
+        return {q.query_id: q.answer_contains for q in self.queries if q.answer_contains}
 
 
 @dataclass(frozen=True)
@@ -178,7 +184,11 @@ def _parse_query(record: Any, *, where: str, default_set: str) -> EvalQuery:
         raise EvalError(f"{where}: metadata.set must be a string")
     if not isinstance(departments, list) or not all(isinstance(d, str) for d in departments):
         raise EvalError(f"{where}: metadata.departments must be a list of strings")
-    return EvalQuery(query_id, text, style, split, set_name, tuple(departments), str(metadata.get("kind", "")))
+    phrases = metadata.get("answer_contains", [])
+    if not isinstance(phrases, list) or not all(isinstance(p, str) and p.strip() for p in phrases):
+        raise EvalError(f"{where}: metadata.answer_contains must be a list of non-empty strings")
+    return EvalQuery(query_id, text, style, split, set_name, tuple(departments), str(metadata.get("kind", "")),
+                     tuple(phrases))
 
 
 def _read_qrels(file: Path) -> dict[str, dict[str, int]]:
@@ -308,7 +318,7 @@ def evaluate_answers(eval_set: EvalSet, ask: Callable[[str], Any], *, split: str
 
     `ask(question)` returns an Answer; its `retrieved_ids` are the clauses it was composed from.
     """
-    from rag.metrics import AnswerRecord, score_answers
+    from rag.metrics import AnswerRecord, score_answers, states_expected
 
     records: dict[str, AnswerRecord] = {}
     failures: list[dict[str, Any]] = []
@@ -325,14 +335,17 @@ def evaluate_answers(eval_set: EvalSet, ask: Callable[[str], Any], *, split: str
         records[query.query_id] = record
         wrong_decision = record.not_found if query.query_id in answerable else not record.declined
         ungrounded = not set(record.citation_ids) <= set(record.retrieved_ids)
-        if wrong_decision or ungrounded:
+        unstated = bool(query.answer_contains) and not states_expected(record, query.answer_contains)
+        if wrong_decision or ungrounded or unstated:
             failures.append({"id": query.query_id, "question": query.text, "style": query.style,
                              "kind": query.kind, "outcome": answer.outcome,
                              "found": answer.found, "expected_found": query.query_id in answerable,
-                             "ungrounded_citations": ungrounded, "answer": answer.text})
+                             "ungrounded_citations": ungrounded, "missing_expected": unstated,
+                             "answer": answer.text})
     metrics = score_answers(records, answerable_ids=answerable, gold_departments=eval_set.gold_departments(),
                             known_departments=known_departments, canonical=canonical, qrels=eval_set.qrels,
-                            kinds={q.query_id: q.kind for q in eval_set.queries if q.kind})
+                            kinds={q.query_id: q.kind for q in eval_set.queries if q.kind},
+                            expected_phrases=eval_set.expected_phrases())
     return {"questions": len(records), "metrics": metrics, "failures": failures}
 
 

@@ -20,6 +20,7 @@ import math
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from rag.clean import to_simplified
 from rag.schema import Answer, Hit
 
 METRIC_NAMES = ("recall", "hit", "mrr", "ndcg")
@@ -264,6 +265,15 @@ def answer_record(answer: Answer, hits: Sequence[Hit]) -> AnswerRecord:
     )
 
 
+def states_expected(answer: AnswerRecord, phrases: Collection[str]) -> bool:
+    """Whether `answer` quotes one of `phrases` (in simplified script, as the gold clauses are written); a "not
+    found" answer, which repeats the question, quotes none."""
+    if answer.not_found:
+        return False
+    text = to_simplified(answer.text)
+    return any(phrase in text for phrase in phrases)
+
+
 def score_answers(
     answers: Mapping[str, AnswerRecord],
     *,
@@ -273,6 +283,7 @@ def score_answers(
     canonical: Callable[[str], str] = _same_name,
     qrels: Mapping[str, Mapping[str, int]] | None = None,
     kinds: Mapping[str, str] | None = None,
+    expected_phrases: Mapping[str, Collection[str]] | None = None,
 ) -> dict[str, float]:
     """Answer-level rates over the questions in `answers`; a key is absent when no question fits it.
 
@@ -282,6 +293,9 @@ def score_answers(
     - "answerable_partly": share of answerable questions answered "partly" (cited, but saying that the
       asked detail is not stated: wrong when the documents do state it)
     - "first_citation_gold": share of answerable questions whose first citation is a gold clause (`qrels`)
+    - "states_expected": share of the questions with `expected_phrases` (a fact: an amount, a deadline, a
+      count) whose answer quotes one of them; a "not found" answer quotes none. The clause cited can be
+      right while the sentence quoted is not (a signature's date for a deadline)
     - "citations_grounded": share of answers whose every citation is a retrieved clause
     - "department_precision" / "department_recall": macro means over the questions with gold
       departments; names are looked for among `known_departments` and every gold name, and
@@ -303,6 +317,9 @@ def score_answers(
             samples.setdefault("unanswerable_declined", []).append(1.0 if answer.declined else 0.0)
             if kinds and kinds.get(query_id):
                 samples.setdefault(f"declined:{kinds[query_id]}", []).append(1.0 if answer.declined else 0.0)
+        if expected_phrases and expected_phrases.get(query_id):
+            samples.setdefault("states_expected", []).append(
+                1.0 if states_expected(answer, expected_phrases[query_id]) else 0.0)
         grounded = citations_grounded(answer.citation_ids, answer.retrieved_ids)
         samples.setdefault("citations_grounded", []).append(1.0 if grounded else 0.0)
         if gold_departments.get(query_id):

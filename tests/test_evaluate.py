@@ -174,6 +174,7 @@ BAD_SETS = {
     "bad-style": (_with(style="chatty"), BASE_QRELS, "metadata.style must be one of"),
     "bad-split": (_with(split="train"), BASE_QRELS, "metadata.split must be one of"),
     "bad-departments": (_with(departments="商务部"), BASE_QRELS, "departments must be a list"),
+    "bad-answer-contains": (_with(answer_contains=["30万元", ""]), BASE_QRELS, "answer_contains must be a list"),
     "duplicate-id": (jsonl([BASE[0], BASE[0]]), BASE_QRELS, "queries.jsonl:2: duplicate _id 'q1'"),
     "no-questions": ("\n", BASE_QRELS, "holds no questions"),
     "no-header": (jsonl(BASE), "q1\tdoc#1\t1\n", "first line must be the header"),
@@ -555,15 +556,17 @@ def test_answer_checks_on_the_real_answerer(corpus_pipeline) -> None:  # type: i
     from rag.evaluate import evaluate_answers
 
     full = load_eval_set(PROJECT_ROOT / "eval")
-    chosen = {"a004", "a011"}  # 一站式 (18 departments + 汕尾 牵头); 质量共治 (质检总局 牵头)
+    # 一站式 (18 departments + 汕尾 牵头); 质量共治 (质检总局 牵头); a target count the answer must quote (100项以上)
+    chosen = {"a004", "a011", "e051"}
     subset = EvalSet(name=full.name, directory=full.directory,
                      queries=tuple(q for q in full.queries if q.query_id in chosen),
                      qrels={k: v for k, v in full.qrels.items() if k in chosen})
     checks = evaluate_answers(subset, corpus_pipeline.ask, split="all", known_departments=known_department_names(),
                               canonical=canonical_department)
-    assert checks["questions"] == 2
+    assert checks["questions"] == 3
     assert checks["metrics"]["citations_grounded"] == 1.0
     assert checks["metrics"]["department_recall"] == 1.0
+    assert checks["metrics"]["states_expected"] == 1.0
     assert checks["metrics"]["answerable_declined"] == 0.0
     assert checks["failures"] == []
 

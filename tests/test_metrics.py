@@ -23,6 +23,7 @@ from rag.metrics import (
     score_answers,
     score_beir,
     score_run,
+    states_expected,
 )
 from rag.schema import Answer, Citation, Clause, Hit
 
@@ -265,6 +266,24 @@ def test_score_answers() -> None:
             "department_recall": 0.5,  # q3: 1 of 2 gold
         }
     )
+
+
+def test_an_answer_states_the_expected_fact_only_by_quoting_it() -> None:
+    """The right clause cited with the wrong sentence quoted (a signature's date for a deadline) fails; an answer
+    in traditional script is read in simplified; a "not found" answer repeats the question and states nothing."""
+    deadline = ("2023年10月26日前",)
+    answers = {
+        "right": AnswerRecord(True, "有关意见请于2023年10月26日前书面反馈我局。[1]", ("序言",), ("序言",)),
+        "signature": AnswerRecord(True, "汕尾市市场监督管理局 2023年9月26日。[1]", ("序言",), ("序言",)),
+        "traditional": AnswerRecord(True, "處違法所得五倍以下的罰款。[1]", ("a",), ("a",)),
+        "declined": AnswerRecord(False, "未在已收录的文件中找到与“2023年10月26日前交意见吗？”直接相关的规定。",
+                                 outcome="not_found"),
+    }
+    expected = {"right": deadline, "signature": deadline, "traditional": ("五倍以下的罚款",), "declined": deadline}
+    assert [states_expected(answers[key], expected[key]) for key in answers] == [True, False, True, False]
+    scores = score_answers(answers, answerable_ids=set(answers), gold_departments={}, expected_phrases=expected)
+    assert scores["states_expected"] == pytest.approx(2 / 4)
+    assert "states_expected" not in score_answers(answers, answerable_ids=set(answers), gold_departments={})
 
 
 def test_score_beir_averages_the_way_beir_does() -> None:
