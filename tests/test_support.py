@@ -98,6 +98,8 @@ def test_a_year_is_no_period_and_a_list_states_its_items(corpus_pipeline: Pipeli
     assert not detail_stated("具体名单", [counted], ["产业链"])  # counted categories name no 产业链
     share = dataclasses.replace(clause, text="对小微企业的认证费用给予50%补贴。")
     assert detail_stated("金额", [share], ["认证"])  # "补贴多少" is answered by a share of the cost too
+    departments = dataclasses.replace(clause, text="大动作！18部门联合推动质量提升。")  # a count of departments
+    assert detail_stated("比例或数量", [departments], ["联合"])
     vague = dataclasses.replace(clause, text="建设一批质量创新基地。")  # "一批" counts nothing
     counted_batches = dataclasses.replace(clause, text="培育两批质量创新基地。")
     assert not detail_stated("比例或数量", [vague], ["创新基地"]) and detail_stated("比例或数量", [counted_batches], ["创新基地"])
