@@ -73,6 +73,7 @@ DETAILS: tuple[Detail, ...] = tuple(Detail(*row) for row in (
     ("人员", re.compile(r"(组长|负责人|主任|局长)是谁|谁是(组长|负责人)|(什么|哪个|哪一?级)(职位|职务|级别)的人|由谁(来)?(担任|当)|谁来(当|担任)"),
      re.compile(r"(组长|负责人|主任|局长)(由|为|是)|由[^，。；]{1,12}(担任|兼任)"), None),
 ))
+_BY_NAME = {detail.name: detail for detail in DETAILS}
 
 
 def asked_details(text: str) -> tuple[str, ...]:
@@ -82,23 +83,23 @@ def asked_details(text: str) -> tuple[str, ...]:
 
 def stated_shape(name: str) -> re.Pattern[str]:
     """What a sentence stating the detail `name` looks like."""
-    return next(d.stated for d in DETAILS if d.name == name)
+    return _BY_NAME[name].stated
 
 
 def stated_near(name: str) -> int | None:
     """How close to a topic word a sentence must state the detail `name`; None: anywhere in the sentence."""
-    return next(d.near for d in DETAILS if d.name == name)
+    return _BY_NAME[name].near
 
 
 def names_detail(name: str, label: str) -> bool:
     """Whether `label`, the name of a field ("电子邮箱" of "电子邮箱：swsqsb@126.com"), names the detail `name`."""
-    return bool(next(d.asked for d in DETAILS if d.name == name).search(label))
+    return bool(_BY_NAME[name].asked.search(label))
 
 
 def asked_events(name: str, text: str) -> tuple[str, ...]:
     """What the detail `name` asked in `text` belongs to: "申报" in "每年什么时候开始申报？"; () when it
     belongs to nothing said."""
-    detail = next(d for d in DETAILS if d.name == name)
+    detail = _BY_NAME[name]
     if detail.event is None:
         return ()
     found: list[str] = []

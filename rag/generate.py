@@ -55,7 +55,8 @@ DEPARTMENT_RATIO = 0.7
 UNATTRIBUTED_LEAD = 1.5
 
 
-# Consultation notices, addresses and contact lines of a preamble or signature never answer a question.
+# Consultation notices, addresses and contact lines of a preamble or signature answer no question but one about
+# the consultation itself.
 BOILERPLATE = re.compile(r"邮箱|电子邮件|邮寄|地址[:：]|通讯地址|联系电话|联系人|传真|邮编|邮政编码|征求意见|意见反馈|来源[:：]"
                          r"|浏览|分享到")
 # A question about the consultation itself (where to send comments, by when, the contact phone) is answered by
