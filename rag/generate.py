@@ -16,6 +16,7 @@ from typing import Protocol
 from rag.chunk import split_at_sentence_ends
 from rag.departments import parse_attribution
 from rag.details import asked_details, stated_shape
+from rag.lexical import holds_term
 from rag.question import PLACE, Query, query_terms
 from rag.schema import Answer, Citation, Clause, Hit
 from rag.shapes import citation_line, place_line
@@ -417,14 +418,14 @@ def _term_weights(terms: Sequence[str], texts: Sequence[str]) -> dict[str, float
     total = len(texts)
     weights = {}
     for term in terms:
-        frequency = sum(term in text for text in texts)
+        frequency = sum(holds_term(text, term) for text in texts)
         if frequency:
             weights[term] = math.log((total + 1) / (frequency + 0.5)) * min(len(term), 4) / 2
     return weights
 
 
 def _overlap(text: str, weights: dict[str, float]) -> float:
-    return sum(weight for term, weight in weights.items() if term in text)
+    return sum(weight for term, weight in weights.items() if holds_term(text, term))
 
 
 def _sentence_score(sentence: str, rank: int, weights: dict[str, float]) -> float:

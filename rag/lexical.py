@@ -24,6 +24,15 @@ _TOKEN_KEEP = re.compile(r"[0-9A-Za-z\u3400-\u4dbf\u4e00-\u9fff%]")
 _GLUED_ENDINGS = frozenset("要是了的在有就也都会吗呢吧")
 
 
+_LATIN = re.compile(r"[a-z]")
+
+
+def holds_term(text: str, term: str) -> bool:
+    """Whether `text` holds `term`, a word of the tokenizer, which lower-cases: a document's "CCC" holds the
+    question's "ccc". Only a term with Latin letters needs `text` lower-cased."""
+    return term in text or (bool(_LATIN.search(term)) and term in text.lower())
+
+
 class JiebaTokenizer:
     """Search-mode jieba with a user dictionary of department names and corpus terms."""
 

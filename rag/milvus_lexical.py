@@ -16,7 +16,7 @@ from typing import Protocol
 import numpy as np
 
 from rag.clause_store import Scored, SearchFilters
-from rag.lexical import ClauseBm25, shared_tokenizer, top_scores
+from rag.lexical import ClauseBm25, holds_term, shared_tokenizer, top_scores
 from rag.milvus_collection import (
     CLAUSE_FIELDS,
     Collections,
@@ -110,7 +110,7 @@ class LocalBm25:
     def count_containing(self, term: str) -> int:
         state = self._state
         if term not in state.containing:
-            state.containing[term] = sum(term in clause.text for clause in state.clauses)
+            state.containing[term] = sum(holds_term(clause.text, term) for clause in state.clauses)
         return state.containing[term]
 
 
@@ -159,7 +159,11 @@ class MilvusBm25:
 
     def count_containing(self, term: str) -> int:
         if term not in self._containing:
-            rows = self._collections.client.query(self._collections.clauses, filter=f"text like {quote('%' + term + '%')}",
+            # `like` is case-sensitive: a lower-cased question word is also looked for as documents write
+            # acronyms (CCC, ISO).
+            spellings = dict.fromkeys((term, term.upper()))
+            expression = " or ".join(f"text like {quote('%' + spelling + '%')}" for spelling in spellings)
+            rows = self._collections.client.query(self._collections.clauses, filter=expression,
                                                   output_fields=["count(*)"])
             self._containing[term] = int(rows[0]["count(*)"])
         return self._containing[term]

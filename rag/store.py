@@ -56,7 +56,7 @@ from rag.errors import IndexDamaged, IndexLocked, IndexMismatch, IndexNotFound
 from rag.index import FaissIndex, Rows, build_vector_index
 from rag.ingest import LoadedCorpus
 from rag.integrity import damaged, file_records, read_manifest, verify_files
-from rag.lexical import ClauseBm25, top_scores
+from rag.lexical import ClauseBm25, holds_term, top_scores
 from rag.passages import (
     PASSAGE_FORMAT,
     EmbeddingUnit,
@@ -137,7 +137,7 @@ class ClauseIndex:
     def clauses_containing(self, term: str) -> int:
         """One scan per term and index version."""
         if term not in self._containing:
-            self._containing[term] = sum(term in clause.text for clause in self.clauses)
+            self._containing[term] = sum(holds_term(clause.text, term) for clause in self.clauses)
         return self._containing[term]
 
     def check_embedder(self, embedder: Embedder) -> None:

@@ -30,6 +30,7 @@ from rag.details import (
     stated_near,
     stated_shape,
 )
+from rag.lexical import holds_term
 from rag.question import Query, asking_part
 from rag.schema import Clause, Hit
 from rag.vocabulary import colloquial_in
@@ -126,9 +127,9 @@ def detail_stated(detail: str, clauses: Sequence[Clause], terms: Sequence[str],
             if not terms:
                 return True
             field = _FIELD_LABEL.match(sentence)
-            if field and names_detail(detail, field.group(1)) and any(t in clause.text for t in terms):
+            if field and names_detail(detail, field.group(1)) and any(holds_term(clause.text, t) for t in terms):
                 return True
-            if near is None and any(t in sentence or _partial(t, sentence) for t in terms):
+            if near is None and any(holds_term(sentence, t) or _partial(t, sentence) for t in terms):
                 return True
             if near is not None and any(_within(stated, t, sentence, near) for stated in shape.finditer(sentence)
                                         for t in terms):
@@ -139,7 +140,7 @@ def detail_stated(detail: str, clauses: Sequence[Clause], terms: Sequence[str],
 def _within(stated: re.Match[str], term: str, sentence: str, near: int) -> bool:
     """Whether `term` occurs in `sentence` in the same phrase as the `stated` match: at most `near`
     characters apart, no comma between ("奋进“百千万工程”，完整、准确、全面贯彻…" lists no part of the 工程)."""
-    for found in re.finditer(re.escape(term), sentence):
+    for found in re.finditer(re.escape(term), sentence, flags=re.IGNORECASE):
         gap = sentence[found.end():stated.start()] if found.end() <= stated.start() else sentence[stated.end():found.start()]
         if len(gap) <= near and not _PHRASE_END.search(gap):
             return True
@@ -170,7 +171,7 @@ def term_coverage(query: Query, clauses: Sequence[Clause], index: ClauseStore) -
     for term in query.terms:
         weight = _idf(index, term) * min(len(term), 4)
         total += weight
-        if term in text or any(alt in text for alt in alternatives[term]) or _partial(term, text):
+        if holds_term(text, term) or any(alt in text for alt in alternatives[term]) or _partial(term, text):
             covered += weight
         else:
             missing.append(term)
@@ -194,7 +195,7 @@ def _partial(term: str, text: str) -> bool:
     if len(term) < 4:
         return False
     middle = len(term) // 2
-    return term[:middle] in text and term[middle:] in text
+    return holds_term(text, term[:middle]) and holds_term(text, term[middle:])
 
 
 def stand_ins(query: Query) -> dict[str, tuple[str, ...]]:

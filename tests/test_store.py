@@ -65,6 +65,7 @@ def test_build_and_open_round_trip(store: str, corpus_copy: Path, tmp_path: Path
     assert {c.clause_id for c in index.clauses_matching(SearchFilters())} == {s.clause.clause_id for s in everything}
     assert all(s.clause.kind != "heading" for s in everything)
     assert index.clauses_containing("质量") == sum("质量" in s.clause.text for s in everything)
+    assert index.clauses_containing("ccc") == index.clauses_containing("CCC") == 1  # question words are lower-cased
     # the words a question's terms keep whole: clause titles and the names the clauses quote (“质量月”)
     assert {"质量月", "领跑者", "一站式"} <= set(index.words)
 

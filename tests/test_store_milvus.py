@@ -230,6 +230,7 @@ def test_milvus_bm25_search(corpus_copy: Path, tmp_path: Path, hashing_embedder:
                             for h in filtered)
     local = open_store(milvus_settings(tmp_path / "idx", corpus_copy))
     assert searcher.index.clauses_containing("质量基础设施") == local.clauses_containing("质量基础设施") > 0
+    assert searcher.index.clauses_containing("ccc") == local.clauses_containing("ccc") == 1  # the document's "CCC"
 
 
 DEFAULT_PATH = textwrap.dedent("""

@@ -41,6 +41,12 @@ def test_off_domain_questions_are_declined_with_a_reason(corpus_pipeline: Pipeli
     assert support.unknown > 0.5 and "已收录的文件中没有出现" in support.reasons[0]
 
 
+def test_an_acronym_asked_in_lower_case_is_found_in_the_documents(corpus_pipeline: Pipeline) -> None:
+    """The tokenizer lower-cases the question (ccc); the document writes CCC认证自我声明."""
+    support = support_for(corpus_pipeline, "CCC认证 自我声明")
+    assert support.outcome == "answered" and "ccc" not in support.missing_terms and support.unknown == 0.0
+
+
 def test_a_detail_the_documents_do_not_state_is_a_partial_answer(corpus_pipeline: Pipeline) -> None:
     support = support_for(corpus_pipeline, "汕尾市政府质量奖奖金是多少？")
     assert support.outcome == "partly" and support.unstated == ("金额",)
