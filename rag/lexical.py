@@ -6,7 +6,7 @@ import json
 import logging
 import re
 from collections.abc import Iterable, Sequence
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import bm25s
@@ -25,12 +25,34 @@ _GLUED_ENDINGS = frozenset("要是了的在有就也都会吗呢吧")
 
 
 _LATIN = re.compile(r"[a-z]")
+_ANY_LATIN = re.compile(r"[A-Za-z]")
 
 
 def holds_term(text: str, term: str) -> bool:
     """Whether `text` holds `term`, a word of the tokenizer, which lower-cases: a document's "CCC" holds the
     question's "ccc". Only a term with Latin letters needs `text` lower-cased."""
     return term in text or (bool(_LATIN.search(term)) and term in text.lower())
+
+
+class TermCounts:
+    """How many of `texts` hold a question word (as `holds_term`), one scan per word. A word with Latin letters
+    can only be in the texts that hold any: those few are kept lower-cased, so that “ccc” costs no lower-casing
+    of 68k clauses (275 ms)."""
+
+    def __init__(self, texts: Sequence[str]) -> None:
+        self._texts = texts
+        self._counts: dict[str, int] = {}
+
+    def __call__(self, term: str) -> int:
+        if term not in self._counts:
+            pool = self._latin_texts if _LATIN.search(term) else self._texts
+            self._counts[term] = sum(term in text for text in pool)
+        return self._counts[term]
+
+    @cached_property
+    def _latin_texts(self) -> list[str]:
+        """Found at the first Latin word (160 ms at 68k clauses), not before every index's first question."""
+        return [text.lower() for text in self._texts if _ANY_LATIN.search(text)]
 
 
 class JiebaTokenizer:

@@ -16,7 +16,7 @@ from typing import Protocol
 import numpy as np
 
 from rag.clause_store import Scored, SearchFilters
-from rag.lexical import ClauseBm25, holds_term, shared_tokenizer, top_scores
+from rag.lexical import ClauseBm25, TermCounts, shared_tokenizer, top_scores
 from rag.milvus_collection import (
     CLAUSE_FIELDS,
     Collections,
@@ -59,7 +59,7 @@ class _LocalState:
     bm25: ClauseBm25 | None
     row_of: dict[str, int] = field(default_factory=dict)
     allowed: dict[SearchFilters, np.ndarray] = field(default_factory=dict)
-    containing: dict[str, int] = field(default_factory=dict)
+    containing: TermCounts | None = None
 
 
 class LocalBm25:
@@ -109,9 +109,9 @@ class LocalBm25:
 
     def count_containing(self, term: str) -> int:
         state = self._state
-        if term not in state.containing:
-            state.containing[term] = sum(holds_term(clause.text, term) for clause in state.clauses)
-        return state.containing[term]
+        if state.containing is None:
+            state.containing = TermCounts([clause.text for clause in state.clauses])
+        return state.containing(term)
 
 
 def _allowed_rows(state: _LocalState, filters: SearchFilters) -> np.ndarray:

@@ -56,7 +56,7 @@ from rag.errors import IndexDamaged, IndexLocked, IndexMismatch, IndexNotFound
 from rag.index import FaissIndex, Rows, build_vector_index
 from rag.ingest import LoadedCorpus
 from rag.integrity import damaged, file_records, read_manifest, verify_files
-from rag.lexical import ClauseBm25, holds_term, top_scores
+from rag.lexical import ClauseBm25, TermCounts, top_scores
 from rag.passages import (
     PASSAGE_FORMAT,
     EmbeddingUnit,
@@ -97,7 +97,6 @@ class ClauseIndex:
         self.sentences = sentences
         self.lexical = lexical
         self.row_of = {clause.clause_id: row for row, clause in enumerate(clauses)}
-        self._containing: dict[str, int] = {}  # term → clauses whose text contains it
         # Rows allowed by each filter: a Python pass over every clause, done once per filter and version.
         self._allowed: dict[SearchFilters, Rows] = {}
         self._allowed_lock = threading.Lock()
@@ -136,9 +135,11 @@ class ClauseIndex:
 
     def clauses_containing(self, term: str) -> int:
         """One scan per term and index version."""
-        if term not in self._containing:
-            self._containing[term] = sum(holds_term(clause.text, term) for clause in self.clauses)
-        return self._containing[term]
+        return self._term_counts(term)
+
+    @cached_property
+    def _term_counts(self) -> TermCounts:
+        return TermCounts([clause.text for clause in self.clauses])
 
     def check_embedder(self, embedder: Embedder) -> None:
         check_same_space(str(self.directory.parent), self.manifest.embedder, embedder)

@@ -272,3 +272,13 @@ def test_a_national_follow_up_drops_the_place_of_the_earlier_question(corpus_pip
     assert national_documents(documents) == (PLAN_2014, PRIVATE, EIGHTEEN)
     answer = corpus_pipeline.ask("那国家层面呢？", history=[("汕尾对网络平台上卖的商品怎么做质量检查？", "……")])
     assert all(not c.clause.doc_id.startswith("2023-shanwei") for c in answer.citations)
+
+
+def test_question_words_meet_the_documents_acronyms() -> None:
+    """The tokenizer lower-cases (ISO证书 → iso); documents write ISO 9001 and CCC."""
+    from rag.lexical import TermCounts, holds_term
+
+    assert "iso" in content_terms("ISO证书怎么办？")
+    assert holds_term("通过ISO 9001认证", "iso") and not holds_term("通过认证", "iso")
+    counts = TermCounts(["实行CCC认证自我声明", "质量认证", "ISO 9001、ccc"])
+    assert (counts("ccc"), counts("iso"), counts("认证"), counts("CCC")) == (2, 1, 2, 1)
