@@ -183,6 +183,15 @@ def test_a_period_counted_in_working_days_is_a_figure() -> None:
     assert answer.citations[0].clause.clause_id == ranked[0] and "七个工作日内" in answer.text.splitlines()[0]
 
 
+def test_a_reference_to_items_is_no_figure() -> None:
+    """"前款第一项至第四项所得" names items of a list, it states no figure: the article ranked first, holding only
+    such references, does not answer a figure question; the deadline of the next one does."""
+    articles = law_articles("个人所得税法(2018-08-31).md")
+    hits = hits_for(articles, "个人所得税法-2018-08-31#第二条", "个人所得税法-2018-08-31#第十二条")
+    answer = ExtractiveGenerator().answer(analyze_question("综合所得按纳税年度合并计算个人所得税，多少天内申报？"), hits)
+    assert answer.citations[0].clause.label == "第十二条" and "十五日内" in answer.text.splitlines()[0]
+
+
 def test_a_count_describing_the_situation_does_not_make_a_figure_answer() -> None:
     """"本地几家同行约好一起涨价，这样违法吗？" asks whether it is lawful: the article ranked first answers, not a
     penalty article picked for its figure (五倍以下的罚款)."""
