@@ -23,6 +23,9 @@ class Detail:
     # close enough: a list names a set's members beside the set's name ("电子信息、…等五大战略性产业"),
     # not forty characters on ("…聚焦“测不了、测不全、测不准”痛点").
     near: int | None = None
+    # The detail follows what it is for ("对主导制修订…标准的企业，…给予30万元奖励"): a topic word named only after
+    # it belongs to something else ("…到2025年，全市参与制修订…团体标准达到100项以上").
+    topic_first: bool = False
 
 
 _TIMED = re.compile(r"印发|发布|出台|公布|申报|报名|开始|启动|召开|举办|评选|发放|到账")
@@ -35,7 +38,7 @@ DETAILS: tuple[Detail, ...] = tuple(Detail(*row) for row in (
                       r"|(什么|啥|哪些)(奖励|补贴|资助)|(奖励|补贴)(标准|是什么)"),
      # A share of the cost answers "补贴多少" too (补贴50%).
      re.compile(r"\d\s*(万|亿)?元|[一二三四五六七八九十百千]+\s*(万|亿)?元|[\d一二三四五六七八九十]+\s*倍"
-                r"|\d\s*(%|％)|百分之"), None),
+                r"|\d\s*(%|％)|百分之"), None, None, True),
     ("收费", re.compile(r"收费|收不收|要钱|免费|费用|交钱|(要|得|需要)花钱|花钱吗"), re.compile(r"免费|收费|费用|无偿|不收取"), None),
     ("日期", re.compile(r"几月|几号|哪天|哪一天|日期"), re.compile(r"\d{1,2}\s*月|[一二三四五六七八九十]{1,2}月"), None),
     # When something happens (a year will do) and how long one has (a year named is no period).
@@ -89,6 +92,11 @@ def stated_shape(name: str) -> re.Pattern[str]:
 def stated_near(name: str) -> int | None:
     """How close to a topic word a sentence must state the detail `name`; None: anywhere in the sentence."""
     return _BY_NAME[name].near
+
+
+def stated_after_topic(name: str) -> bool:
+    """Whether the detail `name` is stated after the words of what it is for, in the same sentence."""
+    return _BY_NAME[name].topic_first
 
 
 def names_detail(name: str, label: str) -> bool:

@@ -27,6 +27,7 @@ from rag.details import (
     asked_details,
     asked_events,
     names_detail,
+    stated_after_topic,
     stated_near,
     stated_shape,
 )
@@ -115,8 +116,8 @@ def detail_stated(detail: str, clauses: Sequence[Clause], terms: Sequence[str],
     """Whether a sentence of `clauses` holds the kind of detail asked for next to one of `terms` (and to
     one of `events`, what the detail belongs to: the date of 印发).
 
-    The same sentence, because a clause about 质量奖 may hold an amount that belongs to another measure. A
-    compound term is there when both its halves are (国家标准 in "国际、国家、行业标准"). A field line
+    The same sentence, because a clause about 质量奖 may hold an amount that belongs to another measure; for an
+    amount, the part of it up to the amount (a word named after it is another target's). A compound term is there when both its halves are (国家标准 in "国际、国家、行业标准"). A field line
     ("电子邮箱：swsqsb@126.com") states its detail for the whole clause: the topic words are in the lines above.
     """
     shape, near = stated_shape(detail), stated_near(detail)
@@ -126,6 +127,8 @@ def detail_stated(detail: str, clauses: Sequence[Clause], terms: Sequence[str],
                 continue
             if not terms:
                 return True
+            if stated_after_topic(detail):  # the words before the last amount are what it is for
+                sentence = sentence[: max(stated.end() for stated in shape.finditer(sentence))]
             field = _FIELD_LABEL.match(sentence)
             if field and names_detail(detail, field.group(1)) and any(holds_term(clause.text, t) for t in terms):
                 return True

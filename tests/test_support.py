@@ -203,6 +203,16 @@ def test_a_year_is_no_count(corpus_pipeline: Pipeline) -> None:
     assert not detail_stated("比例或数量", [target], ["计量"]) and detail_stated("比例或数量", [counted], ["计量"])
 
 
+def test_an_amount_belongs_to_what_is_named_before_it(corpus_pipeline: Pipeline) -> None:
+    """The city document's 一（二） rewards 国际、国家、行业标准 and then sets a target that also names 团体标准: no
+    amount is stated for 团体标准, so the follow-up is answered “partly”."""
+    clauses = {c.clause_id: c for c in corpus_pipeline.index.clauses_matching(SearchFilters())}
+    reward = clauses["city-product-quality-implementation-opinion#一（二）"]
+    assert detail_stated("金额", [reward], ["行业标准"]) and not detail_stated("金额", [reward], ["团体标准"])
+    answer = corpus_pipeline.ask("那团体标准呢？", history=[("企业主导制定行业标准，市里奖励多少？", "……")])
+    assert answer.outcome == "partly" and "金额" in answer.text
+
+
 def test_an_x_ne_follow_up_asks_for_the_detail_the_earlier_question_asked(corpus_pipeline: Pipeline) -> None:
     answer = corpus_pipeline.ask("汕尾的呢？", history=[("市里到2025年要建立、提升改造几项社会公用计量标准？", "……")])
     assert answer.outcome == "partly" and "比例或数量" in answer.text
