@@ -117,7 +117,8 @@ def detail_stated(detail: str, clauses: Sequence[Clause], terms: Sequence[str],
     one of `events`, what the detail belongs to: the date of 印发).
 
     The same sentence, because a clause about 质量奖 may hold an amount that belongs to another measure; for an
-    amount, the part of it up to the amount (a word named after it is another target's). A compound term is there when both its halves are (国家标准 in "国际、国家、行业标准"). A field line
+    amount, the part of it up to the phrase holding the amount ("…给予10万元奖励，到2025年…团体标准…": a word
+    named in a later phrase is another target's; "三倍的赔偿金" keeps its 赔偿金). A compound term is there when both its halves are (国家标准 in "国际、国家、行业标准"). A field line
     ("电子邮箱：swsqsb@126.com") states its detail for the whole clause: the topic words are in the lines above.
     """
     shape, near = stated_shape(detail), stated_near(detail)
@@ -127,8 +128,10 @@ def detail_stated(detail: str, clauses: Sequence[Clause], terms: Sequence[str],
                 continue
             if not terms:
                 return True
-            if stated_after_topic(detail):  # the words before the last amount are what it is for
-                sentence = sentence[: max(stated.end() for stated in shape.finditer(sentence))]
+            if stated_after_topic(detail):  # what it is for: the words up to the phrase of the last amount
+                last = max(stated.end() for stated in shape.finditer(sentence))
+                phrase_end = _PHRASE_END.search(sentence, last)
+                sentence = sentence[: phrase_end.start() if phrase_end else len(sentence)]
             field = _FIELD_LABEL.match(sentence)
             if field and names_detail(detail, field.group(1)) and any(holds_term(clause.text, t) for t in terms):
                 return True
