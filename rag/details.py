@@ -84,24 +84,14 @@ def asked_details(text: str) -> tuple[str, ...]:
     return tuple(d.name for d in DETAILS if d.asked.search(text))
 
 
+def detail_named(name: str) -> Detail:
+    """The detail `name` of the table ("金额", "具体名单", …)."""
+    return _BY_NAME[name]
+
+
 def stated_shape(name: str) -> re.Pattern[str]:
     """What a sentence stating the detail `name` looks like."""
     return _BY_NAME[name].stated
-
-
-def stated_near(name: str) -> int | None:
-    """How close to a topic word a sentence must state the detail `name`; None: anywhere in the sentence."""
-    return _BY_NAME[name].near
-
-
-def stated_after_topic(name: str) -> bool:
-    """Whether the detail `name` is stated after the words of what it is for, in the same sentence."""
-    return _BY_NAME[name].topic_first
-
-
-def names_detail(name: str, label: str) -> bool:
-    """Whether `label`, the name of a field ("电子邮箱" of "电子邮箱：swsqsb@126.com"), names the detail `name`."""
-    return bool(_BY_NAME[name].asked.search(label))
 
 
 def asked_events(name: str, text: str) -> tuple[str, ...]:

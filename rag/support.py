@@ -26,10 +26,7 @@ from rag.details import (
     ask_phrases,
     asked_details,
     asked_events,
-    names_detail,
-    stated_after_topic,
-    stated_near,
-    stated_shape,
+    detail_named,
 )
 from rag.lexical import holds_term
 from rag.question import Query, asking_part
@@ -87,7 +84,8 @@ def assess_support(query: Query, hits: Sequence[Hit], index: ClauseStore, *,
     unknown, unknown_terms = unknown_share(query, index)
     # A department answer is itself the detail asked for ("哪几个部门" is no count to look for).
     # "汕尾的呢？" asks what the earlier question asked.
-    ask_text, asked = query.ask, asked_details(query.ask)
+    ask_text = query.ask
+    asked = asked_details(ask_text)
     if not asked and query.context:
         ask_text = " ".join(asking_part(earlier) for earlier in query.context)
         asked = asked_details(ask_text)
@@ -118,22 +116,24 @@ def detail_stated(detail: str, clauses: Sequence[Clause], terms: Sequence[str],
 
     The same sentence, because a clause about 质量奖 may hold an amount that belongs to another measure; for an
     amount, the part of it up to the phrase holding the amount ("…给予10万元奖励，到2025年…团体标准…": a word
-    named in a later phrase is another target's; "三倍的赔偿金" keeps its 赔偿金). A compound term is there when both its halves are (国家标准 in "国际、国家、行业标准"). A field line
-    ("电子邮箱：swsqsb@126.com") states its detail for the whole clause: the topic words are in the lines above.
+    named in a later phrase is another target's; "三倍的赔偿金" keeps its 赔偿金). A compound term is there when
+    both its halves are (国家标准 in "国际、国家、行业标准"). A field line ("电子邮箱：swsqsb@126.com", its label
+    asking for the detail) states its detail for the whole clause: the topic words are in the lines above.
     """
-    shape, near = stated_shape(detail), stated_near(detail)
+    kind = detail_named(detail)
+    shape, near = kind.stated, kind.near
     for clause in clauses:
         for sentence in split_at_sentence_ends(clause.text):
             if not shape.search(sentence) or (events and not any(e in sentence for e in events)):
                 continue
             if not terms:
                 return True
-            if stated_after_topic(detail):  # what it is for: the words up to the phrase of the last amount
+            if kind.topic_first:  # what it is for: the words up to the phrase of the last amount
                 last = max(stated.end() for stated in shape.finditer(sentence))
                 phrase_end = _PHRASE_END.search(sentence, last)
                 sentence = sentence[: phrase_end.start() if phrase_end else len(sentence)]
             field = _FIELD_LABEL.match(sentence)
-            if field and names_detail(detail, field.group(1)) and any(holds_term(clause.text, t) for t in terms):
+            if field and kind.asked.search(field.group(1)) and any(holds_term(clause.text, t) for t in terms):
                 return True
             if near is None and any(holds_term(sentence, t) or _partial(t, sentence) for t in terms):
                 return True

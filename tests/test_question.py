@@ -10,6 +10,7 @@ from rag.clause_store import DocumentEntry, SearchFilters
 from rag.config import PROJECT_ROOT
 from rag.errors import QueryError
 from rag.ingest import load_corpus
+from rag.lexical import TermCounts, holds_term
 from rag.passages import quoted_names
 from rag.pipeline import Pipeline
 from rag.question import (
@@ -276,8 +277,6 @@ def test_a_national_follow_up_drops_the_place_of_the_earlier_question(corpus_pip
 
 def test_question_words_meet_the_documents_acronyms() -> None:
     """The tokenizer lower-cases (ISO证书 → iso); documents write ISO 9001 and CCC."""
-    from rag.lexical import TermCounts, holds_term
-
     assert "iso" in content_terms("ISO证书怎么办？")
     assert holds_term("通过ISO 9001认证", "iso") and not holds_term("通过认证", "iso")
     counts = TermCounts(["实行CCC认证自我声明", "质量认证", "ISO 9001、ccc"])
