@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
@@ -82,18 +83,30 @@ class FeedbackStore:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        self._prepared = False
+        self._preparing = threading.Lock()
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._prepare()
             with closing(sqlite3.connect(self.path, timeout=10)) as connection:
-                connection.execute("PRAGMA journal_mode=WAL")
-                connection.executescript(_SCHEMA)
                 with connection:  # one transaction: committed on success, rolled back on error
                     yield connection
         except sqlite3.Error as error:
             raise FeedbackError(f"反馈记录文件 {self.path} 无法读写：{error}") from error
+
+    def _prepare(self) -> None:
+        """WAL mode and the tables, once per store: switching the journal mode needs the file to itself, and
+        six threads each doing it on their first write got “database is locked” (a record lost)."""
+        with self._preparing:
+            if self._prepared:
+                return
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with closing(sqlite3.connect(self.path, timeout=10)) as connection:
+                connection.execute("PRAGMA journal_mode=WAL")  # kept in the file for every later connection
+                connection.executescript(_SCHEMA)
+            self._prepared = True
 
     def record_served(self, served: Served, *, channel: str) -> int:
         """Log an answer served by the chat or the API; returns its id for a later rating."""
