@@ -39,6 +39,7 @@ WORDS_ONLY_UNKNOWN_WEIGHT = 3.0
 SPECIFIC_SHARE = 0.1  # a word in more than this share of the clauses is too common to place a detail
 _FIELD_LABEL = re.compile(r"^\s*([^：:，。]{1,8})[：:]")
 _PHRASE_END = re.compile(r"[，,；;。]")
+_FOR_PHRASE = re.compile(r"(?:^|[，,；;：:])\s*(对(?!于是|此|外|口|接|标|比|照|称|象|话|待|应))")  # 对 opening a phrase: whom it is for
 _UNIT = re.compile(r"[万亿]?元|%|％")  # every sentence stating an amount holds one
 
 @dataclass(frozen=True)
@@ -128,10 +129,8 @@ def detail_stated(detail: str, clauses: Sequence[Clause], terms: Sequence[str],
                 continue
             if not terms:
                 return True
-            if kind.topic_first:  # what it is for: the words up to the phrase of the last amount
-                last = max(stated.end() for stated in shape.finditer(sentence))
-                phrase_end = _PHRASE_END.search(sentence, last)
-                sentence = sentence[: phrase_end.start() if phrase_end else len(sentence)]
+            if kind.topic_first:  # what each amount is for, read from the words before it
+                sentence = "\n".join(_amount_topics(shape, sentence))
             field = _FIELD_LABEL.match(sentence)
             if field and kind.asked.search(field.group(1)) and any(holds_term(clause.text, t) for t in terms):
                 return True
@@ -141,6 +140,19 @@ def detail_stated(detail: str, clauses: Sequence[Clause], terms: Sequence[str],
                                         for t in terms):
                 return True
     return False
+
+
+def _amount_topics(shape: re.Pattern[str], sentence: str) -> list[str]:
+    """For each amount of `sentence`, the words it belongs to: from the sentence's start, or from the last
+    phrase opening with 对 before it ("对获批筹建的检验检测中心，积极争取省500万元资金支持": the 500万元 is the
+    中心's, not the 实验室's named before), to the end of the phrase holding the amount."""
+    topics = []
+    for stated in shape.finditer(sentence):
+        phrase_end = _PHRASE_END.search(sentence, stated.end())
+        end = phrase_end.start() if phrase_end else len(sentence)
+        openings = [m.start(1) for m in _FOR_PHRASE.finditer(sentence, 0, stated.start())]
+        topics.append(sentence[(openings[-1] if openings else 0):end])
+    return topics
 
 
 def _within(stated: re.Match[str], term: str, sentence: str, near: int) -> bool:

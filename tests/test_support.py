@@ -213,6 +213,17 @@ def test_an_amount_belongs_to_what_is_named_before_it(corpus_pipeline: Pipeline)
     assert answer.outcome == "partly" and "金额" in answer.text
 
 
+def test_an_amount_belongs_to_the_phrase_opening_with_dui(corpus_pipeline: Pipeline) -> None:
+    """“对获批筹建的国家产品质量检验检测中心，积极争取省500万元资金支持”: the amount is the 检验检测中心's, not the
+    实验室's named earlier in the sentence, nor what the sentence's opening 安排 belongs to."""
+    clauses = {c.clause_id: c for c in corpus_pipeline.index.clauses_matching(SearchFilters())}
+    lab = clauses["city-product-quality-implementation-opinion#四（十一）"]
+    assert detail_stated("金额", [lab], ["检验检测中心"])
+    assert not detail_stated("金额", [lab], ["实验室"]) and not detail_stated("金额", [lab], ["安排"])
+    two = dataclasses.replace(lab, text="对新获评的省级企业给予10万元奖励，对新获评的市级企业给予5万元奖励。")
+    assert detail_stated("金额", [two], ["省级"]) and detail_stated("金额", [two], ["市级"])
+
+
 def test_an_x_ne_follow_up_asks_for_the_detail_the_earlier_question_asked(corpus_pipeline: Pipeline) -> None:
     answer = corpus_pipeline.ask("汕尾的呢？", history=[("市里到2025年要建立、提升改造几项社会公用计量标准？", "……")])
     assert answer.outcome == "partly" and "比例或数量" in answer.text
