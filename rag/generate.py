@@ -287,8 +287,15 @@ def _with_list_leads(clause: Clause, texts: Sequence[str]) -> list[str]:
     lines = [line.strip() for line in clause_body(clause).splitlines()]
     quoted: list[str] = []
     leads_used: set[int] = set()
+    has_items = any(_LIST_ITEM.match(text) for text in texts)
     for text in texts:
         if not _LIST_ITEM.match(text):
+            # A piece of a lead line (its fine, say) stands in that line: the items quoted after it need its opening.
+            lead = next((n for n, line in enumerate(lines) if line.endswith(("：", ":")) and text in line
+                         and text != line), -1) if has_items else -1
+            if lead >= 0 and lead not in leads_used:
+                leads_used.add(lead)
+                text = _shortened_lead(lines[lead], keep=text)
             quoted.append(text)
         elif quoted and quoted[-1].endswith(("：", ":")):
             quoted[-1] += text  # its lead is quoted already, just before it
@@ -302,11 +309,15 @@ def _with_list_leads(clause: Clause, texts: Sequence[str]) -> list[str]:
     return quoted
 
 
-def _shortened_lead(line: str) -> str:
+def _shortened_lead(line: str, *, keep: str = "") -> str:
+    """A long lead line's first and last parts, and the part `keep` that was picked to be quoted."""
     if len(line) <= LIST_LEAD_MAX_CHARS:
         return line
     pieces = split_sentences(line)
-    return line if len(pieces) < 3 else f"{pieces[0]}……{pieces[-1]}"
+    if len(pieces) < 3:
+        return line
+    middle = [keep] if keep and keep not in (pieces[0], pieces[-1]) else []
+    return "……".join([pieces[0], *middle, pieces[-1]])
 
 
 def _retrieval_leads(groups: list[list[_Sentence]], best: float) -> list[list[_Sentence]]:

@@ -6,6 +6,7 @@ stand-in OpenAI-compatible server on 127.0.0.1 (no real LLM is reachable from te
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import threading
@@ -199,6 +200,23 @@ def test_a_count_describing_the_situation_does_not_make_a_figure_answer() -> Non
     hits = hits_for(articles, "价格法-1997-12-29#第十四条", "价格法-1997-12-29#第三十九条", "价格法-1997-12-29#第四十条")
     answer = ExtractiveGenerator().answer(analyze_question("本地几家同行约好一起涨价，这样违法吗？"), hits)
     assert answer.citations[0].clause.label == "第十四条"
+
+
+def test_a_picked_piece_of_a_lead_line_is_quoted_inside_it() -> None:
+    """The fine is a middle piece of a long lead line: quoted alone, the item after it (（二）用超过保质期的…) would
+    lose what it is an item of; the lead is quoted shortened around the piece instead."""
+    article = law_articles("食品安全法(2021-04-29).md")["食品安全法-2021-04-29#第一百二十四条"]
+    text = ("第一百二十四条 违反本法规定，有下列情形之一，尚不构成犯罪的，由县级以上人民政府食品安全监督管理部门没收违法所得和"
+            "违法生产经营的食品、食品添加剂，并可以没收用于违法生产经营的工具、设备、原料等物品；违法生产经营的食品货值金额不足一万元的，"
+            "并处五万元以上十万元以下罚款；货值金额一万元以上的，并处货值金额十倍以上二十倍以下罚款；情节严重的，吊销许可证：\n"
+            "（一）用非食品原料生产食品；\n（二）用超过保质期的食品原料生产食品。")
+    hits = [Hit(clause=dataclasses.replace(article, text=text), score=1.0, rank=1)]
+    question = analyze_question("用超过保质期的食品原料生产食品，货值金额不足一万元的，会怎么处罚？")
+    assert ExtractiveGenerator().answer(question, hits).text == (
+        "《中华人民共和国食品安全法》第一百二十四条：违反本法规定，有下列情形之一，尚不构成犯罪的，由县级以上人民政府"
+        "食品安全监督管理部门没收违法所得和违法生产经营的食品、食品添加剂，并可以没收用于违法生产经营的工具、设备、原料等物品；"
+        "……违法生产经营的食品货值金额不足一万元的，并处五万元以上十万元以下罚款；……情节严重的，吊销许可证："
+        "（二）用超过保质期的食品原料生产食品。[1]")
 
 
 def test_a_question_about_the_consequences_is_answered_by_the_sanction(monkeypatch: pytest.MonkeyPatch) -> None:
