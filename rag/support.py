@@ -117,7 +117,8 @@ def detail_stated(detail: str, clauses: Sequence[Clause], terms: Sequence[str],
 
     The same sentence, because a clause about 质量奖 may hold an amount that belongs to another measure; for an
     amount, the part of it up to the phrase holding the amount ("…给予10万元奖励，到2025年…团体标准…": a word
-    named in a later phrase is another target's; "三倍的赔偿金" keeps its 赔偿金). A compound term is there when
+    named in a later phrase is another target's; "三倍的赔偿金" keeps its 赔偿金), from the phrase opening with 对
+    before it when there is one (see `_amount_topics`). A compound term is there when
     both its halves are (国家标准 in "国际、国家、行业标准"). A field line ("电子邮箱：swsqsb@126.com", its label
     asking for the detail) states its detail for the whole clause: the topic words are in the lines above.
     """
