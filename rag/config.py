@@ -68,9 +68,9 @@ class Settings:
     # sets pooled (bench/calibrate_support.py): answer when the best cosine of the top clauses
     # + coverage_weight × (IDF-weighted share of its content words in the top clauses)
     # − unknown_weight × (share of its content words in no clause) ≥ min_support.
-    min_support: float = 0.882
-    coverage_weight: float = 0.01
-    unknown_weight: float = 0.0  # × the share of its content words found in no clause at all
+    min_support: float = 0.88
+    coverage_weight: float = 0.02
+    unknown_weight: float = 0.01  # × the share of its content words found in no clause at all
     llm_base_url: str = ""  # OpenAI-compatible endpoint; "" → extractive answers only
     llm_model: str = ""
     llm_api_key: str = ""
