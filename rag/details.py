@@ -24,7 +24,8 @@ class Detail:
     # not forty characters on ("…聚焦“测不了、测不全、测不准”痛点").
     near: int | None = None
     # The detail follows what it is for ("对主导制修订…标准的企业，…给予30万元奖励"): a topic word named only in a
-    # later phrase belongs to something else ("…奖励，到2025年，全市参与制修订…团体标准达到100项以上").
+    # later phrase belongs to something else ("…奖励，到2025年，全市参与制修订…团体标准达到100项以上"), and one
+    # named before a phrase opening with 对 too (read in support._amount_topics).
     topic_first: bool = False
 
 

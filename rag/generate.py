@@ -291,22 +291,27 @@ def _with_list_leads(clause: Clause, texts: Sequence[str]) -> list[str]:
     for text in texts:
         if not _LIST_ITEM.match(text):
             # A piece of a lead line (its fine, say) stands in that line: the items quoted after it need its opening.
-            lead = next((n for n, line in enumerate(lines) if line.endswith(("：", ":")) and text in line
-                         and text != line), -1) if has_items else -1
+            lead = next((n for n, line in enumerate(lines) if _opens_list(line) and text in line and text != line),
+                        -1) if has_items else -1
             if lead >= 0 and lead not in leads_used:
                 leads_used.add(lead)
                 text = _shortened_lead(lines[lead], keep=text)
             quoted.append(text)
-        elif quoted and quoted[-1].endswith(("：", ":")):
+        elif quoted and _opens_list(quoted[-1]):
             quoted[-1] += text  # its lead is quoted already, just before it
         else:
             at = next((n for n, line in enumerate(lines) if text in line), -1)
-            lead = next((n for n in range(at - 1, -1, -1) if lines[n].endswith(("：", ":"))), -1)
+            lead = next((n for n in range(at - 1, -1, -1) if _opens_list(lines[n])), -1)
             if lead >= 0 and lead not in leads_used and not any(t in lines[lead] for t in texts):
                 leads_used.add(lead)
                 text = _shortened_lead(lines[lead]) + text
             quoted.append(text)
     return quoted
+
+
+def _opens_list(line: str) -> bool:
+    """A lead line: it ends where its list of items begins."""
+    return line.endswith(("：", ":"))
 
 
 def _shortened_lead(line: str, *, keep: str = "") -> str:
