@@ -10,6 +10,10 @@ import re
 from dataclasses import dataclass
 
 
+_SAME_PHRASE = 60  # characters: a phrase, in practice (the comma ends it)
+_LIST_NEAR = 20  # characters between a set's name and the list of its members
+
+
 @dataclass(frozen=True)
 class Detail:
     name: str  # shown to the user: "相关条款没有写明金额"
@@ -19,10 +23,12 @@ class Detail:
     # detail only next to one of these words: a target year ("到2025年") dates no 印发 and no 申报. (A
     # day and month are a date of their own: a signature's "2014年4月21日" says when it was issued.)
     event: re.Pattern[str] | None = None
-    # How close to a topic word the stated shape must sit, in characters, where the same sentence is not
-    # close enough: a list names a set's members beside the set's name ("电子信息、…等五大战略性产业"),
-    # not forty characters on ("…聚焦“测不了、测不全、测不准”痛点").
-    near: int | None = None
+    # How close to a topic word the stated shape must sit, in characters and with no comma between: a
+    # detail belongs to the phrase it is in ("…食用农产品快检等手段…,每年婴幼儿配方乳粉…体系检查100%全覆盖"
+    # states how often the 乳粉 plants are checked, not the 快检), and a list names a set's members beside
+    # the set's name ("电子信息、…等五大战略性产业"), not forty characters on. None: anywhere in the
+    # sentence, for details a sentence states for all its phrases (a target year or count opening it).
+    near: int | None = _SAME_PHRASE
     # The detail follows what it is for ("对主导制修订…标准的企业，…给予30万元奖励"): a topic word named only in a
     # later phrase belongs to something else ("…奖励，到2025年，全市参与制修订…团体标准达到100项以上"), and one
     # named before a phrase opening with 对 too (read in support._amount_topics).
@@ -31,10 +37,9 @@ class Detail:
 
 _TIMED = re.compile(r"印发|发布|出台|公布|申报|报名|开始|启动|召开|举办|评选|发放|到账")
 _EVENT_WINDOW = 6  # characters either side of the ask
-_LIST_NEAR = 20  # characters between a set's name and the list of its members
 
 DETAILS: tuple[Detail, ...] = tuple(Detail(*row) for row in (
-    ("金额", re.compile(r"多少钱|奖金|(奖励|补贴|资助|补|给|奖)多少|金额|额度|多少(经费|资金|钱)"
+    ("金额", re.compile(r"多少钱|(给|补|赔)不(给|补|赔)钱|给钱吗|(有没有|给不给)补偿|奖金|(奖励|补贴|资助|补|给|奖)多少|金额|额度|多少(经费|资金|钱)"
                       r"|(贷|资本|资金|罚|赔|减免|减缴)[^，。？！]{0,6}多少"
                       r"|(什么|啥|哪些)(奖励|补贴|资助)|(奖励|补贴)(标准|是什么)"),
      # A share of the cost answers "补贴多少" too (补贴50%).
@@ -46,7 +51,7 @@ DETAILS: tuple[Detail, ...] = tuple(Detail(*row) for row in (
     # A deadline ("投入使用后三十日内") says when as well as a year does.
     ("时间", re.compile(r"截止|什么时候|何时|哪[一几]?年"),
      re.compile(r"\d{4}\s*年|年底|年内|年前|截至|之前|[\d一二三四五六七八九十百两]+\s*(个)?(日|天|月|年|工作日)以?内|之日起"),
-     _TIMED),
+     _TIMED, None),  # "到2025年，…" dates every phrase after it
     # How long (多久之内, 多久能到账) and how often (多久一次, 几年一次): "每年" answers only the second.
     ("期限", re.compile(r"期限|多久(?!.{0,4}一次)|多长时间(?!一次)|周期|多少天|几天|到账|有效期"),
      re.compile(r"(?<![\d年])\d{1,3}\s*(个)?(月|日|天|年|工作日|小时)|[一二三四五六七八九十两]+\s*(个)?(月|天|日|年|工作日)"
@@ -64,18 +69,19 @@ DETAILS: tuple[Detail, ...] = tuple(Detail(*row) for row in (
     ("比例或数量", re.compile(r"比例|百分之|多少家|多少个|多少项|多少名|几家|几个|几项|几次|多少次|合格率|达到多少"),
      # A share or a count, not any digit: "到2025年" states no number of 计量标准, "建设一批" no number at all.
      re.compile(r"\d(\.\d+)?\s*(%|％|家|个|项|名|批|次|人|台|件|所|座|条|种|类|倍|万|亿|部门|部委)|百分之"
-                r"|[一二三四五六七八九十百千两]+\s*(家|个|项|名|次|所|座|条|种|类|倍)|[二三四五六七八九十百千两]+\s*批"), None),
+                r"|[一二三四五六七八九十百千两]+\s*(家|个|项|名|次|所|座|条|种|类|倍)|[二三四五六七八九十百千两]+\s*批"), None,
+     None),  # "…活动…,2023年开始,每年服务企业600家以上": a count in a later phrase of the same activity
     # "…许可怎么办？" asks how to get it; "公司不让看怎么办？" asks what to do, which the clauses answer.
     ("申请程序", re.compile(r"(什么|哪些|啥|申请|申报)材料|材料清单|流程|手续|怎么(申请|申报|报|办理|评)|(证|照|许可|手续|备案|登记|卡)(要|该|应该)?怎么办|如何(申请|申报|办理|评定)|去哪(里|儿)?(申请|报|考|办|备案|领)|自动发|自己(去)?报"),
      re.compile(r"程序|流程|(申请|申报|相关|所需|证明)材料|提交|报送|办理|申请表|受理"), None),
     ("资格条件", re.compile(r"资格|证书|条件|门槛|要求是什么|够不够格|才(能)?算"), re.compile(r"资格|条件|具备|取得.{0,8}(证|资质)"), None),
     # Which items a named set holds ("25个重点产业链具体是哪些？"): stated only by a list of them.
     ("具体名单", re.compile(r"具体(是|有)?哪些|都有哪些|分别是(哪些|什么)|名单(有|是|上有)|哪些.{0,8}名单|是哪[两三四五六七八九十\d]+(个|项|类|条|家|种)"
-                          r"|(具体|详细)清单|有没有(名单|清单)|(具体|都)包括(哪些|啥|什么)"),
+                          r"|(具体|详细)清单|有没有(名单|清单)|(具体|都)包括(哪些|啥|什么)|(说|指)的是(哪些|哪几)|是指(哪些|哪几)"),
      # Named items, not counted categories ("5个主导产业、25条重点产业链" names no 产业链).
      re.compile(r"(、(?!\d)[^、。；，,;]{1,16}){2,}"), None, _LIST_NEAR),
-    ("人员", re.compile(r"(组长|负责人|主任|局长)是谁|谁是(组长|负责人)|(什么|哪个|哪一?级)(职位|职务|级别)的人|由谁(来)?(担任|当)|谁来(当|担任)"),
-     re.compile(r"(组长|负责人|主任|局长)(由|为|是)|由[^，。；]{1,12}(担任|兼任)"), None),
+    ("人员", re.compile(r"(组长|负责人|主任|局长|召集人)是谁|谁是(组长|负责人|召集人)|(由|是)(哪位|哪个|什么)领导|(什么|哪个|哪一?级)(职位|职务|级别)的人|由谁(来)?(担任|当)|谁来(当|担任)"),
+     re.compile(r"(组长|负责人|主任|局长|召集人)(由|为|是)|由[^，。；]{1,12}(担任|兼任)"), None),
 ))
 _BY_NAME = {detail.name: detail for detail in DETAILS}
 

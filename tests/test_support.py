@@ -82,6 +82,9 @@ def test_asked_details() -> None:
     assert asked_details("离职员工把我们的客户名单带去竞争对手那里用，怎么维权？") == ()
     assert asked_details("花钱请设计公司做的logo，版权算我们的还是设计公司的？") == ()
     assert asked_details("质量奖的培育名单上有哪些企业？") == ("具体名单",)
+    assert asked_details("联席会议的召集人由哪位领导担任？") == ("人员",)
+    assert asked_details("市场监管来抽检，抽走的样品给不给钱？") == ("金额",)  # paid to the caller: an amount
+    assert asked_details("这个“三六九”说的是哪些事？") == ("具体名单",)
 
 
 def test_a_detail_counts_only_beside_the_question_words(corpus_pipeline: Pipeline) -> None:
@@ -89,6 +92,19 @@ def test_a_detail_counts_only_beside_the_question_words(corpus_pipeline: Pipelin
     reward = clauses["city-product-quality-implementation-opinion#一（二）"]  # 30万元、20万元、10万元 for 国际标准
     assert detail_stated("金额", [reward], ["制修订"])
     assert not detail_stated("金额", [reward], ["质量奖"])
+
+
+def test_a_detail_belongs_to_the_phrase_it_is_in(corpus_pipeline: Pipeline) -> None:
+    """汕尾 四（十） names 食用农产品快检 among its means and, after a comma, checks the 乳粉 plants 每年: no frequency is
+    stated for the 快检. A target year or a count still dates or counts the sentence's later phrases."""
+    clauses = {c.clause_id: c for c in corpus_pipeline.index.clauses_matching(SearchFilters())}
+    checks = clauses["2023-shanwei-quality-strong-city-opinion#四（十）"]
+    assert not detail_stated("频次", [checks], ["农产品"]) and detail_stated("频次", [checks], ["配方乳粉"])
+    deadline = dataclasses.replace(checks, text="开展农产品快检，发现问题的，经营者应当在3日内整改。")
+    assert not detail_stated("期限", [deadline], ["快检"]) and detail_stated("期限", [deadline], ["整改"])
+    activity = dataclasses.replace(checks, text="深化“质量服务企业行”活动，2023年开始，每年服务企业600家以上。")
+    assert detail_stated("比例或数量", [activity], ["质量服务企业行"])
+    assert detail_stated("时间", [activity], ["质量服务企业行"])
 
 
 def test_a_year_is_no_period_and_a_list_states_its_items(corpus_pipeline: Pipeline) -> None:
