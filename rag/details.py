@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-
 _SAME_PHRASE = 60  # characters: a phrase, in practice (the comma ends it)
 _LIST_NEAR = 20  # characters between a set's name and the list of its members
 
