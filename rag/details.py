@@ -34,17 +34,21 @@ class Detail:
     topic_first: bool = False
 
 
+# What money is called: a share of it is an amount (补贴50%), and the word names no topic ("有没有奖励？奖多少？").
+_MONEY = r"(补贴|补助|资助|奖励|奖金|资金|经费|费用?|罚款?|税|价|金额)"
+MONEY_WORD = re.compile(_MONEY)
 _TIMED = re.compile(r"印发|发布|出台|公布|申报|报名|开始|启动|召开|举办|评选|发放|到账")
 _EVENT_WINDOW = 6  # characters either side of the ask
 
 DETAILS: tuple[Detail, ...] = tuple(Detail(*row) for row in (
-    ("金额", re.compile(r"多少钱|(给|补|赔)不(给|补|赔)钱|给钱吗|(有没有|给不给)补偿|奖金|(奖励|补贴|资助|补|给|奖)多少|金额|额度|多少(经费|资金|钱)"
+    ("金额", re.compile(r"多少钱|(给|补|赔)不(给|补|赔)钱|给钱吗|(有没有|给不给)补偿|奖金|(奖励|补贴|资助|补|给|奖)多少|金额|额度|多少[^，。？！]{0,2}(钱|经费|资金|补贴|奖金|资助|补助|罚款)"
                       r"|(贷|资本|资金|罚|赔|减免|减缴)[^，。？！]{0,6}多少"
                       r"|(什么|啥|哪些)(奖励|补贴|资助)|(奖励|补贴)(标准|是什么)"),
-     # A share of the cost answers "补贴多少" too (补贴50%).
+     # A share of the cost answers "补贴多少" too (补贴50%), a share of anything else ("检查100%全覆盖") does not.
      re.compile(r"\d\s*(万|亿)?元|[一二三四五六七八九十百千]+\s*(万|亿)?元|[\d一二三四五六七八九十]+\s*倍"
-                r"|\d\s*(%|％)|百分之"), None, None, True),
-    ("收费", re.compile(r"收费|收不收|要钱|免费|费用|交钱|(要|得|需要)花钱|花钱吗"), re.compile(r"免费|收费|费用|无偿|不收取"), None),
+                rf"|{_MONEY}[^，。；,;]{{0,20}}(\d\s*(%|％)|百分之)|(\d\s*(%|％)|百分之)[^，。；,;]{{0,10}}{_MONEY}"),
+     None, None, True),
+    ("收费", re.compile(r"收费|收不收|要钱|免费|费用|交钱|(要|得|需要)花钱|花钱吗|(收|交|缴)[^，。？！]{0,4}费"), re.compile(r"免费|收费|费用|无偿|不收取"), None),
     ("日期", re.compile(r"几月|几号|哪天|哪一天|日期"), re.compile(r"\d{1,2}\s*月|[一二三四五六七八九十]{1,2}月"), None),
     # When something happens (a year will do) and how long one has (a year named is no period).
     # A deadline ("投入使用后三十日内") says when as well as a year does.
@@ -64,18 +68,21 @@ DETAILS: tuple[Detail, ...] = tuple(Detail(*row) for row in (
     ("地址", re.compile(r"地址|(寄|送|交)到哪|(在|去)哪(里|儿)?(交|寄|送)"),
      re.compile(r"地址[:：]|[\u4e00-\u9fff]{2,}(路|街|大道)[\d一二三四五六七八九十]*号?"), None),
     ("邮箱", re.compile(r"邮箱|电子邮件|(?i:e-?mail)"), re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+"), None),
+    # Where a body sits ("秘书处设在哪个城市", "办公室放在哪个单位"), not which department is responsible.
+    ("所在单位", re.compile(r"(?<![建开])(设|放)在哪(?!些)|(秘书处|办公室)在哪|挂靠(在)?哪"), re.compile(r"设在|设于|挂靠|(秘书处|办公室)在"),
+     None),
     ("地点", re.compile(r"在哪(里|儿)?(开|办|举办|举行)|什么地方|地点"), re.compile(r"在[\u4e00-\u9fff]{2,8}(举办|举行|召开)|地点"), None),
-    ("比例或数量", re.compile(r"比例|百分之|多少家|多少个|多少项|多少名|几家|几个|几项|几次|多少次|合格率|达到多少"),
+    ("比例或数量", re.compile(r"比例|百分之|多少(家|个|项|名|人|位)|几(家|项|名|位|人)|(?<![这那])几个|几次|多少次|合格率|达到多少"),
      # A share or a count, not any digit: "到2025年" states no number of 计量标准, "建设一批" no number at all.
      re.compile(r"\d(\.\d+)?\s*(%|％|家|个|项|名|批|次|人|台|件|所|座|条|种|类|倍|万|亿|部门|部委)|百分之"
                 r"|[一二三四五六七八九十百千两]+\s*(家|个|项|名|次|所|座|条|种|类|倍)|[二三四五六七八九十百千两]+\s*批"), None,
      None),  # "…活动…,2023年开始,每年服务企业600家以上": a count in a later phrase of the same activity
     # "…许可怎么办？" asks how to get it; "公司不让看怎么办？" asks what to do, which the clauses answer.
-    ("申请程序", re.compile(r"(什么|哪些|啥|申请|申报)材料|材料清单|流程|手续|怎么(申请|申报|报|办理|评)|(证|照|许可|手续|备案|登记|卡)(要|该|应该)?怎么办|如何(申请|申报|办理|评定)|去哪(里|儿)?(申请|报|考|办|备案|领)|自动发|自己(去)?报"),
+    ("申请程序", re.compile(r"(什么|哪些|啥|申请|申报)材料|材料清单|流程|手续|(哪些|什么|啥)程序|填(什么|哪些|啥)表|怎么(申请|申报|报|办理|评)|(证|照|许可|手续|备案|登记|卡)(要|该|应该)?怎么办|如何(申请|申报|办理|评定)|去哪(里|儿)?(申请|报|考|办|备案|领)|自动发|自己(去)?报"),
      re.compile(r"程序|流程|(申请|申报|相关|所需|证明)材料|提交|报送|办理|申请表|受理"), None),
     ("资格条件", re.compile(r"资格|证书|条件|门槛|要求是什么|够不够格|才(能)?算"), re.compile(r"资格|条件|具备|取得.{0,8}(证|资质)"), None),
     # Which items a named set holds ("25个重点产业链具体是哪些？"): stated only by a list of them.
-    ("具体名单", re.compile(r"具体(是|有)?哪些|都有哪些|分别是(哪些|什么)|名单(有|是|上有)|哪些.{0,8}名单|是哪[两三四五六七八九十\d]+(个|项|类|条|家|种)"
+    ("具体名单", re.compile(r"具体(是|有)?哪些|都有哪些|分别(是|指)(的是)?(哪些|什么|啥)|名单(有|是|上有)|哪些.{0,8}名单|是哪[两三四五六七八九十\d]+(个|项|类|条|家|种)"
                           r"|(具体|详细)清单|有没有(名单|清单)|(具体|都)包括(哪些|啥|什么)|(说|指)的是(哪些|哪几)|是指(哪些|哪几)"),
      # Named items, not counted categories ("5个主导产业、25条重点产业链" names no 产业链).
      re.compile(r"(、(?!\d)[^、。；，,;]{1,16}){2,}"), None, _LIST_NEAR),

@@ -23,6 +23,7 @@ from rag.chunk import split_at_sentence_ends
 from rag.clause_store import ClauseStore
 from rag.details import (
     DETAILS,
+    MONEY_WORD,
     ask_phrases,
     asked_details,
     asked_events,
@@ -83,14 +84,15 @@ def assess_support(query: Query, hits: Sequence[Hit], index: ClauseStore, *,
     similarity = max(similarities) if similarities else None
     coverage, missing = term_coverage(query, [h.clause for h in top], index)
     unknown, unknown_terms = unknown_share(query, index)
-    # A department answer is itself the detail asked for ("哪几个部门" is no count to look for).
-    # "汕尾的呢？" asks what the earlier question asked.
+    # A department answer is itself the count asked for ("哪几个部门" is no count to look for), not the
+    # deadline or the office asked beside it ("报给哪个部门、几天内报"). "汕尾的呢？" asks what the earlier
+    # question asked.
     ask_text = query.ask
     asked = asked_details(ask_text)
     if not asked and query.context:
         ask_text = " ".join(asking_part(earlier) for earlier in query.context)
         asked = asked_details(ask_text)
-    details = asked if query.intent != "department" else ()
+    details = tuple(d for d in asked if query.intent != "department" or d != "比例或数量")
     reasons: list[str] = []
     if not top:
         return Support("not_found", similarity, 0.0, 1.0, missing, details, details, ("没有检索到任何条款。",))
@@ -169,11 +171,11 @@ def _within(stated: re.Match[str], term: str, sentence: str, near: int) -> bool:
 def specific_terms(terms: Sequence[str], index: ClauseStore, asking: Sequence[str] = ()) -> tuple[str, ...]:
     """The question's topic words that few clauses contain: an amount beside 行动 (in every clause of an
     action plan) says nothing about the 经费 asked for; the words asking for the detail (多久, 资格证书, the
-    奖励 of "什么奖励" among the `asking` phrases) and units (万元) cannot place it, nor can a word no clause
+    奖励 of "什么奖励" among the `asking` phrases), units (万元) and what money is called (奖励, 补贴) cannot place it, nor can a word no clause
     holds. All topic words found when none is rare; none (any sentence stating the detail will do) when no
     clause holds any."""
     topic = [t for t in terms if not any(d.asked.search(t) or d.stated.search(t) for d in DETAILS)
-             and not any(t in phrase for phrase in asking) and not _UNIT.fullmatch(t)]
+             and not any(t in phrase for phrase in asking) and not _UNIT.fullmatch(t) and not MONEY_WORD.fullmatch(t)]
     present = tuple(t for t in topic if index.clauses_containing(t))
     limit = max(3, int(SPECIFIC_SHARE * index.manifest.clauses))
     return tuple(t for t in present if index.clauses_containing(t) <= limit) or present

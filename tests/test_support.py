@@ -85,6 +85,14 @@ def test_asked_details() -> None:
     assert asked_details("联席会议的召集人由哪位领导担任？") == ("人员",)
     assert asked_details("市场监管来抽检，抽走的样品给不给钱？") == ("金额",)  # paid to the caller: an amount
     assert asked_details("这个“三六九”说的是哪些事？") == ("具体名单",)
+    # A question word before what is asked for, however it is phrased
+    assert asked_details("种植户每亩能领多少补贴？") == ("金额",)
+    assert asked_details("社会团体会找企业收立项费吗？") == ("收费",)
+    assert asked_details("秘书处设在哪个城市、哪家单位？") == ("所在单位",)
+    assert asked_details("产业计量测试中心建设在哪些文件里有部署？") == ()  # which documents, not where it sits
+    assert asked_details("要走哪些程序、填什么表？") == ("申请程序",)
+    assert asked_details("房建工地上最少配几名管理人员？") == ("比例或数量",)
+    assert asked_details("这几个数字分别指什么？") == ("具体名单",)  # "这几个" counts nothing
 
 
 def test_a_detail_counts_only_beside_the_question_words(corpus_pipeline: Pipeline) -> None:
@@ -105,6 +113,21 @@ def test_a_detail_belongs_to_the_phrase_it_is_in(corpus_pipeline: Pipeline) -> N
     activity = dataclasses.replace(checks, text="深化“质量服务企业行”活动，2023年开始，每年服务企业600家以上。")
     assert detail_stated("比例或数量", [activity], ["质量服务企业行"])
     assert detail_stated("时间", [activity], ["质量服务企业行"])
+
+
+def test_a_share_is_an_amount_only_of_money(corpus_pipeline: Pipeline) -> None:
+    """"补贴50%" states how much is paid; 汕尾 四（十）'s "体系检查100%全覆盖" states no fine for anything."""
+    clauses = {c.clause_id: c for c in corpus_pipeline.index.clauses_matching(SearchFilters())}
+    checks = clauses["2023-shanwei-quality-strong-city-opinion#四（十）"]
+    assert not detail_stated("金额", [checks], ["检查"])
+    rate = dataclasses.replace(checks, text="偶然所得，适用比例税率，税率为百分之二十。")
+    assert detail_stated("金额", [rate], ["偶然所得"])
+
+
+def test_a_department_question_still_asks_its_deadline(corpus_pipeline: Pipeline) -> None:
+    """"报给哪个部门、几天内报": the department answers the first ask only; no clause gives the deadline."""
+    support = support_for(corpus_pipeline, "产品查出有缺陷要召回，召回计划要报给哪个部门、几天内报？")
+    assert support.asked_details == ("期限",) and support.outcome != "answered"
 
 
 def test_a_year_is_no_period_and_a_list_states_its_items(corpus_pipeline: Pipeline) -> None:
@@ -162,6 +185,9 @@ def test_what_asks_and_how_it_is_said_place_no_detail(corpus_pipeline: Pipeline)
     index = corpus_pipeline.index
     assert "奖励" not in specific_terms(["强县", "奖励"], index, ask_phrases("被评为质量强县的县，能拿到什么奖励？"))
     assert "万元" not in specific_terms(["红点", "万元"], index)
+    # Every amount sits beside a word for money: "有没有奖励？奖多少钱？" is placed by what the 奖励 is for.
+    assert specific_terms(["团体", "领先者", "奖励"], index) == ("团体", "领先者")
+    assert specific_terms(["质量提升", "经费"], index) == ("质量提升",)
     clause = index.clauses_matching(SearchFilters())[0]
     materials = dataclasses.replace(clause, text="提升原材料供给质量，采用新材料，实施科技特派服务团制度。")
     assert not detail_stated("申请程序", [materials], ["特派"])
@@ -176,7 +202,7 @@ def test_what_asks_and_how_it_is_said_place_no_detail(corpus_pipeline: Pipeline)
 
 def test_only_rare_question_words_place_a_detail(corpus_pipeline: Pipeline) -> None:
     index = corpus_pipeline.index
-    assert specific_terms(["质量提升", "经费"], index) == ("经费",)
+    assert specific_terms(["质量提升", "检验检测中心"], index) == ("检验检测中心",)
     assert specific_terms(["质量提升"], index) == ("质量提升",)  # nothing rarer: keep what there is
 
 
@@ -190,7 +216,7 @@ def test_a_multiple_of_the_price_states_an_amount(corpus_pipeline: Pipeline) -> 
 def test_words_no_clause_holds_cannot_place_a_detail(corpus_pipeline: Pipeline) -> None:
     index = corpus_pipeline.index
     assert index.clauses_containing("彩票") == 0
-    assert specific_terms(["彩票", "经费"], index) == ("经费",)
+    assert specific_terms(["彩票", "检验检测中心"], index) == ("检验检测中心",)
     assert specific_terms(["彩票"], index) == ()  # then any sentence stating the detail will do
 
 
