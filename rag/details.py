@@ -89,12 +89,18 @@ DETAILS: tuple[Detail, ...] = tuple(Detail(*row) for row in (
     ("人员", re.compile(r"(组长|负责人|主任|局长|召集人)是谁|谁是(组长|负责人|召集人)|(由|是)(哪位|哪个|什么)领导|(什么|哪个|哪一?级)(职位|职务|级别)的人|由谁(来)?(担任|当)|谁来(当|担任)"),
      re.compile(r"(组长|负责人|主任|局长|召集人)(由|为|是)|由[^，。；]{1,12}(担任|兼任)"), None),
 ))
-_BY_NAME = {detail.name: detail for detail in DETAILS}
+# Any other "多少…"/"几…" asks for a number ("多少分钟能赶到", "过几年", "最高支持多少"), of any unit: asked only
+# when no detail of the table is.
+ANY_NUMBER = Detail("数字", re.compile(r"多少|(?<![哪这那好])几(?![乎十百千万])"),
+                    re.compile(r"\d|[一二三四五六七八九十百千万两]+\s*(个|项|家|名|年|月|日|天|分钟|小时|倍|件|元|万|亿|次|人|岁|周|批|所|条|种)"
+                               r"|百分之"), None, None)
+_BY_NAME = {detail.name: detail for detail in (*DETAILS, ANY_NUMBER)}
 
 
 def asked_details(text: str) -> tuple[str, ...]:
     """The kinds of detail a question asks for ("金额", "网址", …), in DETAILS order. A question may ask several."""
-    return tuple(d.name for d in DETAILS if d.asked.search(text))
+    named = tuple(d.name for d in DETAILS if d.asked.search(text))
+    return named or ((ANY_NUMBER.name,) if ANY_NUMBER.asked.search(text) else ())
 
 
 def detail_named(name: str) -> Detail:

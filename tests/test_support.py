@@ -93,6 +93,10 @@ def test_asked_details() -> None:
     assert asked_details("要走哪些程序、填什么表？") == ("申请程序",)
     assert asked_details("房建工地上最少配几名管理人员？") == ("比例或数量",)
     assert asked_details("这几个数字分别指什么？") == ("具体名单",)  # "这几个" counts nothing
+    # Any other 多少/几 asks for a number; "好几年", "几乎" and "哪几" do not
+    assert asked_details("被困在电梯里，救援的人一般多少分钟能赶到？") == ("数字",)
+    assert asked_details("欠的钱过几年就不用还了？") == ("数字",)
+    assert asked_details("公司好几年不分红，几乎没有消息，能怎么办？") == ()
 
 
 def test_a_detail_counts_only_beside_the_question_words(corpus_pipeline: Pipeline) -> None:
@@ -122,6 +126,13 @@ def test_a_share_is_an_amount_only_of_money(corpus_pipeline: Pipeline) -> None:
     assert not detail_stated("金额", [checks], ["检查"])
     rate = dataclasses.replace(checks, text="偶然所得，适用比例税率，税率为百分之二十。")
     assert detail_stated("金额", [rate], ["偶然所得"])
+
+
+def test_any_number_answers_a_number_asked_for(corpus_pipeline: Pipeline) -> None:
+    clause = corpus_pipeline.index.clauses_matching(SearchFilters())[0]
+    minutes = dataclasses.replace(clause, text="接到电梯困人报警后，救援人员应当在30分钟内到达现场。")
+    vague = dataclasses.replace(clause, text="接到电梯困人报警后，救援人员应当尽快到达现场。")
+    assert detail_stated("数字", [minutes], ["救援"]) and not detail_stated("数字", [vague], ["救援"])
 
 
 def test_a_department_question_still_asks_its_deadline(corpus_pipeline: Pipeline) -> None:
