@@ -86,10 +86,10 @@ def assess_support(query: Query, hits: Sequence[Hit], index: ClauseStore, *,
     unknown, unknown_terms = unknown_share(query, index)
     # A department answer is itself the count asked for ("哪几个部门" is no count to look for), not the
     # deadline or the office asked beside it ("报给哪个部门、几天内报"). "汕尾的呢？" asks what the earlier
-    # question asked.
+    # question asked; "那牵头的是哪个部门？" asks for the department alone.
     ask_text = query.ask
     asked = asked_details(ask_text)
-    if not asked and query.context:
+    if not asked and query.context and query.intent != "department":
         ask_text = " ".join(asking_part(earlier) for earlier in query.context)
         asked = asked_details(ask_text)
     details = tuple(d for d in asked if query.intent != "department" or d != "比例或数量")

@@ -141,6 +141,15 @@ def test_a_department_question_still_asks_its_deadline(corpus_pipeline: Pipeline
     assert support.asked_details == ("期限",) and support.outcome != "answered"
 
 
+@pytest.mark.parametrize("earlier", ["质量月是每年几月？", "汕尾质量强市意见什么时候印发？"])
+def test_a_department_follow_up_asks_for_the_department_alone(corpus_pipeline: Pipeline, earlier: str) -> None:
+    """The earlier question's date is not what "由哪个部门负责？" asks: no "没有写明日期" for it."""
+    retriever = corpus_pipeline.retriever
+    query = retriever.analyze("由哪个部门负责？", history=[earlier])
+    support = assess_support(query, retriever.search(query, k=10), retriever.index, thresholds=THRESHOLDS)
+    assert query.intent == "department" and support.asked_details == () and support.outcome == "answered"
+
+
 def test_a_year_is_no_period_and_a_list_states_its_items(corpus_pipeline: Pipeline) -> None:
     clause = corpus_pipeline.index.clauses_matching(SearchFilters())[0]
     year = dataclasses.replace(clause, text="到2025年，申报工作全面完成。")
