@@ -97,6 +97,15 @@ def test_asked_details() -> None:
     assert asked_details("被困在电梯里，救援的人一般多少分钟能赶到？") == ("数字",)
     assert asked_details("欠的钱过几年就不用还了？") == ("数字",)
     assert asked_details("公司好几年不分红，几乎没有消息，能怎么办？") == ()
+    assert asked_details("罚款能罚到多高？") == ("金额",)
+    assert asked_details("是一年搞一回吗？") == ("频次",)
+    assert asked_details("产业园在哪个区、哪条路上？") == ("地址",)
+    assert asked_details("实验室怎么预约？要填什么申请表？") == ("申请程序",)
+    assert asked_details("在考核里具体能占到几成？") == ("比例或数量",)
+    assert asked_details("服务团的团长是谁？") == ("人员",)
+    assert asked_details("我们做充电宝的，在不在目录里头？") == ("具体名单",)
+    assert asked_details("研发投入强度是怎么算的？") == ("计算方法",)
+    assert asked_details("那份意见啥时候发的？") == ("时间",)  # 啥 is 什么 said aloud
 
 
 def test_a_detail_counts_only_beside_the_question_words(corpus_pipeline: Pipeline) -> None:
@@ -133,6 +142,14 @@ def test_any_number_answers_a_number_asked_for(corpus_pipeline: Pipeline) -> Non
     minutes = dataclasses.replace(clause, text="接到电梯困人报警后，救援人员应当在30分钟内到达现场。")
     vague = dataclasses.replace(clause, text="接到电梯困人报警后，救援人员应当尽快到达现场。")
     assert detail_stated("数字", [minutes], ["救援"]) and not detail_stated("数字", [vague], ["救援"])
+
+
+def test_a_calculation_is_stated_by_its_basis(corpus_pipeline: Pipeline) -> None:
+    """"补偿金怎么算" is answered by "按…工作的年限，每满一年支付一个月工资"; a ranking by 研发投入强度 states no formula."""
+    clause = corpus_pipeline.index.clauses_matching(SearchFilters())[0]
+    basis = dataclasses.replace(clause, text="经济补偿按劳动者在本单位工作的年限，每满一年支付一个月工资的标准向劳动者支付。")
+    ranking = dataclasses.replace(clause, text="对研发投入强度排名全市前三的县（市、区）给予奖励。")
+    assert detail_stated("计算方法", [basis], ["经济补偿"]) and not detail_stated("计算方法", [ranking], ["研发投入"])
 
 
 def test_a_department_question_still_asks_its_deadline(corpus_pipeline: Pipeline) -> None:
