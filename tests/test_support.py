@@ -94,8 +94,8 @@ def test_asked_details() -> None:
     assert asked_details("房建工地上最少配几名管理人员？") == ("比例或数量",)
     assert asked_details("这几个数字分别指什么？") == ("具体名单",)  # "这几个" counts nothing
     # Any other 多少/几 asks for a number; "好几年", "几乎" and "哪几" do not
-    assert asked_details("被困在电梯里，救援的人一般多少分钟能赶到？") == ("数字",)
-    assert asked_details("欠的钱过几年就不用还了？") == ("数字",)
+    assert asked_details("被困在电梯里，救援的人一般多少分钟能赶到？") == ("具体数字",)
+    assert asked_details("欠的钱过几年就不用还了？") == ("具体数字",)
     assert asked_details("公司好几年不分红，几乎没有消息，能怎么办？") == ()
     assert asked_details("罚款能罚到多高？") == ("金额",)
     assert asked_details("是一年搞一回吗？") == ("频次",)
@@ -141,7 +141,7 @@ def test_any_number_answers_a_number_asked_for(corpus_pipeline: Pipeline) -> Non
     clause = corpus_pipeline.index.clauses_matching(SearchFilters())[0]
     minutes = dataclasses.replace(clause, text="接到电梯困人报警后，救援人员应当在30分钟内到达现场。")
     vague = dataclasses.replace(clause, text="接到电梯困人报警后，救援人员应当尽快到达现场。")
-    assert detail_stated("数字", [minutes], ["救援"]) and not detail_stated("数字", [vague], ["救援"])
+    assert detail_stated("具体数字", [minutes], ["救援"]) and not detail_stated("具体数字", [vague], ["救援"])
 
 
 def test_a_calculation_is_stated_by_its_basis(corpus_pipeline: Pipeline) -> None:
