@@ -97,6 +97,7 @@ def load_calibration_questions(paths: Iterable[str | Path], *, split: str = "dev
 SUPPORT_LEVELS = tuple(round(0.800 + 0.001 * i, 3) for i in range(121))  # cosines 0.800 … 0.920
 COVERAGE_WEIGHTS = (0.0, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06)
 UNKNOWN_WEIGHTS = (0.0, 0.01, 0.02, 0.03, 0.05)
+DISAGREEMENT_WEIGHTS = (0.0, 0.005, 0.01, 0.015, 0.02, 0.03)
 # The target is ≤ 3 % on unseen questions; thresholds fitted to the limit on ~180 dev questions overshoot it
 # there (policy test 6.8 % when fitted to 3 %), so calibration keeps a margin.
 MAX_WRONGLY_DECLINED = 0.015
@@ -123,10 +124,12 @@ def calibrate_support(question_sets: Sequence[tuple[Sequence[tuple[str, bool]], 
     if not any(a for _, a in assessed) or all(a for _, a in assessed):
         raise ValueError("calibration needs both answerable and unanswerable questions")
     results = []
-    for level, weight, unknown in itertools.product(SUPPORT_LEVELS, COVERAGE_WEIGHTS, UNKNOWN_WEIGHTS):
-        thresholds = SupportThresholds(min_support=level, coverage_weight=weight, unknown_weight=unknown)
-        outcomes = [("not_found" if not thresholds.supported(s.similarity, s.coverage, s.unknown) else s.outcome, a)
-                    for s, a in assessed]
+    for level, weight, unknown, disagreement in itertools.product(SUPPORT_LEVELS, COVERAGE_WEIGHTS, UNKNOWN_WEIGHTS,
+                                                                  DISAGREEMENT_WEIGHTS):
+        thresholds = SupportThresholds(min_support=level, coverage_weight=weight, unknown_weight=unknown,
+                                       disagreement_weight=disagreement)
+        outcomes = [("not_found" if not thresholds.supported(s.similarity, s.coverage, s.unknown, s.disagree)
+                     else s.outcome, a) for s, a in assessed]
         positives = [o for o, a in outcomes if a]
         negatives = [o for o, a in outcomes if not a]
         wrongly = sum(o == "not_found" for o in positives) / len(positives)

@@ -67,10 +67,12 @@ class Settings:
     # The supported-answer decision (rag/support.py), calibrated on the dev splits of the policy and laws
     # sets pooled (bench/calibrate_support.py): answer when the best cosine of the top clauses
     # + coverage_weight × (IDF-weighted share of its content words in the top clauses)
-    # − unknown_weight × (share of its content words in no clause) ≥ min_support.
-    min_support: float = 0.88
-    coverage_weight: float = 0.02
-    unknown_weight: float = 0.01  # × the share of its content words found in no clause at all
+    # − unknown_weight × (share of its content words in no clause)
+    # − disagreement_weight × (the keyword and the meaning search disagree on the best clause) ≥ min_support.
+    min_support: float = 0.851
+    coverage_weight: float = 0.0
+    unknown_weight: float = 0.03  # × the share of its content words found in no clause at all
+    disagreement_weight: float = 0.02
     llm_base_url: str = ""  # OpenAI-compatible endpoint; "" → extractive answers only
     llm_model: str = ""
     llm_api_key: str = ""

@@ -165,7 +165,7 @@ def ranking_from(settings: Settings) -> Ranking:
 
 def thresholds_from(settings: Settings) -> SupportThresholds:
     return SupportThresholds(min_support=settings.min_support, coverage_weight=settings.coverage_weight,
-                             unknown_weight=settings.unknown_weight)
+                             unknown_weight=settings.unknown_weight, disagreement_weight=settings.disagreement_weight)
 
 
 def open_searcher(settings: Settings, *, embedder: Embedder | None = None) -> Retriever:

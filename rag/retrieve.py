@@ -95,11 +95,11 @@ class Retriever:
         vector = self.query_vector(analyzed.search_text)
         if mode == "dense":
             ranked = self.index.dense_search(vector, depth, filters, sentence_weight=self.ranking.sentence_weight)
-        else:
-            ranked = self._hybrid(analyzed, self.index.hybrid_pool(
-                vector, analyzed.lexical_text, depth, filters, heading_weight=self.ranking.heading_weight,
-                sentence_weight=self.ranking.sentence_weight))
-        return self._hits(ranked, k, vector)
+            return self._hits(ranked, k, vector)
+        pool = self.index.hybrid_pool(vector, analyzed.lexical_text, depth, filters,
+                                      heading_weight=self.ranking.heading_weight,
+                                      sentence_weight=self.ranking.sentence_weight)
+        return self._hits(self._hybrid(analyzed, pool), k, vector, signal_ranks(pool))
 
     def query_vector(self, text: str) -> Matrix:
         """The embedding of a query text, remembered for the next few calls."""
@@ -131,7 +131,8 @@ class Retriever:
             bonus += self.ranking.document_boost * np.asarray([c.doc_id in query.documents for c in clauses])
         return bonus
 
-    def _hits(self, ranked: Sequence[Scored], k: int, query_vector: Matrix | None) -> list[Hit]:
+    def _hits(self, ranked: Sequence[Scored], k: int, query_vector: Matrix | None,
+              ranks: dict[str, tuple[int, int | None]] | None = None) -> list[Hit]:
         chosen: list[Scored] = []
         seen: set[str] = set()
         for scored in ranked:
@@ -145,5 +146,26 @@ class Retriever:
         if query_vector is not None and chosen:
             similarities = [float(s) for s in self.index.dense_scores(
                 [c.clause.clause_id for c in chosen], query_vector, sentence_weight=self.ranking.sentence_weight)]
-        return [Hit(clause=c.clause, score=c.score, rank=rank, similarity=similarity)
+        ranks = ranks or {}
+        return [Hit(clause=c.clause, score=c.score, rank=rank, similarity=similarity,
+                    dense_rank=ranks.get(c.clause.base_id, (None, None))[0],
+                    lexical_rank=ranks.get(c.clause.base_id, (None, None))[1])
                 for rank, (c, similarity) in enumerate(zip(chosen, similarities, strict=True), start=1)]
+
+
+def signal_ranks(pool: CandidatePool) -> dict[str, tuple[int, int | None]]:
+    """Each candidate clause's rank by the dense and by the lexical score alone (parts of a long clause: the
+    best part); no lexical rank without a query word in the clause."""
+    dense_rank = np.empty(len(pool.clauses), dtype=np.int64)
+    dense_rank[np.argsort(-pool.dense, kind="stable")] = np.arange(1, len(pool.clauses) + 1)
+    lexical_rank = np.empty(len(pool.clauses), dtype=np.int64)
+    lexical_rank[np.argsort(-pool.lexical, kind="stable")] = np.arange(1, len(pool.clauses) + 1)
+    ranks: dict[str, tuple[int, int | None]] = {}
+    for i, clause in enumerate(pool.clauses):
+        dense, lexical = int(dense_rank[i]), int(lexical_rank[i]) if pool.lexical[i] > 0 else None
+        if clause.base_id in ranks:  # another part of the same long clause
+            other_dense, other_lexical = ranks[clause.base_id]
+            dense = min(dense, other_dense)
+            lexical = min((r for r in (lexical, other_lexical) if r is not None), default=None)
+        ranks[clause.base_id] = (dense, lexical)
+    return ranks

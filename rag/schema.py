@@ -90,6 +90,10 @@ class Hit:
     score: float  # fused score (hybrid), cosine (dense) or BM25 (lexical)
     rank: int
     similarity: float | None = None  # dense cosine to the query, when the query was embedded
+    # Hybrid search: the clause's rank among the candidates by the dense and by the lexical score alone
+    # (None for no lexical match); the relevance decision reads whether the two searches agree.
+    dense_rank: int | None = None
+    lexical_rank: int | None = None
 
 
 @dataclass(frozen=True)

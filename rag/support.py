@@ -7,6 +7,9 @@ Signals of the top clauses for a `Query`:
   whole corpus is in its domain); it does not depend on the size of the index either;
 - coverage: the IDF-weighted share of the question's content words (a colloquial word counts as
   covered when one of its policy terms is) found in the top clauses;
+- agreement: whether the keyword search's best clause is also among the meaning search's best
+  (`DISAGREEING_RANK`): for a question the documents do not cover, each search finds its own unrelated
+  clause;
 - asked detail: what a figure or detail question asks for (an amount, a date, a web address, a phone
   number…) and whether the top clauses hold it.
 Outcomes: "answered"; "partly" (the topic is covered, the asked detail is not stated); "not_found".
@@ -38,6 +41,9 @@ TOP_FOR_SUPPORT = 3
 WORDS_ONLY_MIN_COVERAGE = 0.5  # lexical search, no cosine: the words decide alone
 WORDS_ONLY_UNKNOWN_WEIGHT = 3.0
 SPECIFIC_SHARE = 0.1  # a word in more than this share of the clauses is too common to place a detail
+# The searches disagree when the keyword search's best clause ranks this low or lower by meaning alone (or
+# when no clause holds a word of the question). Chosen with the weight on the dev splits (3 of 4, 6, 11).
+DISAGREEING_RANK = 4
 _FIELD_LABEL = re.compile(r"^\s*([^：:，。]{1,8})[：:]")
 _PHRASE_END = re.compile(r"[，,；;。]")
 _FOR_PHRASE = re.compile(r"(?:^|[，,；;：:])\s*(对(?!于是|此|外|口|接|标|比|照|称|象|话|待|应))")  # 对 opening a phrase: whom it is for
@@ -45,7 +51,8 @@ _UNIT = re.compile(r"[万亿]?元|%|％")  # every sentence stating an amount ho
 
 @dataclass(frozen=True)
 class SupportThresholds:
-    """An answer needs similarity + coverage_weight × coverage − unknown_weight × unknown ≥ min_support.
+    """An answer needs similarity + coverage_weight × coverage − unknown_weight × unknown
+    − disagreement_weight × (the dense and lexical searches disagree) ≥ min_support.
 
     Calibrated on the eval dev splits (bench/calibrate_support.py); the defaults live in config.Settings.
     One weighted sum, because each signal alone fails differently: colloquial questions share few words
@@ -55,13 +62,15 @@ class SupportThresholds:
     min_support: float
     coverage_weight: float
     unknown_weight: float
+    disagreement_weight: float = 0.0
 
-    def supported(self, similarity: float | None, coverage: float, unknown: float) -> bool:
+    def supported(self, similarity: float | None, coverage: float, unknown: float, disagree: bool = False) -> bool:
         """Without a cosine (lexical search) the words decide alone: half the question's weighted words
         in the top clauses, less three times the share no clause holds."""
         if similarity is None:
             return coverage - WORDS_ONLY_UNKNOWN_WEIGHT * unknown >= WORDS_ONLY_MIN_COVERAGE
-        return similarity + self.coverage_weight * coverage - self.unknown_weight * unknown >= self.min_support
+        return (similarity + self.coverage_weight * coverage - self.unknown_weight * unknown
+                - self.disagreement_weight * disagree) >= self.min_support
 
 
 @dataclass(frozen=True)
@@ -70,6 +79,7 @@ class Support:
     similarity: float | None  # best cosine of the top clauses; None when not embedded (lexical mode)
     coverage: float
     unknown: float  # share of the question's content words that no indexed clause contains
+    disagree: bool  # the keyword search's best clause is not among the meaning search's best (hybrid only)
     missing_terms: tuple[str, ...]  # content words no top clause contains
     asked_details: tuple[str, ...]  # what the question asks for, e.g. ("金额",)
     unstated: tuple[str, ...]  # the asked details no top clause states
@@ -84,6 +94,7 @@ def assess_support(query: Query, hits: Sequence[Hit], index: ClauseStore, *,
     similarity = max(similarities) if similarities else None
     coverage, missing = term_coverage(query, [h.clause for h in top], index)
     unknown, unknown_terms = unknown_share(query, index)
+    disagree = searches_disagree(hits)
     # A department answer is itself the count asked for ("哪几个部门" is no count to look for), not the
     # deadline or the office asked beside it ("报给哪个部门、几天内报"). "汕尾的呢？" asks what the earlier
     # question asked; "那牵头的是哪个部门？" asks for the department alone.
@@ -95,21 +106,32 @@ def assess_support(query: Query, hits: Sequence[Hit], index: ClauseStore, *,
     details = tuple(d for d in asked if query.intent != "department" or d != "比例或数量")
     reasons: list[str] = []
     if not top:
-        return Support("not_found", similarity, 0.0, 1.0, missing, details, details, ("没有检索到任何条款。",))
-    if not thresholds.supported(similarity, coverage, unknown):
+        return Support("not_found", similarity, 0.0, 1.0, disagree, missing, details, details, ("没有检索到任何条款。",))
+    if not thresholds.supported(similarity, coverage, unknown, disagree):
         if unknown_terms:
             reasons.append(f"已收录的文件中没有出现“{'、'.join(unknown_terms[:4])}”")
         elif missing:
             reasons.append(f"最相关的条款中没有出现“{'、'.join(missing[:4])}”")
         reasons.append("最接近的条款与问题的意思相差较远")
-        return Support("not_found", similarity, coverage, unknown, missing, details, details, tuple(reasons))
+        if disagree:
+            reasons.append("关键词检索与语义检索没有找到同一条款")
+        return Support("not_found", similarity, coverage, unknown, disagree, missing, details, details, tuple(reasons))
     terms = specific_terms(query.terms, index, ask_phrases(ask_text))
     unstated = tuple(d for d in details
                      if not detail_stated(d, [h.clause for h in top], terms, asked_events(d, ask_text)))
     if unstated:
-        return Support("partly", similarity, coverage, unknown, missing, details, unstated,
+        return Support("partly", similarity, coverage, unknown, disagree, missing, details, unstated,
                        (f"相关条款没有写明{'、'.join(unstated)}",))
-    return Support("answered", similarity, coverage, unknown, missing, details, (), ())
+    return Support("answered", similarity, coverage, unknown, disagree, missing, details, (), ())
+
+
+def searches_disagree(hits: Sequence[Hit]) -> bool:
+    """Whether the keyword search's best clause ranks `DISAGREEING_RANK` or lower by meaning alone, or no clause
+    holds a word of the question. False without both rankings (dense or lexical search)."""
+    if not hits or hits[0].dense_rank is None:
+        return False
+    best_by_words = next((h for h in hits if h.lexical_rank == 1), None)
+    return best_by_words is None or (best_by_words.dense_rank or DISAGREEING_RANK) >= DISAGREEING_RANK
 
 
 def detail_stated(detail: str, clauses: Sequence[Clause], terms: Sequence[str],

@@ -44,6 +44,18 @@ def test_one_stop_question_finds_the_clause(store_pipeline, mode: str) -> None: 
     assert len({h.clause.base_id for h in hits}) == len(hits)
 
 
+def test_hybrid_hits_carry_the_rank_of_each_search(store_pipeline) -> None:  # type: ignore[no-untyped-def]
+    """What each search alone thinks of a fused hit: the relevance decision reads whether they agree."""
+    question = "哪些部门负责质量基础设施一站式服务？"
+    hybrid = {h.clause.base_id: h for h in store_pipeline.search(question, k=10)}
+    best_by_meaning = store_pipeline.search(question, k=1, mode="dense")[0].clause.base_id
+    best_by_words = store_pipeline.search(question, k=1, mode="lexical")[0].clause.base_id
+    assert hybrid[best_by_meaning].dense_rank == 1 and hybrid[best_by_words].lexical_rank == 1
+    assert all(h.dense_rank is not None and h.dense_rank >= 1 for h in hybrid.values())
+    assert all(h.dense_rank is None and h.lexical_rank is None
+               for h in store_pipeline.search(question, k=3, mode="dense"))
+
+
 def test_traditional_query_matches_simplified_index(store_pipeline) -> None:  # type: ignore[no-untyped-def]
     simplified = store_pipeline.search("推进质量共治由谁牵头", k=3)
     traditional = store_pipeline.search("推進質量共治由誰牽頭", k=3)

@@ -12,7 +12,7 @@ from rag.config import Settings, load_settings
 from rag.details import ask_phrases, asked_details, asked_events
 from rag.embed import Embedder
 from rag.pipeline import Pipeline, thresholds_from
-from rag.support import Support, assess_support, detail_stated, specific_terms
+from rag.support import Support, assess_support, detail_stated, searches_disagree, specific_terms
 
 THRESHOLDS = thresholds_from(Settings())
 
@@ -39,6 +39,24 @@ def test_off_domain_questions_are_declined_with_a_reason(corpus_pipeline: Pipeli
     support = support_for(corpus_pipeline, question)
     assert support.outcome == "not_found"
     assert support.unknown > 0.5 and "已收录的文件中没有出现" in support.reasons[0]
+
+
+@pytest.mark.parametrize(("question", "disagree"), [
+    ("哪些部门负责质量基础设施一站式服务？", False),
+    ("企业主导制定国际标准，市里每个项目奖励多少钱？", False),
+    ("网店找人刷单、刷好评冲销量，被查到会怎么处理？", True),  # 刷单 is in no clause; 网店 and 处理 lead elsewhere
+    ("公司公章丢了，要怎么登报挂失？", True),  # no clause holds a word of it
+])
+def test_the_keyword_and_meaning_searches_agree_on_what_the_documents_cover(
+        corpus_pipeline: Pipeline, question: str, disagree: bool) -> None:
+    hits = corpus_pipeline.retriever.search(question, k=10)
+    assert searches_disagree(hits) is disagree
+    assert not searches_disagree(corpus_pipeline.retriever.search(question, k=10, mode="dense"))  # one ranking only
+
+
+def test_a_decline_says_when_the_searches_disagree(corpus_pipeline: Pipeline) -> None:
+    answer = corpus_pipeline.ask("网店找人刷单、刷好评冲销量，被查到会怎么处理？")
+    assert answer.outcome == "not_found" and "关键词检索与语义检索没有找到同一条款" in answer.reasons
 
 
 def test_an_acronym_asked_in_lower_case_is_found_in_the_documents(corpus_pipeline: Pipeline) -> None:
