@@ -36,7 +36,9 @@ class Detail:
 
 # What money is called: a share of it is an amount (补贴50%), and the word names no topic ("有没有奖励？奖多少？").
 _MONEY = r"(补贴|补助|资助|奖励|奖金|资金|经费|费用?|罚款?|税|价|金额)"
-MONEY_WORD = re.compile(_MONEY)
+# A word that says an amount is meant, by its name or its unit (every sentence stating an amount holds 万元 or
+# %): such a word of the question cannot tell which amount it asks about.
+AMOUNT_WORD = re.compile(rf"{_MONEY}|[万亿]?元|%|％")
 _TIMED = re.compile(r"印发|发布|出台|公布|申报|报名|开始|启动|召开|举办|评选|发放|到账")
 _EVENT_WINDOW = 6  # characters either side of the ask
 

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from rag.chunk import split_at_sentence_ends
 from rag.clause_store import ClauseStore
 from rag.details import (
+    AMOUNT_WORD,
     DETAILS,
-    MONEY_WORD,
     ask_phrases,
     asked_details,
     asked_events,
@@ -47,7 +47,6 @@ DISAGREEING_RANK = 4
 _FIELD_LABEL = re.compile(r"^\s*([^：:，。]{1,8})[：:]")
 _PHRASE_END = re.compile(r"[，,；;。]")
 _FOR_PHRASE = re.compile(r"(?:^|[，,；;：:])\s*(对(?!于是|此|外|口|接|标|比|照|称|象|话|待|应))")  # 对 opening a phrase: whom it is for
-_UNIT = re.compile(r"[万亿]?元|%|％")  # every sentence stating an amount holds one
 
 @dataclass(frozen=True)
 class SupportThresholds:
@@ -197,7 +196,7 @@ def specific_terms(terms: Sequence[str], index: ClauseStore, asking: Sequence[st
     amount sits beside one) cannot place it, nor can a word no clause holds. All topic words found when none
     is rare; none (any sentence stating the detail will do) when no clause holds any."""
     topic = [t for t in terms if not any(d.asked.search(t) or d.stated.search(t) for d in DETAILS)
-             and not any(t in phrase for phrase in asking) and not _UNIT.fullmatch(t) and not MONEY_WORD.fullmatch(t)]
+             and not any(t in phrase for phrase in asking) and not AMOUNT_WORD.fullmatch(t)]
     present = tuple(t for t in topic if index.clauses_containing(t))
     limit = max(3, int(SPECIFIC_SHARE * index.manifest.clauses))
     return tuple(t for t in present if index.clauses_containing(t) <= limit) or present
