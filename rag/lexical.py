@@ -79,6 +79,10 @@ class JiebaTokenizer:
         """Every piece of `text` once, in order (precise mode): "".join(segment(t)) == t."""
         return self._jieba.lcut(text)
 
+    def knows(self, word: str) -> bool:
+        """Whether `word` is in the dictionary, not a guess of jieba's (which glues 官对 in "质量官对学历")."""
+        return bool(self._jieba.FREQ.get(word))
+
 
 @lru_cache(maxsize=4)
 def shared_tokenizer(extra_words: tuple[str, ...] = ()) -> JiebaTokenizer:

@@ -16,7 +16,14 @@ from rag.clean import is_traditional, normalize_width, to_simplified
 from rag.details import asks
 from rag.errors import QueryError
 from rag.lexical import shared_tokenizer
-from rag.vocabulary import INTENT_WORDS, colloquial_in, is_content_word, policy_terms_for
+from rag.vocabulary import (
+    ASKING_NOUNS,
+    GENERIC_WORDS,
+    INTENT_WORDS,
+    colloquial_in,
+    is_content_word,
+    policy_terms_for,
+)
 
 if TYPE_CHECKING:
     from rag.clause_store import DocumentEntry
@@ -68,6 +75,7 @@ class Query:
     context: tuple[str, ...] = ()  # earlier questions an elliptical follow-up leans on, oldest first
     naming: tuple[str, ...] = ()  # the words that named those documents (汕尾, a title, a document number)
     words: tuple[str, ...] = ()  # the index's words that every stage keeps whole when it cuts the question
+    focus: tuple[str, ...] = ()  # what the question asks about by name: 主题口号 of "主题口号是什么？"
 
     @property
     def ask(self) -> str:
@@ -145,7 +153,7 @@ def analyze_question(question: str, *, max_chars: int = 2_000, history: Sequence
                  asks_lead=intent == "department" and bool(LEAD_QUESTION.search(text)),
                  terms=tuple(t for t in content_terms(full, words) if not any(t in word for word in naming)),
                  expansions=policy_terms_for(full), documents=named, context=context, naming=naming,
-                 words=tuple(words))
+                 words=tuple(words), focus=asked_focus(text))
 
 
 def asking_part(text: str) -> str:
@@ -159,6 +167,54 @@ def asking_part(text: str) -> str:
     if len(clauses) < 2 or not _ASKING.search(clauses[-1]):
         return text
     return "".join(sentences[:-1]) + clauses[-1]
+
+
+# "主题口号是什么", "对学历有什么要求": the words just before these name what is asked; "要具备什么资质": the words just
+# after, unless a word of no content follows them ("有什么硬性规定" asks for 规定, which 硬性 only qualifies).
+_NAMED_BEFORE = re.compile(r"(?:是|叫|有|指)(?:什么|哪些|哪几|哪个|哪家|哪位|哪种|谁)")
+_NAMED_AFTER = re.compile(r"什么|哪些|哪个|哪家|哪位|哪种|哪类|哪几[个家种类项条]")
+_FOCUS_CHARS = 8  # how far from the question word the words asked about may reach
+_FOCUS_SKIPPED = frozenset("具体 到底 究竟 都 又 主要 一般 分别".split())
+_POINTING = frozenset("这那哪几每各")  # 这几项, 每项: which ones, not what
+_LINKING = frozenset("对的在把给跟和与及为让被从向于")  # a guessed piece holding one joins two words: 官对 of 质量官对学历
+
+
+def asked_focus(text: str) -> tuple[str, ...]:
+    """The words a question asks about by name, beside its question word: "主题口号" of "2014年全国“质量月”活动定的
+    主题口号是什么？", "学历" of "对学历有什么要求？", "资质" of "要具备什么资质才会被采信？". Only content words that
+    name a thing (not 说法, 名字, 态度, 支持: see vocabulary.ASKING_NOUNS): "有什么支持" names nothing."""
+    ask = asking_part(text).replace("啥", "什么")
+    found: list[str] = []
+    for match in _NAMED_BEFORE.finditer(ask):
+        pieces = shared_tokenizer().segment(ask[max(0, match.start() - _FOCUS_CHARS):match.start()])
+        found.append("".join(reversed(_naming_run(reversed(pieces)))))
+    for match in _NAMED_AFTER.finditer(ask):
+        pieces = shared_tokenizer().segment(ask[match.end():match.end() + _FOCUS_CHARS])
+        run = _naming_run(pieces)
+        after = pieces[len(run)] if len(run) < len(pieces) else ""
+        if not (_is_no_thing(after) or any(_is_no_thing(piece[-k:]) for piece in run[-1:] for k in (2, 3))):
+            found.append("".join(run))
+    return tuple(dict.fromkeys(f for f in found if f))
+
+
+def _is_no_thing(word: str) -> bool:
+    """A word that names no particular thing (规定, 政策, 企业, 态度): what follows a qualifier, or ends a compound
+    (硬性规定)."""
+    return word in INTENT_WORDS or word in GENERIC_WORDS or word in ASKING_NOUNS
+
+
+def _naming_run(pieces: Iterable[str]) -> list[str]:
+    """The content words at the start of `pieces` (read away from the question word), adverbs skipped; a guessed
+    piece ending in a linking character ends the run."""
+    run: list[str] = []
+    for piece in pieces:
+        if not run and piece in _FOCUS_SKIPPED:
+            continue
+        linked = piece[-1] in _LINKING and not shared_tokenizer().knows(piece)
+        if not is_content_word(piece) or piece in ASKING_NOUNS or piece[0] in _POINTING or (run and linked):
+            break
+        run.append(piece)
+    return run
 
 
 def question_intent(text: str) -> str:

@@ -33,7 +33,7 @@ from rag.details import (
     detail_named,
 )
 from rag.lexical import holds_term
-from rag.question import Query, asking_part
+from rag.question import Query, asking_part, content_terms
 from rag.schema import Clause, Hit
 from rag.vocabulary import colloquial_in
 
@@ -118,10 +118,25 @@ def assess_support(query: Query, hits: Sequence[Hit], index: ClauseStore, *,
     terms = specific_terms(query.terms, index, ask_phrases(ask_text))
     unstated = tuple(d for d in details
                      if not detail_stated(d, [h.clause for h in top], terms, asked_events(d, ask_text)))
+    unstated += unnamed_focus(query, [h.clause for h in top], index)
     if unstated:
         return Support("partly", similarity, coverage, unknown, disagree, missing, details, unstated,
                        (f"相关条款没有写明{'、'.join(unstated)}",))
     return Support("answered", similarity, coverage, unknown, disagree, missing, details, (), ())
+
+
+def unnamed_focus(query: Query, clauses: Sequence[Clause], index: ClauseStore) -> tuple[str, ...]:
+    """What the question asks about by name (`Query.focus`: 主题口号, 学历) that no clause of the library names: the
+    clauses on 质量月 state no 主题口号 when no clause holds 口号. A word the top clauses lack but another clause holds
+    is left to retrieval: the answer may be a clause ranked lower, or say it in other words. Named when each of its
+    words is in `clauses` or any clause, or a policy term standing in for it (a colloquial word of the question), or
+    both halves of a long word are in `clauses`."""
+    text = " ".join(f"{c.doc_title} {c.chapter} {c.text}" for c in clauses)
+    colloquial = colloquial_in(query.search_text)
+    return tuple(focus for focus in query.focus
+                 if not all(holds_term(text, word) or _partial(word, text) or index.clauses_containing(word)
+                            or any(t in text for said, terms in colloquial if word in said or said in word for t in terms)
+                            for word in content_terms(focus)))
 
 
 def searches_disagree(hits: Sequence[Hit]) -> bool:

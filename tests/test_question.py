@@ -15,6 +15,7 @@ from rag.passages import quoted_names
 from rag.pipeline import Pipeline
 from rag.question import (
     analyze_question,
+    asked_focus,
     asking_part,
     content_terms,
     follow_up_context,
@@ -281,3 +282,24 @@ def test_question_words_meet_the_documents_acronyms() -> None:
     assert holds_term("通过ISO 9001认证", "iso") and not holds_term("通过认证", "iso")
     counts = TermCounts(["实行CCC认证自我声明", "质量认证", "ISO 9001、ccc"])
     assert (counts("ccc"), counts("iso"), counts("认证"), counts("CCC")) == (2, 1, 2, 1)
+
+
+@pytest.mark.parametrize(("question", "focus"), [
+    ("质量月活动的宣传标语是什么？", ("宣传标语",)),
+    ("首席质量官对学历有什么要求？", ("学历",)),  # not 官对学历: jieba's guess 官对 links two words
+    ("中国质量奖的评审委员会主任是谁？", ("评审委员会主任",)),
+    ("做测评的机构要具备什么资质才会被采信？", ("资质",)),
+    ("企业能享受什么税收优惠？", ("税收优惠",)),
+    ("设首席质量官有什么硬性规定？", ()),  # 硬性 only qualifies the 规定 asked for
+    ("民营企业参加计量比对，国家是啥态度？", ()),
+    ("汕尾对农村消费有什么打算？", ("农村消费",)),
+    # What asks for the shape of an answer names nothing: measures, a relation, names, a meaning.
+    ("国家对中小企业质量提升有啥帮扶？", ()),
+    ("民营企业提升质量有哪些支持？", ()),
+    ("治理雾霾跟产品标准有什么关系？", ("标准",)),  # 关系 asks; the 标准 before it is named
+    ("这几项行动都叫什么名字？", ("行动",)),  # 名字 asks; 这几项 points
+    ("“质量首负责任制”是什么意思？", ()),
+    ("哪些部门负责质量基础设施一站式服务？", ()),
+])
+def test_what_a_question_asks_about_by_name(question: str, focus: tuple[str, ...]) -> None:
+    assert asked_focus(question) == focus

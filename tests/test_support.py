@@ -350,3 +350,22 @@ def test_lexical_search_decides_by_the_words_alone(corpus_pipeline: Pipeline) ->
     assert answered.similarity is None and answered.outcome == "answered" and answered.coverage >= 0.5
     declined = lexical_support("个人所得税起征点现在是多少？")
     assert declined.similarity is None and declined.outcome == "not_found" and declined.unknown > 0.5
+
+
+@pytest.mark.parametrize(("question", "unstated"), [
+    ("质量月活动的宣传标语是什么？", ("宣传标语",)),  # the clauses on 质量月 name no 标语
+    ("首席质量官对学历有什么要求？", ("学历",)),
+    ("“质量首负责任制”是什么意思？", ("含义",)),  # named, never defined
+    ("什么是“领跑者”制度？", ("含义",)),
+])
+def test_a_thing_asked_by_name_must_be_named_and_a_meaning_defined(
+        corpus_pipeline: Pipeline, question: str, unstated: tuple[str, ...]) -> None:
+    support = support_for(corpus_pipeline, question)
+    assert support.outcome == "partly" and support.unstated == unstated
+    answer = corpus_pipeline.ask(question)
+    assert answer.outcome == "partly" and answer.text.startswith(f"文件中有相关规定，但没有写明{unstated[0]}")
+
+
+def test_a_thing_asked_by_name_that_the_clauses_name_is_answered(corpus_pipeline: Pipeline) -> None:
+    assert support_for(corpus_pipeline, "汕尾对农村消费有什么打算？").outcome == "answered"  # 农村消费 is there
+    assert support_for(corpus_pipeline, "民营企业可以申请哪些认证培训？").outcome == "answered"
