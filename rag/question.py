@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rag.clean import is_traditional, normalize_width, to_simplified
-from rag.details import asks
+from rag.details import asked_details, asks
 from rag.errors import QueryError
 from rag.lexical import shared_tokenizer
 from rag.vocabulary import (
@@ -81,6 +81,20 @@ class Query:
     def ask(self) -> str:
         """The part of the question that asks (see `asking_part`)."""
         return asking_part(self.text)
+
+    @property
+    def detail_ask(self) -> str:
+        """Where the details asked for are read: the asking part, or for "汕尾的呢？" the earlier questions' (a
+        department follow-up, "那牵头的是哪个部门？", asks for the department alone)."""
+        if not asked_details(self.ask) and self.context and self.intent != "department":
+            return " ".join(asking_part(earlier) for earlier in self.context)
+        return self.ask
+
+    @property
+    def details(self) -> tuple[str, ...]:
+        """The kinds of detail asked for ("金额", "网址", …, see rag.details). A department answer is itself the count
+        asked for ("哪几个部门" is no count to look for), not the deadline asked beside it ("报给哪个部门、几天内报")."""
+        return tuple(d for d in asked_details(self.detail_ask) if self.intent != "department" or d != "比例或数量")
 
     @property
     def search_text(self) -> str:

@@ -28,12 +28,11 @@ from rag.details import (
     AMOUNT_WORD,
     DETAILS,
     ask_phrases,
-    asked_details,
     asked_events,
     detail_named,
 )
 from rag.lexical import holds_term
-from rag.question import Query, asking_part, content_terms
+from rag.question import Query, content_terms
 from rag.schema import Clause, Hit
 from rag.vocabulary import colloquial_in
 
@@ -94,15 +93,7 @@ def assess_support(query: Query, hits: Sequence[Hit], index: ClauseStore, *,
     coverage, missing = term_coverage(query, [h.clause for h in top], index)
     unknown, unknown_terms = unknown_share(query, index)
     disagree = searches_disagree(hits)
-    # A department answer is itself the count asked for ("哪几个部门" is no count to look for), not the
-    # deadline or the office asked beside it ("报给哪个部门、几天内报"). "汕尾的呢？" asks what the earlier
-    # question asked; "那牵头的是哪个部门？" asks for the department alone.
-    ask_text = query.ask
-    asked = asked_details(ask_text)
-    if not asked and query.context and query.intent != "department":
-        ask_text = " ".join(asking_part(earlier) for earlier in query.context)
-        asked = asked_details(ask_text)
-    details = tuple(d for d in asked if query.intent != "department" or d != "比例或数量")
+    ask_text, details = query.detail_ask, query.details
     reasons: list[str] = []
     if not top:
         return Support("not_found", similarity, 0.0, 1.0, disagree, missing, details, details, ("没有检索到任何条款。",))
