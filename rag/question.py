@@ -183,10 +183,12 @@ def asking_part(text: str) -> str:
     return "".join(sentences[:-1]) + clauses[-1]
 
 
-# "主题口号是什么", "对学历有什么要求": the words just before these name what is asked; "要具备什么资质": the words just
-# after, unless a word of no content follows them ("有什么硬性规定" asks for 规定, which 硬性 only qualifies).
+# "主题口号是什么", "对学历有什么要求": the words just before these name what is asked, unless they only measure ("这一块
+# 有什么动作"); "要具备什么资质才…": the words just after, when the phrase ends there — not a qualifier of what follows
+# ("有什么硬性规定" asks for 规定, "什么专门的工程" for 工程) nor a subject with its verb ("哪几个产业打出…").
 _NAMED_BEFORE = re.compile(r"(?:是|叫|有|指)(?:什么|哪些|哪几|哪个|哪家|哪位|哪种|谁)")
-_NAMED_AFTER = re.compile(r"什么|哪些|哪个|哪家|哪位|哪种|哪类|哪几[个家种类项条]")
+_NAMED_AFTER = re.compile(r"什么(?!样)|哪些|哪个|哪家|哪位|哪种|哪类|哪几[个家种类项条]")
+_PHRASE_ENDS = re.compile(r"^([，。？！、；：,.?!;:\s]|吗|呢|吧|啊|呀|才|就|会|能|可以|要|是|也|都|还)")
 _FOCUS_CHARS = 8  # how far from the question word the words asked about may reach
 _FOCUS_SKIPPED = frozenset("具体 到底 究竟 都 又 主要 一般 分别".split())
 _POINTING = frozenset("这那哪几每各")  # 这几项, 每项: which ones, not what
@@ -196,17 +198,19 @@ _LINKING = frozenset("对的在把给跟和与及为让被从向于")  # a guess
 def asked_focus(text: str) -> tuple[str, ...]:
     """The words a question asks about by name, beside its question word: "主题口号" of "2014年全国“质量月”活动定的
     主题口号是什么？", "学历" of "对学历有什么要求？", "资质" of "要具备什么资质才会被采信？". Only content words that
-    name a thing (not 说法, 名字, 态度, 支持: see vocabulary.ASKING_NOUNS): "有什么支持" names nothing."""
+    name a thing (not 说法, 名字, 态度, 支持: see vocabulary.ASKING_NOUNS): "有什么支持" names nothing, nor does
+    "什么样的产品" (a kind) or "这一块有什么动作"."""
     ask = asking_part(text).replace("啥", "什么")
     found: list[str] = []
     for match in _NAMED_BEFORE.finditer(ask):
         pieces = shared_tokenizer().segment(ask[max(0, match.start() - _FOCUS_CHARS):match.start()])
-        found.append("".join(reversed(_naming_run(reversed(pieces)))))
+        run, _ = _naming_run(reversed(pieces))
+        if not run[-1:] or not run[-1].startswith("一"):  # 这一块, 每一档: a measure, pointing at the topic
+            found.append("".join(reversed(run)))
     for match in _NAMED_AFTER.finditer(ask):
-        pieces = shared_tokenizer().segment(ask[match.end():match.end() + _FOCUS_CHARS])
-        run = _naming_run(pieces)
-        after = pieces[len(run)] if len(run) < len(pieces) else ""
-        if not (_is_no_thing(after) or any(_is_no_thing(piece[-k:]) for piece in run[-1:] for k in (2, 3))):
+        run, after = _naming_run(shared_tokenizer().segment(ask[match.end():]))
+        if (sum(map(len, run)) <= _FOCUS_CHARS and (not after or _PHRASE_ENDS.match(after))
+                and not any(_is_no_thing(piece[-k:]) for piece in run[-1:] for k in (2, 3))):
             found.append("".join(run))
     return tuple(dict.fromkeys(f for f in found if f))
 
@@ -217,18 +221,18 @@ def _is_no_thing(word: str) -> bool:
     return word in INTENT_WORDS or word in GENERIC_WORDS or word in ASKING_NOUNS
 
 
-def _naming_run(pieces: Iterable[str]) -> list[str]:
-    """The content words at the start of `pieces` (read away from the question word), adverbs skipped; a guessed
-    piece ending in a linking character ends the run."""
+def _naming_run(pieces: Iterable[str]) -> tuple[list[str], str]:
+    """The content words at the start of `pieces` (read away from the question word), adverbs skipped, and the
+    piece that ended them ("" at the end); a guessed piece ending in a linking character ends the run."""
     run: list[str] = []
     for piece in pieces:
         if not run and piece in _FOCUS_SKIPPED:
             continue
         linked = piece[-1] in _LINKING and not shared_tokenizer().knows(piece)
         if not is_content_word(piece) or piece in ASKING_NOUNS or piece[0] in _POINTING or (run and linked):
-            break
+            return run, piece
         run.append(piece)
-    return run
+    return run, ""
 
 
 def question_intent(text: str) -> str:

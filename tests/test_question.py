@@ -297,7 +297,11 @@ def test_question_words_meet_the_documents_acronyms() -> None:
     ("国家对中小企业质量提升有啥帮扶？", ()),
     ("民营企业提升质量有哪些支持？", ()),
     ("治理雾霾跟产品标准有什么关系？", ("标准",)),  # 关系 asks; the 标准 before it is named
-    ("这几项行动都叫什么名字？", ("行动",)),  # 名字 asks; 这几项 points
+    ("这几项行动都叫什么名字？", ("行动",)),  # 名字 asks, of the 行动
+    ("市里对计量这一块有什么新举措？", ()),  # 这一块 measures out the topic, it names no thing
+    ("市里组织过什么专门的培训吗？", ()),  # 专门 qualifies the 培训 asked for
+    ("哪几个县城产业撑起了全市经济？", ()),  # a subject and its verb: not a phrase ending at 产业
+    ("想评上得拿出什么样的产品？", ()),  # a kind
     ("“质量首负责任制”是什么意思？", ()),
     ("哪些部门负责质量基础设施一站式服务？", ()),
 ])
