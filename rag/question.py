@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from rag.clean import is_traditional, normalize_width, to_simplified
@@ -75,14 +76,19 @@ class Query:
     context: tuple[str, ...] = ()  # earlier questions an elliptical follow-up leans on, oldest first
     naming: tuple[str, ...] = ()  # the words that named those documents (汕尾, a title, a document number)
     words: tuple[str, ...] = ()  # the index's words that every stage keeps whole when it cuts the question
-    focus: tuple[str, ...] = ()  # what the question asks about by name: 主题口号 of "主题口号是什么？"
 
     @property
     def ask(self) -> str:
         """The part of the question that asks (see `asking_part`)."""
         return asking_part(self.text)
 
-    @property
+    @cached_property
+    def focus(self) -> tuple[str, ...]:
+        """What the question asks about by name: 主题口号 of "主题口号是什么？" (see `asked_focus`). Read only by the
+        answer decision, so a search never pays for it."""
+        return asked_focus(self.text)
+
+    @cached_property
     def detail_ask(self) -> str:
         """Where the details asked for are read: the asking part, or for "汕尾的呢？" the earlier questions' (a
         department follow-up, "那牵头的是哪个部门？", asks for the department alone)."""
@@ -90,7 +96,7 @@ class Query:
             return " ".join(asking_part(earlier) for earlier in self.context)
         return self.ask
 
-    @property
+    @cached_property
     def details(self) -> tuple[str, ...]:
         """The kinds of detail asked for ("金额", "网址", …, see rag.details). A department answer is itself the count
         asked for ("哪几个部门" is no count to look for), not the deadline asked beside it ("报给哪个部门、几天内报")."""
@@ -167,7 +173,7 @@ def analyze_question(question: str, *, max_chars: int = 2_000, history: Sequence
                  asks_lead=intent == "department" and bool(LEAD_QUESTION.search(text)),
                  terms=tuple(t for t in content_terms(full, words) if not any(t in word for word in naming)),
                  expansions=policy_terms_for(full), documents=named, context=context, naming=naming,
-                 words=tuple(words), focus=asked_focus(text))
+                 words=tuple(words))
 
 
 def asking_part(text: str) -> str:

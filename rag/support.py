@@ -123,11 +123,10 @@ def unnamed_focus(query: Query, clauses: Sequence[Clause], index: ClauseStore) -
     words is in `clauses` or any clause, or a policy term standing in for it (a colloquial word of the question), or
     both halves of a long word are in `clauses`."""
     text = " ".join(f"{c.doc_title} {c.chapter} {c.text}" for c in clauses)
-    colloquial = colloquial_in(query.search_text)
-    return tuple(focus for focus in query.focus
-                 if not all(holds_term(text, word) or _partial(word, text) or index.clauses_containing(word)
-                            or any(t in text for said, terms in colloquial if word in said or said in word for t in terms)
-                            for word in content_terms(focus)))
+    named = {focus: content_terms(focus) for focus in query.focus}
+    alternatives = stand_ins(query, [word for words in named.values() for word in words])
+    return tuple(focus for focus, words in named.items()
+                 if not all(_covered(word, text, alternatives[word]) or index.clauses_containing(word) for word in words))
 
 
 def searches_disagree(hits: Sequence[Hit]) -> bool:
@@ -219,7 +218,7 @@ def term_coverage(query: Query, clauses: Sequence[Clause], index: ClauseStore) -
     for term in query.terms:
         weight = _idf(index, term) * min(len(term), 4)
         total += weight
-        if holds_term(text, term) or any(alt in text for alt in alternatives[term]) or _partial(term, text):
+        if _covered(term, text, alternatives[term]):
             covered += weight
         else:
             missing.append(term)
@@ -246,12 +245,17 @@ def _partial(term: str, text: str) -> bool:
     return holds_term(text, term[:middle]) and holds_term(text, term[middle:])
 
 
-def stand_ins(query: Query) -> dict[str, tuple[str, ...]]:
-    """For each content word, the policy terms of the colloquial words of the question that contain it or
-    that it contains (网店 ⊂ 开网店): a clause holding one of them covers the word."""
+def _covered(term: str, text: str, alternatives: Sequence[str]) -> bool:
+    """Whether `text` holds `term`, a policy term standing in for it, or both halves of a long compound."""
+    return holds_term(text, term) or any(alt in text for alt in alternatives) or _partial(term, text)
+
+
+def stand_ins(query: Query, words: Sequence[str] | None = None) -> dict[str, tuple[str, ...]]:
+    """For each content word (or each of `words`), the policy terms of the colloquial words of the question that
+    contain it or that it contains (网店 ⊂ 开网店): a clause holding one of them covers the word."""
     colloquial = colloquial_in(query.search_text)
     return {term: tuple(t for word, terms in colloquial if word in term or term in word for t in terms)
-            for term in query.terms}
+            for term in (query.terms if words is None else words)}
 
 
 def _idf(index: ClauseStore, term: str) -> float:
