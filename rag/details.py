@@ -92,9 +92,19 @@ DETAILS: tuple[Detail, ...] = tuple(Detail(*row) for row in (
      re.compile(r"计算|公式|除以|乘以|之比|比值|按[^，。；]{1,30}(计|算|标准|支付)|每满"), None, None),  # a basis spans phrases
     # Which items a named set holds ("25个重点产业链具体是哪些？"): stated only by a list of them.
     ("具体名单", re.compile(r"具体(是|有)?哪些|都有哪些|分别(是|指)(的是)?(哪些|什么|啥)|名单(有|是|上有)|哪些.{0,8}名单|是哪[两三四五六七八九十\d]+(个|项|类|条|家|种)"
-                          r"|(具体|详细)清单|有没有(名单|清单)|在不在(里头|里面|名单|目录|范围)|包不包括|(具体|都)包括(哪些|啥|什么)|(说|指)的是(哪些|哪几)|是指(哪些|哪几)"),
+                          r"|(具体|详细)清单|有没有(名单|清单)|在不在(里头|里面|名单|目录|范围)|算不算(在)?(里头|里面|其中|之列|范围)|包不包括|(具体|都)包括(哪些|啥|什么)|(说|指)的是(哪些|哪几)|是指(哪些|哪几)"),
      # Named items, not counted categories ("5个主导产业、25条重点产业链" names no 产业链).
      re.compile(r"(、(?!\d)[^、。；，,;]{1,16}){2,}"), None, _LIST_NEAR),
+    # Which place or body by name ("哪个县评上了", "哪家机构来评", "覆盖哪几个镇"): stated by a name of one (在海丰县…,
+    # 由…研究院…) or a list, beside the topic. Which department is responsible is the department answer's to give.
+    ("具体名称", re.compile(r"哪(个|几个|一个|些)?(省|市(?!场)|县|区(?!别)|镇|乡|村|城市|街道)"
+                          r"|哪(个|家|一个|一家|所)(机构|单位|司局|司|处室|科室|学校|院校|高校|医院|协会|企业|公司|厂)"),
+     re.compile(r"(、(?!\d)[^、。；，,;]{1,16}){2,}"
+                r"|(在|于|由|落户|位于|设在|委托)[\u4e00-\u9fff]{2,8}?(?<![强全本各城都超])(省|市(?!场)|县|区|镇|乡|村|研究院"
+                r"|研究所|大学|学院|协会|学会|公司|集团|中心|司(?!法))"), None, _SAME_PHRASE),
+    # What something is called ("后来出台的规划叫啥名"): a title, a quoted name or a list of them beside the topic.
+    ("名称", re.compile(r"叫什么(名字)?|什么名(字|称)|名称是"), re.compile(r"《[^》]{2,}》|“[^”]{2,}”|(、(?!\d)[^、。；，,;]{1,16}){2,}"),
+     None, _SAME_PHRASE),
     ("人员", re.compile(r"(负责人|主任|召集人|[^，。？！]长)是谁|谁是(组长|负责人|召集人)|(由|是)(哪位|哪个|什么)领导|(什么|哪个|哪一?级)(职位|职务|级别)的人|由谁(来)?(担任|当)|谁来(当|担任)"),
      re.compile(r"(组长|负责人|主任|局长|召集人)(由|为|是)|由[^，。；]{1,12}(担任|兼任)"), None),
 ))
@@ -103,6 +113,7 @@ DETAILS: tuple[Detail, ...] = tuple(Detail(*row) for row in (
 ANY_NUMBER = Detail("具体数字", re.compile(r"多少|(?<![哪这那好])几(?![乎十百千万])"),
                     re.compile(r"\d|[一二三四五六七八九十百千万两]+\s*(个|项|家|名|年|月|日|天|分钟|小时|倍|件|元|万|亿|次|人|岁|周|批|所|条|种)"
                                r"|百分之"), None, None)
+_NAMING = ("具体名单", "地址", "所在单位", "地点")  # details whose statement names the place or body asked for
 _BY_NAME = {detail.name: detail for detail in (*DETAILS, ANY_NUMBER)}
 
 
@@ -110,6 +121,8 @@ def asked_details(text: str) -> tuple[str, ...]:
     """The kinds of detail a question asks for ("金额", "网址", …), in DETAILS order. A question may ask several."""
     text = text.replace("啥", "什么")  # said aloud
     named = tuple(d.name for d in DETAILS if d.asked.search(text))
+    if "具体名称" in named and any(other in named for other in _NAMING):  # "设在哪个城市": where it sits names it
+        named = tuple(name for name in named if name != "具体名称")
     return named or ((ANY_NUMBER.name,) if ANY_NUMBER.asked.search(text) else ())
 
 

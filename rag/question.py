@@ -52,7 +52,9 @@ _FRAME_WORD = re.compile(r"\d|计划|纲要|意见|通知|方案|办法|条例|�
 # "X呢？" asks the earlier question again about X; "申报要满足什么条件？" asks something more about the same topic.
 _SAME_QUESTION_ABOUT = re.compile(r"呢[？?。!！\s]*$")
 # A follow-up asking for the national level instead of the place the earlier question named.
-_NATIONAL = re.compile(r"国家层面|中央层面|国家的")
+_NATIONAL = re.compile(r"国家层面|中央层面|(?<![哪各外别他些个方])国家的")  # not "哪些国家的标准": countries
+# The city's own documents ("市里有没有奖励？"), not a supermarket's (超市里).
+_LOCAL = re.compile(r"(?<![超城都门夜])市[里裡]|本市|我们市")
 # Before the clause that asks, a question often describes the situation ("本地几家同行约好一起涨价，这样违法吗？",
 # "我们产品有几个关键部件老依赖进口，…，国家有什么说法？"): a count or an amount there is not what is asked.
 _ASKING = re.compile(r"吗|么|呢|能否|是否|可否|有没有|(.)不\1|什么|啥|哪|怎|如何|多少|多久|多长|几|谁")
@@ -100,7 +102,8 @@ class Query:
     def details(self) -> tuple[str, ...]:
         """The kinds of detail asked for ("金额", "网址", …, see rag.details). A department answer is itself the count
         asked for ("哪几个部门" is no count to look for), not the deadline asked beside it ("报给哪个部门、几天内报")."""
-        return tuple(d for d in asked_details(self.detail_ask) if self.intent != "department" or d != "比例或数量")
+        return tuple(d for d in asked_details(self.detail_ask)
+                     if self.intent != "department" or d not in ("比例或数量", "具体名称"))
 
     @property
     def search_text(self) -> str:
@@ -157,6 +160,7 @@ def analyze_question(question: str, *, max_chars: int = 2_000, history: Sequence
     if context and _SAME_QUESTION_ABOUT.search(text) and new_topic_terms(text, context, naming):
         context = tuple(question_frame(earlier, text, keep=context_naming) for earlier in context)
     asks_national = not named and bool(_NATIONAL.search(text))
+    asks_local = not named and not asks_national and bool(_LOCAL.search(text))
     if asks_national and context_naming:
         # "那国家层面呢？" after a question on 汕尾: the same question, without the place or document.
         context = tuple(_without(earlier, context_naming) for earlier in context)
@@ -169,6 +173,8 @@ def analyze_question(question: str, *, max_chars: int = 2_000, history: Sequence
         named, naming = context_named, context_naming
     if asks_national:
         named = national_documents(documents)  # "国家层面…": the national documents, in a mixed library
+    elif asks_local:
+        named = local_documents(documents)
     return Query(raw=question, text=text, traditional=is_traditional(question), intent=intent,
                  asks_lead=intent == "department" and bool(LEAD_QUESTION.search(text)),
                  terms=tuple(t for t in content_terms(full, words) if not any(t in word for word in naming)),
@@ -337,6 +343,12 @@ def national_documents(documents: Sequence[DocumentEntry]) -> tuple[str, ...]:
     """Documents issued by a national body (an issuer naming no place), when the library also holds others."""
     national = tuple(d.doc_id for d in documents if d.issuer and not PLACE.match(d.issuer))
     return national if len(national) < len(documents) else ()
+
+
+def local_documents(documents: Sequence[DocumentEntry]) -> tuple[str, ...]:
+    """Documents of a city, province or county (or of no known issuer), when the library also holds national ones."""
+    national = set(national_documents(documents))
+    return tuple(d.doc_id for d in documents if d.doc_id not in national) if national else ()
 
 
 def mentioned_documents(text: str, documents: Iterable[DocumentEntry]) -> tuple[str, ...]:

@@ -276,6 +276,15 @@ def test_a_national_follow_up_drops_the_place_of_the_earlier_question(corpus_pip
     assert all(not c.clause.doc_id.startswith("2023-shanwei") for c in answer.citations)
 
 
+def test_the_city_and_the_nation_are_told_from_countries_and_supermarkets(corpus_pipeline: Pipeline) -> None:
+    documents = corpus_pipeline.index.manifest.documents
+    local = analyze_question("市里有没有质量奖？", documents=documents).documents
+    assert set(local) == {SHANWEI, "city-product-quality-implementation-opinion"}
+    assert analyze_question("市裡叫企業學哪些國家的先進標準？", documents=documents).documents == local  # countries
+    assert analyze_question("超市里的食品谁来抽检？", documents=documents).documents == ()
+    assert analyze_question("国家的质量奖怎么评？", documents=documents).documents == (PLAN_2014, PRIVATE, EIGHTEEN)
+
+
 def test_question_words_meet_the_documents_acronyms() -> None:
     """The tokenizer lower-cases (ISO证书 → iso); documents write ISO 9001 and CCC."""
     assert "iso" in content_terms("ISO证书怎么办？")

@@ -135,6 +135,13 @@ def test_asked_details() -> None:
     assert asked_details("我们做充电宝的，在不在目录里头？") == ("具体名单",)
     assert asked_details("研发投入强度是怎么算的？") == ("计算方法",)
     assert asked_details("那份意见啥时候发的？") == ("时间",)  # 啥 is 什么 said aloud
+    # Which place or body by name, and what something is called
+    assert asked_details("市里哪个县已经评上了示范区？") == ("具体名称",)
+    assert asked_details("具体是哪家机构来评？") == ("具体名称",)
+    assert asked_details("种植区具体覆盖哪几个镇？") == ("比例或数量", "具体名称")
+    assert asked_details("后来出台的规划叫啥名？") == ("名称",)
+    assert asked_details("我们这一片，算不算其中一个？") == ("具体名单",)
+    assert asked_details("超市里的散装食品谁来管？") == ()  # no 市 asked for
 
 
 def test_a_detail_counts_only_beside_the_question_words(corpus_pipeline: Pipeline) -> None:
@@ -214,6 +221,27 @@ def test_a_year_is_no_period_and_a_list_states_its_items(corpus_pipeline: Pipeli
     vague = dataclasses.replace(clause, text="建设一批质量创新基地。")  # "一批" counts nothing
     counted_batches = dataclasses.replace(clause, text="培育两批质量创新基地。")
     assert not detail_stated("比例或数量", [vague], ["创新基地"]) and detail_stated("比例或数量", [counted_batches], ["创新基地"])
+
+
+def test_a_place_or_body_asked_for_is_stated_by_its_name(corpus_pipeline: Pipeline) -> None:
+    clause = corpus_pipeline.index.clauses_matching(SearchFilters())[0]
+    named = dataclasses.replace(clause, text="国家级质检中心落户海丰县，服务电子信息产业。")
+    pilot = dataclasses.replace(clause, text="在海丰县、陆河县开展质量品牌提升示范区创建。")
+    unnamed = dataclasses.replace(clause, text="推进质量品牌提升示范区建设，在全市推广经验。")
+    assert detail_stated("具体名称", [named], ["质检中心"]) and detail_stated("具体名称", [pilot], ["示范区"])
+    assert not detail_stated("具体名称", [unnamed], ["示范区"])  # 全市 names no county
+    titled = dataclasses.replace(clause, text="开展制造强国战略研究，形成《中国制造2025》规划。")
+    assert detail_stated("名称", [titled], ["规划"]) and not detail_stated("名称", [unnamed], ["示范区"])
+
+
+@pytest.mark.parametrize(("question", "unstated"), [
+    ("哪个县已经评上了全国质量品牌提升示范区？", ("具体名称",)),  # the city's clause names no county
+    ("汕尾推行智慧质量监管，那个监管系统叫啥名字？", ("名称",)),
+])
+def test_a_name_the_documents_do_not_give_is_not_stated(
+        corpus_pipeline: Pipeline, question: str, unstated: tuple[str, ...]) -> None:
+    answer = corpus_pipeline.ask(question)
+    assert answer.outcome == "partly" and answer.text.startswith(f"文件中有相关规定，但没有写明{unstated[0]}")
 
 
 def test_a_list_names_a_sets_members_beside_the_sets_name(corpus_pipeline: Pipeline) -> None:
