@@ -39,6 +39,8 @@ _MONEY = r"(补贴|补助|资助|奖励|奖金|资金|经费|费用?|罚款?|税
 # A word that says an amount is meant, by its name or its unit (every sentence stating an amount holds 万元 or
 # %): such a word of the question cannot tell which amount it asks about.
 AMOUNT_WORD = re.compile(rf"{_MONEY}|[万亿]?元|%|％")
+# Named items listed ("电子信息、纺织服装、电力能源"), not counted categories ("5个主导产业、25条重点产业链").
+_LISTED = r"(、(?!\d)[^、。；，,;]{1,16}){2,}"
 _TIMED = re.compile(r"印发|发布|出台|公布|申报|报名|开始|启动|召开|举办|评选|发放|到账")
 _EVENT_WINDOW = 6  # characters either side of the ask
 
@@ -93,17 +95,16 @@ DETAILS: tuple[Detail, ...] = tuple(Detail(*row) for row in (
     # Which items a named set holds ("25个重点产业链具体是哪些？"): stated only by a list of them.
     ("具体名单", re.compile(r"具体(是|有)?哪些|都有哪些|分别(是|指)(的是)?(哪些|什么|啥)|名单(有|是|上有)|哪些.{0,8}名单|是哪[两三四五六七八九十\d]+(个|项|类|条|家|种)"
                           r"|(具体|详细)清单|有没有(名单|清单)|在不在(里头|里面|名单|目录|范围)|算不算(在)?(里头|里面|其中|之列|范围)|包不包括|(具体|都)包括(哪些|啥|什么)|(说|指)的是(哪些|哪几)|是指(哪些|哪几)"),
-     # Named items, not counted categories ("5个主导产业、25条重点产业链" names no 产业链).
-     re.compile(r"(、(?!\d)[^、。；，,;]{1,16}){2,}"), None, _LIST_NEAR),
+     re.compile(_LISTED), None, _LIST_NEAR),
     # Which place or body by name ("哪个县评上了", "哪家机构来评", "覆盖哪几个镇"): stated by a name of one (在海丰县…,
     # 由…研究院…) or a list, beside the topic. Which department is responsible is the department answer's to give.
     ("具体名称", re.compile(r"哪(个|几个|一个|些)?(省|市(?!场)|县|区(?!别)|镇|乡|村|城市|街道)"
                           r"|哪(个|家|一个|一家|所)(机构|单位|司局|司|处室|科室|学校|院校|高校|医院|协会|企业|公司|厂)"),
-     re.compile(r"(、(?!\d)[^、。；，,;]{1,16}){2,}"
+     re.compile(_LISTED +
                 r"|(在|于|由|落户|位于|设在|委托)[\u4e00-\u9fff]{2,8}?(?<![强全本各城都超])(省|市(?!场)|县|区|镇|乡|村|研究院"
                 r"|研究所|大学|学院|协会|学会|公司|集团|中心|司(?!法))"), None, _SAME_PHRASE),
     # What something is called ("后来出台的规划叫啥名"): a title, a quoted name or a list of them beside the topic.
-    ("名称", re.compile(r"叫什么(名字)?|什么名(字|称)|名称是"), re.compile(r"《[^》]{2,}》|“[^”]{2,}”|(、(?!\d)[^、。；，,;]{1,16}){2,}"),
+    ("名称", re.compile(r"叫什么(名字)?|什么名(字|称)|名称是"), re.compile(r"《[^》]{2,}》|“[^”]{2,}”|" + _LISTED),
      None, _SAME_PHRASE),
     ("人员", re.compile(r"(负责人|主任|召集人|[^，。？！]长)是谁|谁是(组长|负责人|召集人)|(由|是)(哪位|哪个|什么)领导|(什么|哪个|哪一?级)(职位|职务|级别)的人|由谁(来)?(担任|当)|谁来(当|担任)"),
      re.compile(r"(组长|负责人|主任|局长|召集人)(由|为|是)|由[^，。；]{1,12}(担任|兼任)"), None),

@@ -160,7 +160,7 @@ def analyze_question(question: str, *, max_chars: int = 2_000, history: Sequence
     if context and _SAME_QUESTION_ABOUT.search(text) and new_topic_terms(text, context, naming):
         context = tuple(question_frame(earlier, text, keep=context_naming) for earlier in context)
     asks_national = not named and bool(_NATIONAL.search(text))
-    asks_local = not named and not asks_national and bool(_LOCAL.search(text))
+    asks_local = not named and bool(_LOCAL.search(text))  # 国家层面 wins when both are said
     if asks_national and context_naming:
         # "那国家层面呢？" after a question on 汕尾: the same question, without the place or document.
         context = tuple(_without(earlier, context_naming) for earlier in context)

@@ -122,7 +122,7 @@ def unnamed_focus(query: Query, clauses: Sequence[Clause], index: ClauseStore) -
     is left to retrieval: the answer may be a clause ranked lower, or say it in other words. Named when each of its
     words is in `clauses` or any clause, or a policy term standing in for it (a colloquial word of the question), or
     both halves of a long word are in `clauses`."""
-    text = " ".join(f"{c.doc_title} {c.chapter} {c.text}" for c in clauses)
+    text = _clauses_text(clauses)
     named = {focus: content_terms(focus) for focus in query.focus}
     alternatives = stand_ins(query, [word for words in named.values() for word in words])
     return tuple(focus for focus, words in named.items()
@@ -211,7 +211,7 @@ def term_coverage(query: Query, clauses: Sequence[Clause], index: ClauseStore) -
     """IDF-weighted share of the question's content words found in `clauses`, and the words missing."""
     if not query.terms:
         return 1.0, ()
-    text = " ".join(f"{c.doc_title} {c.chapter} {c.text}" for c in clauses)
+    text = _clauses_text(clauses)
     alternatives = stand_ins(query)
     total = covered = 0.0
     missing = []
@@ -243,6 +243,11 @@ def _partial(term: str, text: str) -> bool:
         return False
     middle = len(term) // 2
     return holds_term(text, term[:middle]) and holds_term(text, term[middle:])
+
+
+def _clauses_text(clauses: Sequence[Clause]) -> str:
+    """Where a question word counts as covered: the clauses' document titles, chapters and text."""
+    return " ".join(f"{c.doc_title} {c.chapter} {c.text}" for c in clauses)
 
 
 def _covered(term: str, text: str, alternatives: Sequence[str]) -> bool:
