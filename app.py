@@ -354,6 +354,12 @@ def prepare(pipeline: Pipeline) -> None:
     except IndexDamaged as error:
         log.warning("%s — rebuilding it from the source files now", error)
         present = False
+    if present and pipeline.index.manifest.embedder.fingerprint != pipeline.query_embedder.fingerprint:
+        # Upgrading to another model (the tuned default, say) makes the old vectors unusable: rebuild, as a
+        # first run would. The old version keeps serving nothing meanwhile, and stays on disk if this fails.
+        log.warning("the index %s was built with another embedder (%s): rebuilding it with %s now",
+                    pipeline.settings.index_dir, pipeline.index.manifest.embedder.name, pipeline.settings.embedder)
+        present = False
     if not present:
         corpus = ", ".join(pipeline.settings.corpus_paths)
         log.info("no index at %s yet: indexing %s (first run only; a few minutes on a small CPU)",
@@ -368,7 +374,7 @@ def prepare(pipeline: Pipeline) -> None:
     # embedder (torch) is not: serving never needs it, and ingests run in a child process
     manifest = index.manifest
     log.info("index %s: %d documents, %d clauses", manifest.location, len(manifest.documents), manifest.clauses)
-    if manifest.embedder.fingerprint != query_embedder.fingerprint:
+    if manifest.embedder.fingerprint != query_embedder.fingerprint:  # the rebuild above failed to change it
         log.warning("the index was built with another embedder: questions will fail until `rag ingest` rebuilds it")
 
 

