@@ -45,6 +45,7 @@ SPECIFIC_SHARE = 0.1  # a word in more than this share of the clauses is too com
 DISAGREEING_RANK = 4
 _FIELD_LABEL = re.compile(r"^\s*([^：:，。]{1,8})[：:]")
 _PHRASE_END = re.compile(r"[，,；;。]")
+_INTRODUCING = re.compile(r"[：:（(]|包括|包含|涵盖|覆盖|分别|即|有|为|是|如|等")
 _FOR_PHRASE = re.compile(r"(?:^|[，,；;：:])\s*(对(?!于是|此|外|口|接|标|比|照|称|象|话|待|应))")  # 对 opening a phrase: whom it is for
 
 @dataclass(frozen=True)
@@ -189,9 +190,15 @@ def _within(stated: re.Match[str], term: str, sentence: str, near: int) -> bool:
     characters apart, no comma between ("奋进“百千万工程”，完整、准确、全面贯彻…" lists no part of the 工程)."""
     for found in re.finditer(re.escape(term), sentence, flags=re.IGNORECASE):
         gap = sentence[found.end():stated.start()] if found.end() <= stated.start() else sentence[stated.end():found.start()]
-        if len(gap) <= near and not _PHRASE_END.search(gap):
+        if len(gap) <= near and not _PHRASE_END.search(gap) and not _inside_first_item(stated, found, gap):
             return True
     return False
+
+
+def _inside_first_item(stated: re.Match[str], found: re.Match[str], gap: str) -> bool:
+    """A list ("、…、…") after the term with nothing introducing it: the term is part of its first item ("建设系统完备、
+    结构优化、高效实用的…" lists qualities, it names no 系统), unlike "产业链包括A、B" or "产业链：A、B"."""
+    return stated.group().startswith("、") and found.end() <= stated.start() and not _INTRODUCING.search(gap)
 
 
 def specific_terms(terms: Sequence[str], index: ClauseStore, asking: Sequence[str] = ()) -> tuple[str, ...]:
