@@ -4,7 +4,7 @@
     python bench/calibrate_support.py --only eval                      # one set
 
 Pools the dev questions of several eval sets, each searched in its own index, so the thresholds hold
-across corpora rather than fitting one. Write the printed values into rag/config.py.
+across corpora rather than fitting one. Write the printed values into rag/support.py (`CALIBRATED`, under the embedder's name).
 """
 
 from __future__ import annotations

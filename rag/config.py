@@ -71,13 +71,12 @@ class Settings:
     # + coverage_weight × (IDF-weighted share of its content words in the top clauses)
     # − unknown_weight × (share of its content words in no clause)
     # − disagreement_weight × (the keyword and the meaning search disagree on the best clause) ≥ min_support.
-    # Recalibrated for the tuned embedder, whose cosines spread wider (dev: 0.874 → 0.849 of unanswerable questions
-    # declined pooled, at ≤ 1.5 % of answerable ones wrongly declined; laws 0.615 → 0.769, policy 0.897 → 0.859).
-    # The disagreement signal, off before (it wrongly declined 3 of 20 later questions), is the calibration's pick.
-    min_support: float = 0.793
-    coverage_weight: float = 0.12
-    unknown_weight: float = 0.02  # × the share of its content words found in no clause at all
-    disagreement_weight: float = 0.02
+    # None: the calibration of the configured embedder (rag.support.CALIBRATED: the tuned default's cosines spread
+    # wider than the untuned e5's, so each has its own); a value here overrides it.
+    min_support: float | None = None
+    coverage_weight: float | None = None
+    unknown_weight: float | None = None  # × the share of its content words found in no clause at all
+    disagreement_weight: float | None = None
     llm_base_url: str = ""  # OpenAI-compatible endpoint; "" → extractive answers only
     llm_model: str = ""
     llm_api_key: str = ""
@@ -159,6 +158,6 @@ def _coerce(raw: str, type_name: Any) -> Any:
         return raw.strip().lower() in ("1", "true", "yes", "on")
     if text == "int":
         return int(raw)
-    if text == "float":
+    if text in ("float", "float | None"):
         return float(raw)
     return raw

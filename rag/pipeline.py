@@ -22,7 +22,7 @@ from rag.question import check_question
 from rag.retrieve import Ranking, Retriever, SearchFilters
 from rag.schema import Answer, Hit
 from rag.store import build_index, open_index
-from rag.support import SupportThresholds
+from rag.support import SupportThresholds, calibrated_thresholds
 
 
 def make_embedder(settings: Settings, *, show_progress: bool | None = None) -> Embedder:
@@ -164,8 +164,11 @@ def ranking_from(settings: Settings) -> Ranking:
 
 
 def thresholds_from(settings: Settings) -> SupportThresholds:
-    return SupportThresholds(min_support=settings.min_support, coverage_weight=settings.coverage_weight,
-                             unknown_weight=settings.unknown_weight, disagreement_weight=settings.disagreement_weight)
+    """The embedder's calibrated thresholds, with any the settings give instead."""
+    calibrated = calibrated_thresholds(settings.embedder)
+    given = {name: getattr(settings, name) for name in
+             ("min_support", "coverage_weight", "unknown_weight", "disagreement_weight")}
+    return dataclasses.replace(calibrated, **{name: value for name, value in given.items() if value is not None})
 
 
 def open_searcher(settings: Settings, *, embedder: Embedder | None = None) -> Retriever:
