@@ -54,7 +54,11 @@ def tokenizer_json_path() -> Path:
 
 def default_model_fingerprint() -> str:
     """sha256 of the bundled .bin: identifies the default model's weights in both backends."""
-    path = packed_weights_path()
+    return file_sha256(packed_weights_path())
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of a file, computed once per size and modification time."""
     stat = path.stat()
     return _sha256_file(str(path), stat.st_size, stat.st_mtime_ns)
 

@@ -13,8 +13,6 @@ the untuned model's 0.739), so the tuned model answers queries on sentence-trans
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import importlib.resources
 from pathlib import Path
 
@@ -35,15 +33,9 @@ def adapter_path() -> Path:
 
 def adapter_digest(path: Path | None = None) -> str:
     """sha256 of the adapter file: part of the tuned model's fingerprint."""
-    file = Path(path or adapter_path())
-    stat = file.stat()
-    return _sha256(str(file), stat.st_size, stat.st_mtime_ns)
+    from rag.e5_model import file_sha256
 
-
-@functools.lru_cache(maxsize=4)
-def _sha256(path: str, size: int, mtime_ns: int) -> str:
-    with open(path, "rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
+    return file_sha256(Path(path or adapter_path()))
 
 
 def load_adapter(path: Path | None = None) -> dict[str, npt.NDArray[np.float32]]:
