@@ -32,7 +32,7 @@ from rag.chat_records import DECLINED_HEADERS, ChatRecords, conversation_files, 
 from rag.clause_store import Progress  # noqa: E402
 from rag.clock import readable_time  # noqa: E402
 from rag.config import Settings, load_settings  # noqa: E402
-from rag.errors import CorpusError, IndexDamaged, RagError, user_message  # noqa: E402
+from rag.errors import CorpusError, IndexDamaged, IndexMismatch, RagError, user_message  # noqa: E402
 from rag.feedback import FeedbackStore  # noqa: E402
 from rag.ingest import load_document  # noqa: E402
 from rag.isolate import run_isolated  # noqa: E402
@@ -354,7 +354,7 @@ def prepare(pipeline: Pipeline) -> None:
     except IndexDamaged as error:
         log.warning("%s — rebuilding it from the source files now", error)
         present = False
-    if present and pipeline.index.manifest.embedder.fingerprint != pipeline.query_embedder.fingerprint:
+    if present and not _searchable(pipeline):
         # Upgrading to another model (the tuned default, say) makes the old vectors unusable: rebuild, as a
         # first run would. The old version keeps serving nothing meanwhile, and stays on disk if this fails.
         log.warning("the index %s was built with another embedder (%s): rebuilding it with %s now",
@@ -369,13 +369,22 @@ def prepare(pipeline: Pipeline) -> None:
                  len(report.added) + len(report.changed) + len(report.unchanged), report.seconds)
         for skipped in report.skipped:
             log.warning("skipped %s: %s", skipped.path, skipped.reason)
-    index = pipeline.index
-    query_embedder = pipeline.query_embedder  # loaded now rather than on the first question; the document
-    # embedder (torch) is not: serving never needs it, and ingests run in a child process
-    manifest = index.manifest
+    manifest = pipeline.index.manifest
     log.info("index %s: %d documents, %d clauses", manifest.location, len(manifest.documents), manifest.clauses)
-    if manifest.embedder.fingerprint != query_embedder.fingerprint:  # the rebuild above failed to change it
+    # This loads the query embedder now rather than on the first question; the document embedder is not loaded:
+    # serving never needs it, and ingests run in a child process.
+    if not _searchable(pipeline):  # the rebuild above did not bring it into the query embedder's space
         log.warning("the index was built with another embedder: questions will fail until `rag ingest` rebuilds it")
+
+
+def _searchable(pipeline: Pipeline) -> bool:
+    """Whether the query embedder may search the index's vectors: the store's own check, so an index of a variant
+    of the same weights (`<weights>+<variant>`) is searched, not rebuilt at every start."""
+    try:
+        pipeline.index.check_embedder(pipeline.query_embedder)
+    except IndexMismatch:
+        return False
+    return True
 
 
 def console_progress() -> Progress:

@@ -15,6 +15,7 @@ After training: rebuild the indexes (`rag ingest`) and recalibrate the answer de
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import math
 import os
@@ -105,7 +106,7 @@ def main() -> None:
     def embed(batch: list[str]) -> torch.Tensor:
         return model(model.tokenize(batch))["sentence_embedding"]
 
-    frozen = SentenceTransformer(str(build_default_model()), device="cpu").eval() if args.documents_only else None
+    frozen = copy.deepcopy(model).eval() if args.documents_only else None  # the untuned weights, before training
 
     def embed_questions(batch: list[str]) -> torch.Tensor:
         if frozen is None:

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from rag.e5_model import file_sha256
 from rag.errors import ModelError
 
 ADAPTER_FILE = "e5_adapter.safetensors"
@@ -33,8 +34,6 @@ def adapter_path() -> Path:
 
 def adapter_digest(path: Path | None = None) -> str:
     """sha256 of the adapter file: part of the tuned model's fingerprint."""
-    from rag.e5_model import file_sha256
-
     return file_sha256(Path(path or adapter_path()))
 
 

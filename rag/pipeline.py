@@ -165,10 +165,9 @@ def ranking_from(settings: Settings) -> Ranking:
 
 def thresholds_from(settings: Settings) -> SupportThresholds:
     """The embedder's calibrated thresholds, with any the settings give instead."""
-    calibrated = calibrated_thresholds(settings.embedder)
-    given = {name: getattr(settings, name) for name in
-             ("min_support", "coverage_weight", "unknown_weight", "disagreement_weight")}
-    return dataclasses.replace(calibrated, **{name: value for name, value in given.items() if value is not None})
+    given = {f.name: getattr(settings, f.name) for f in dataclasses.fields(SupportThresholds)}
+    return dataclasses.replace(calibrated_thresholds(settings.embedder),
+                               **{name: value for name, value in given.items() if value is not None})
 
 
 def open_searcher(settings: Settings, *, embedder: Embedder | None = None) -> Retriever:

@@ -31,6 +31,8 @@ from rag.details import (
     asked_events,
     detail_named,
 )
+from rag.e5_model import TUNED_MODEL_NAME
+from rag.embed import DEFAULT_NAMES
 from rag.lexical import holds_term
 from rag.question import Query, content_terms
 from rag.schema import Clause, Hit
@@ -76,20 +78,19 @@ class SupportThresholds:
 CALIBRATED = {
     # Recalibrated for the tuned embedder, whose cosines spread wider (pooled dev declined 0.849 at 1.5 % wrongly
     # declined; the disagreement signal, off for the untuned model, is the calibration's pick).
-    "multilingual-e5-small-tuned": SupportThresholds(min_support=0.793, coverage_weight=0.12, unknown_weight=0.02,
-                                                     disagreement_weight=0.02),
-    # The untuned e5 (its calibration before the tuned model; the disagreement weight it picked, 0.851 / 0 / 0.03 /
-    # 0.02, wrongly declined 3 of 20 answerable questions written later, so it stays off).
-    "multilingual-e5-small": SupportThresholds(min_support=0.88, coverage_weight=0.02, unknown_weight=0.01,
-                                               disagreement_weight=0.0),
+    TUNED_MODEL_NAME: SupportThresholds(min_support=0.793, coverage_weight=0.12, unknown_weight=0.02,
+                                        disagreement_weight=0.02),
+    # The untuned e5, under each of its names (its calibration before the tuned model; the disagreement weight it
+    # picked, 0.851 / 0 / 0.03 / 0.02, wrongly declined 3 of 20 answerable questions written later, so it stays off).
+    **dict.fromkeys(DEFAULT_NAMES, SupportThresholds(min_support=0.88, coverage_weight=0.02, unknown_weight=0.01,
+                                                     disagreement_weight=0.0)),
 }
-CALIBRATED["intfloat/multilingual-e5-small"] = CALIBRATED["multilingual-e5-small"]
 
 
 def calibrated_thresholds(embedder: str) -> SupportThresholds:
     """The thresholds calibrated for `embedder`; another model gets the default model's, a guess until it is
     calibrated (bench/calibrate_support.py) and its values set in the configuration."""
-    return CALIBRATED.get(embedder, CALIBRATED["multilingual-e5-small-tuned"])
+    return CALIBRATED.get(embedder, CALIBRATED[TUNED_MODEL_NAME])
 
 
 @dataclass(frozen=True)
