@@ -32,7 +32,7 @@ from rag.retrieve import Ranking, Retriever  # noqa: E402
 from rag.schema import Matrix  # noqa: E402
 
 GRID = {
-    "dense_weight": (0.4, 0.5, 0.6),
+    "dense_weight": (0.4, 0.5, 0.6, 0.7, 0.8),
     "sentence_weight": (0.0, 0.3, 0.5, 0.7),
     "heading_weight": (0.0, 0.3, 0.6),
     "department_boost": (0.0, 0.1, 0.2),
@@ -79,6 +79,7 @@ def main() -> None:
     parser.add_argument("--index", default=None)
     parser.add_argument("--split", default="dev", choices=("dev", "test"))
     parser.add_argument("--only-defaults", action="store_true", help="score the configured ranking only")
+    parser.add_argument("--top", type=int, default=25, help="print this many of the best settings")
     args = parser.parse_args()
     settings = load_settings(index_dir=args.index)
     eval_set = load_eval_set(args.set)
@@ -101,7 +102,7 @@ def main() -> None:
         retriever.ranking = ranking
         rows.append((score(retriever, questions, "hybrid"), ranking))
     rows.sort(key=lambda row: (-row[0]["mrr@10"], -row[0]["hit@1"]))
-    for metrics, ranking in rows[:25]:
+    for metrics, ranking in rows[:args.top]:
         print(describe(ranking) + "  " + "  ".join(f"{k} {v:.3f}" for k, v in metrics.items())
               + ("  ← configured" if ranking == defaults else ""))
 

@@ -55,8 +55,8 @@ class Settings:
     candidates: int = 50  # per retriever, before fusion
     # Hybrid ranking (rag.retrieve.Ranking), tuned on the eval dev split (bench/tune_ranking.py):
     # fused = (dense_weight · minmax(cosine) + lexical_weight · minmax(BM25)) / Σ weights, plus bonuses.
-    dense_weight: float = 0.6
-    lexical_weight: float = 0.4
+    dense_weight: float = 0.7
+    lexical_weight: float = 0.3
     sentence_weight: float = 0.7  # a clause's dense score: (1 − w) · own cosine + w · best sentence's cosine
     heading_weight: float = 0.3  # BM25 on document title/chapter, relative to BM25 on the clause text
     department_boost: float = 0.1  # for department questions, clauses that name departments

@@ -41,6 +41,10 @@ DEFINITION_WEIGHT = 0.5
 _ASKS_SANCTION = re.compile(r"怎么(处罚|罚|处理|处置)|会怎(样|么样)|什么(后果|处罚|责任)")
 _SANCTION = re.compile(r"罚款|没收|吊销|责令|拘留|处分|追究.{0,6}责任|处以|查处|惩戒|黑名单")
 SANCTION_WEIGHT = 1.5
+# "政府有啥帮扶？" asks what is done: a target rate ("合格率力争达到94.8%") shares the question's words (抽检、合格)
+# and states no measure.
+_TARGET_RATE = re.compile(r"率(?:力争|稳定|保持|分别)?(?:达到|保持在|为|在|不低于|提高到|提升到)?\s*\d+(?:\.\d+)?\s*%")
+TARGET_WEIGHT = 0.3
 LIST_LEAD_MAX_CHARS = 160  # a longer lead line of a list keeps its first and last parts
 _BIGRAM_DUPLICATE = 0.6  # sentences sharing this share of character bigrams say the same thing
 _WEAK_STATEMENT = 0.5  # relative to the best sentence's score
@@ -237,7 +241,7 @@ class ExtractiveGenerator:
     def _sentences(self, question: str, hits: Sequence[Hit], terms: list[str], citations: CitationNumbers, *,
                    figures_only: bool, whole_measures: bool = False) -> list[str]:
         """The best-scoring sentences of the top clauses, one statement per clause."""
-        scored = _scored_sentences(question, hits, terms, figures_only=figures_only)
+        scored = _scored_sentences(question, hits, terms, figures_only=figures_only, measures=whole_measures)
         ranked = sorted((s for s in scored if s.score > 0), key=lambda s: (-s.score, s.hit.rank, s.order))
         best = ranked[0].score if ranked else 0.0
         if not ranked:
@@ -340,7 +344,8 @@ def _retrieval_leads(groups: list[list[_Sentence]], best: float) -> list[list[_S
     return [leader, *(group for group in groups if group is not leader)]
 
 
-def _scored_sentences(question: str, hits: Sequence[Hit], terms: list[str], *, figures_only: bool) -> list[_Sentence]:
+def _scored_sentences(question: str, hits: Sequence[Hit], terms: list[str], *, figures_only: bool,
+                      measures: bool = False) -> list[_Sentence]:
     """Every candidate sentence of the hits, scored by the question's words and the hit's rank."""
     candidates: list[tuple[Hit, int, str]] = []
     consultation = bool(ASKS_CONSULTATION.search(question))
@@ -370,6 +375,8 @@ def _scored_sentences(question: str, hits: Sequence[Hit], terms: list[str], *, f
             score *= DEFINITION_WEIGHT  # repeats the question's words, answers only "什么是…"
         if asks_sanction and _SANCTION.search(text):
             score *= SANCTION_WEIGHT
+        if measures and _TARGET_RATE.search(text):
+            score *= TARGET_WEIGHT
         if any(shape.search(text) for shape in shapes):
             score += bonus * _rank_decay(hit.rank)
         scored.append(_Sentence(hit, order, text, score))

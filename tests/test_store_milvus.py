@@ -219,7 +219,10 @@ def test_bad_uri_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_milvus_bm25_search(corpus_copy: Path, tmp_path: Path, hashing_embedder: HashingEmbedder) -> None:
     """Milvus's own full-text search (jieba analyzer, BM25) in place of ours."""
-    settings = milvus_settings(tmp_path / "idx", corpus_copy, milvus_lexical="milvus")
+    # The hashing embedder's cosines carry no meaning: weigh the keyword side as much as they do, so that the
+    # hybrid check below is about Milvus's BM25 reaching the fusion.
+    settings = milvus_settings(tmp_path / "idx", corpus_copy, milvus_lexical="milvus", dense_weight=0.5,
+                               lexical_weight=0.5)
     ingest(settings, embedder=hashing_embedder)  # type: ignore[arg-type]
     searcher = open_searcher(settings, embedder=hashing_embedder)  # type: ignore[arg-type]
     one_stop = f"{CHANGED}#六（十六）"

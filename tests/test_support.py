@@ -61,9 +61,9 @@ def test_a_decline_says_when_the_searches_disagree(corpus_pipeline: Pipeline) ->
 
 
 def test_a_disagreement_weight_declines_what_the_searches_disagree_on(corpus_pipeline: Pipeline) -> None:
-    """The calibrated weight (0.02) leaves this one answered; a larger weight declines it."""
+    """The calibrated weight (0.03) leaves this answerable question answered; a larger weight declines it."""
     retriever = corpus_pipeline.retriever
-    query = retriever.analyze("网店找人刷单、刷好评冲销量，被查到会怎么处理？")
+    query = retriever.analyze("假货在外地造、拉到汕尾来卖，两边的监管能联起手来吗？")
     hits = retriever.search(query, k=10)
     weighted = dataclasses.replace(THRESHOLDS, disagreement_weight=0.05)
     assert assess_support(query, hits, retriever.index, thresholds=THRESHOLDS).outcome == "answered"
