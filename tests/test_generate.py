@@ -125,6 +125,16 @@ def test_rate_question_answers_with_the_target_rate(clauses: dict[str, Clause]) 
     assert [c.clause.clause_id for c in answer.citations] == [f"{SHANWEI}#一（二）"]
 
 
+def test_a_measures_question_is_not_answered_by_a_target_rate(clauses: dict[str, Clause]) -> None:
+    """"政府有啥帮扶？" shares 抽检、合格 with a target ("食品抽检合格率达到98.5%以上") ranked first: the measures lead."""
+    hits = hits_for(clauses, f"{SHANWEI}#一（二）", f"{SHANWEI}#七（二十）", f"{SHANWEI}#四（十二）",
+                    f"{PLAN_2022}#六（十六）", "2021-qi-private-enterprises-opinion#二（六）")
+    answer = ExtractiveGenerator().answer(analyze_question("我是开小厂的，产品老是被抽检不合格，政府有啥帮扶？"), hits)
+    first = answer.text.splitlines()[0]
+    assert "合格率" not in first and "帮扶" in first
+    assert_citations_resolve(answer, hits)
+
+
 def test_date_question_finds_the_date_line(clauses: dict[str, Clause]) -> None:
     hits = hits_for(clauses, f"{PLAN_2014}#序言", f"{PLAN_2014}#四（十五）")
     answer = ExtractiveGenerator().answer(analyze_question("2014年质量工作行动计划是国务院办公厅哪天印发的？"), hits)
