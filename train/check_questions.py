@@ -8,6 +8,7 @@ on it would tune the model to the questions it is scored on. `--drop-near-eval` 
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 import sys
@@ -47,10 +48,11 @@ def eval_bigrams() -> tuple[frozenset[str], ...]:
     return tuple(han_bigrams(text) for text in texts)
 
 
-def closeness_to_eval(question: str) -> float:
-    """The highest bigram Jaccard between `question` and any eval question or turn."""
+def near_eval(question: str) -> bool:
+    """Whether `question` shares at least `NEAR_EVAL` of its bigrams (Jaccard) with an eval question or turn."""
     own = han_bigrams(question)
-    return max((len(own & other) / len(own | other) for other in eval_bigrams() if own | other), default=0.0)
+    return max((len(own & other) / len(own | other) for other in eval_bigrams() if own | other),
+               default=0.0) >= NEAR_EVAL
 
 
 def problems(path: Path) -> tuple[list[str], dict[str, int]]:
@@ -77,7 +79,7 @@ def problems(path: Path) -> tuple[list[str], dict[str, int]]:
             found.append(f"line {number}: style {style!r}")
         if question in seen:
             found.append(f"line {number}: duplicate question")
-        if question and closeness_to_eval(question) >= NEAR_EVAL:
+        if question and near_eval(question):
             found.append(f"line {number}: close to an eval question: {question}")
         seen.add(question)
         styles[style] = styles.get(style, 0) + 1
@@ -90,23 +92,26 @@ def drop_near_eval(path: Path) -> list[str]:
     for line in path.read_text(encoding="utf-8").splitlines():
         if line.strip():
             question = json.loads(line)["q"]
-            (dropped if closeness_to_eval(question) >= NEAR_EVAL else kept).append((question, line))
+            (dropped if near_eval(question) else kept).append((question, line))
     path.write_text("".join(line + "\n" for _, line in kept), encoding="utf-8")
     return [question for question, _ in dropped]
 
 
 def main() -> None:
-    names = [name for name in sys.argv[1:] if name != "--drop-near-eval"]
-    if "--drop-near-eval" in sys.argv[1:]:
-        for name in names:
-            for question in drop_near_eval(Path(name)):
-                print(f"{name}: dropped, close to an eval question: {question}")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("files", nargs="+", type=Path)
+    parser.add_argument("--drop-near-eval", action="store_true", help="rewrite the files without them first")
+    args = parser.parse_args()
+    if args.drop_near_eval:
+        for path in args.files:
+            for question in drop_near_eval(path):
+                print(f"{path}: dropped, close to an eval question: {question}")
     failed = False
-    for name in names:
-        found, styles = problems(Path(name))
+    for path in args.files:
+        found, styles = problems(path)
         for problem in found:
-            print(f"{name}: {problem}")
-        print(f"{name}: {sum(styles.values())} questions, {len(found)} problems, styles {styles}")
+            print(f"{path}: {problem}")
+        print(f"{path}: {sum(styles.values())} questions, {len(found)} problems, styles {styles}")
         failed = failed or bool(found)
     sys.exit(1 if failed else 0)
 
