@@ -2,6 +2,7 @@
 
     python bench/tune_embedder.py                      # ~55 min on 2 CPU cores (6,523 questions); writes rag/e5_adapter.safetensors
     python bench/tune_embedder.py --out /tmp/a.safetensors --epochs 1 --rank 16
+    python bench/tune_embedder.py --questions train/questions --questions train/extra_questions --out /tmp/b.safetensors
 
 Each training question names a law file under ../shared/corpora/laws and the article that answers it
 (train/README.md). The articles are cut by our own chunker, so the model learns the passages an index holds.
@@ -33,12 +34,12 @@ QUESTIONS = ROOT / "train" / "questions"
 NEGATIVE_DEPTH = 10
 
 
-def training_pairs(questions_dir: Path, laws: Path) -> tuple[list[tuple[str, int]], list[str]]:
+def training_pairs(questions_dirs: list[Path], laws: Path) -> tuple[list[tuple[str, int]], list[str]]:
     """(question, index of its clause) pairs and every clause text of the files the questions name."""
     from rag.ingest import load_document
     from rag.passages import indexed_clauses, passage_text
 
-    records = [json.loads(line) for file in sorted(questions_dir.glob("*.jsonl"))
+    records = [json.loads(line) for directory in questions_dirs for file in sorted(directory.glob("*.jsonl"))
                for line in file.read_text(encoding="utf-8").splitlines() if line.strip()]
     texts: list[str] = []
     position: dict[tuple[str, str], int] = {}
@@ -55,6 +56,9 @@ def training_pairs(questions_dir: Path, laws: Path) -> tuple[list[tuple[str, int
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default=str(ROOT / "rag" / "e5_adapter.safetensors"))
+    parser.add_argument("--questions", action="append", type=Path,
+                        help="a folder of question files (repeatable; default train/questions, what the bundled "
+                             "adapter was trained on; add train/extra_questions for the stop-29 run, train/README.md)")
     parser.add_argument("--epochs", type=float, default=1.0)
     parser.add_argument("--lr", type=float, default=2e-5)
     parser.add_argument("--batch", type=int, default=16)
@@ -76,7 +80,7 @@ def main() -> None:
 
     random.seed(args.seed)
     torch.manual_seed(args.seed)
-    pairs, texts = training_pairs(QUESTIONS, LAWS)
+    pairs, texts = training_pairs(args.questions or [QUESTIONS], LAWS)
     print(f"{len(pairs)} questions over {len(texts)} clauses", flush=True)
     model = SentenceTransformer(str(build_default_model()), device="cpu")
     model.max_seq_length = args.max_tokens
