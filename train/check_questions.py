@@ -51,8 +51,7 @@ def eval_bigrams() -> tuple[frozenset[str], ...]:
 def near_eval(question: str) -> bool:
     """Whether `question` shares at least `NEAR_EVAL` of its bigrams (Jaccard) with an eval question or turn."""
     own = han_bigrams(question)
-    return max((len(own & other) / len(own | other) for other in eval_bigrams() if own | other),
-               default=0.0) >= NEAR_EVAL
+    return any(len(own & other) / len(own | other) >= NEAR_EVAL for other in eval_bigrams() if own | other)
 
 
 def problems(path: Path) -> tuple[list[str], dict[str, int]]:
@@ -88,13 +87,17 @@ def problems(path: Path) -> tuple[list[str], dict[str, int]]:
 
 def drop_near_eval(path: Path) -> list[str]:
     """Rewrite `path` without its questions close to eval; returns the dropped ones."""
-    kept, dropped = [], []
+    kept: list[str] = []
+    dropped: list[str] = []
     for line in path.read_text(encoding="utf-8").splitlines():
         if line.strip():
             question = json.loads(line)["q"]
-            (dropped if near_eval(question) else kept).append((question, line))
-    path.write_text("".join(line + "\n" for _, line in kept), encoding="utf-8")
-    return [question for question, _ in dropped]
+            if near_eval(question):
+                dropped.append(question)
+            else:
+                kept.append(line)
+    path.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
+    return dropped
 
 
 def main() -> None:
