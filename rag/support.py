@@ -121,9 +121,9 @@ def assess_support(query: Query, hits: Sequence[Hit], index: ClauseStore, *,
         return Support("not_found", similarity, 0.0, 1.0, disagree, missing, details, details, ("没有检索到任何条款。",))
     if not thresholds.supported(similarity, coverage, unknown, disagree):
         if unknown_terms:
-            reasons.append(f"已收录的文件中没有出现“{'、'.join(unknown_terms[:4])}”")
+            reasons.append(f"已收录的文件中没有出现“{'、'.join(longest_forms(unknown_terms)[:4])}”")
         elif missing:
-            reasons.append(f"最相关的条款中没有出现“{'、'.join(missing[:4])}”")
+            reasons.append(f"最相关的条款中没有出现“{'、'.join(longest_forms(missing)[:4])}”")
         reasons.append("最接近的条款与问题的意思相差较远")
         if disagree:
             reasons.append("关键词检索与语义检索没有找到同一条款")
@@ -136,6 +136,11 @@ def assess_support(query: Query, hits: Sequence[Hit], index: ClauseStore, *,
         return Support("partly", similarity, coverage, unknown, disagree, missing, details, unstated,
                        (f"相关条款没有写明{'、'.join(unstated)}",))
     return Support("answered", similarity, coverage, unknown, disagree, missing, details, (), ())
+
+
+def longest_forms(terms: Sequence[str]) -> tuple[str, ...]:
+    """The words to show a user, each once: 增值税 and 起征点, not also their pieces 增值 and 起征."""
+    return tuple(t for t in terms if not any(t != other and t in other for other in terms))
 
 
 def unnamed_focus(query: Query, clauses: Sequence[Clause], index: ClauseStore) -> tuple[str, ...]:

@@ -42,6 +42,11 @@ def test_off_domain_questions_are_declined_with_a_reason(corpus_pipeline: Pipeli
     assert support.unknown > 0.5 and "已收录的文件中没有出现" in support.reasons[0]
 
 
+def test_a_decline_names_each_missing_word_once(corpus_pipeline: Pipeline) -> None:
+    support = support_for(corpus_pipeline, "公司的增值税起征点是多少？")
+    assert support.reasons[0] == "已收录的文件中没有出现“增值税、起征点”"  # not also 增值 and 起征
+
+
 @pytest.mark.parametrize(("question", "disagree"), [
     ("哪些部门负责质量基础设施一站式服务？", False),
     ("企业主导制定国际标准，市里每个项目奖励多少钱？", False),
