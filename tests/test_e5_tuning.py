@@ -115,18 +115,19 @@ def _checker() -> ModuleType:
 
 
 def test_training_questions_name_real_articles_and_stay_apart_from_eval() -> None:
-    """train/questions (the bundled adapter's) and train/extra_questions: every line names a real article, none close
+    """train/questions, train/local_questions and train/extra_questions: every line names a real article, none close
     to an eval question (train/check_questions.py)."""
     checker = _checker()
-    bundled, extra = (sorted((TRAIN / folder).glob("*.jsonl")) for folder in ("questions", "extra_questions"))
-    files = bundled + extra
+    bundled, local, extra = (sorted((TRAIN / folder).glob("*.jsonl"))
+                             for folder in ("questions", "local_questions", "extra_questions"))
+    files = bundled + local + extra
 
     def read(paths: list[Path]) -> list[dict[str, str]]:
         return [json.loads(line) for path in paths for line in path.read_text(encoding="utf-8").splitlines()
                 if line.strip()]
 
     records = read(files)
-    assert len(read(bundled)) > 6_000 and len(records) > 10_000
+    assert len(read(bundled)) > 6_000 and len(read(local)) > 2_800 and len(records) > 13_000
     assert all(set(r) == {"q", "file", "article", "style"} for r in records)
     assert {r["style"] for r in records} == set(checker.STYLES)
     assert [problem for file in files for problem in checker.problems(file)[0]] == []
