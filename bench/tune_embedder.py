@@ -58,7 +58,7 @@ def main() -> None:
     parser.add_argument("--out", default=str(ROOT / "rag" / "e5_adapter.safetensors"))
     parser.add_argument("--questions", action="append", type=Path,
                         help="a folder of question files (repeatable; default train/questions, what the bundled "
-                             "adapter was trained on; add train/extra_questions for the stop-29 run, train/README.md)")
+                             "adapter was trained on; add train/extra_questions or train/local_questions for the stop-29 and stop-30 runs, train/README.md)")
     parser.add_argument("--epochs", type=float, default=1.0)
     parser.add_argument("--lr", type=float, default=2e-5)
     parser.add_argument("--batch", type=int, default=16)
