@@ -118,19 +118,15 @@ def test_training_questions_name_real_articles_and_stay_apart_from_eval() -> Non
     """train/questions, train/local_questions and train/extra_questions: every line names a real article, none close
     to an eval question (train/check_questions.py)."""
     checker = _checker()
-    bundled, local, extra = (sorted((TRAIN / folder).glob("*.jsonl"))
-                             for folder in ("questions", "local_questions", "extra_questions"))
-    files = bundled + local + extra
-
-    def read(paths: list[Path]) -> list[dict[str, str]]:
-        return [json.loads(line) for path in paths for line in path.read_text(encoding="utf-8").splitlines()
-                if line.strip()]
-
-    records = read(files)
-    assert len(read(bundled)) > 6_000 and len(read(local)) > 2_800 and len(records) > 13_000
+    files = {folder: sorted((TRAIN / folder).glob("*.jsonl"))
+             for folder in ("questions", "local_questions", "extra_questions")}
+    by_folder = {folder: [json.loads(line) for path in paths for line in path.read_text(encoding="utf-8").splitlines()
+                          if line.strip()] for folder, paths in files.items()}
+    records = [record for folder_records in by_folder.values() for record in folder_records]
+    assert len(by_folder["questions"]) > 6_000 and len(by_folder["local_questions"]) > 2_800 and len(records) > 13_000
     assert all(set(r) == {"q", "file", "article", "style"} for r in records)
     assert {r["style"] for r in records} == set(checker.STYLES)
-    assert [problem for file in files for problem in checker.problems(file)[0]] == []
+    assert [problem for paths in files.values() for file in paths for problem in checker.problems(file)[0]] == []
     eval_laws = {path.stem.split("(")[0] for path in (TRAIN.parent / "eval/laws/corpus").glob("*.md")}
     assert not {Path(r["file"]).stem.split("(")[0] for r in records} & eval_laws
 
