@@ -6,7 +6,8 @@
 
 Each training question names a law file under ../shared/corpora/laws and the article that answers it
 (train/README.md). The articles are cut by our own chunker, so the model learns the passages an index holds.
-One hard negative per question: a clause the untuned model ranks in its top 10 that is not the answer.
+One hard negative per question: a clause the untuned model ranks in its top 10 that is not the answer
+(`--mine-with ADAPTER`: the model with that adapter ranks them instead; training still starts untuned).
 Loss: in-batch softmax over the batch's answers and hard negatives at e5's temperature (scale 100), the
 layers trained and the word embeddings frozen; the change is then cut to rank 16 (rag.e5_tuning).
 After training: rebuild the indexes (`rag ingest`) and recalibrate the answer decision on dev
@@ -53,6 +54,14 @@ def training_pairs(questions_dirs: list[Path], laws: Path) -> tuple[list[tuple[s
     return [(r["q"], position[(r["file"], r["article"])]) for r in records], texts
 
 
+def load_encoder_weights(model, state: dict) -> None:
+    """Put `state` (numpy arrays by parameter name) into a SentenceTransformer e5's encoder."""
+    import numpy as np
+    import torch
+
+    model[0].auto_model.load_state_dict({name: torch.from_numpy(np.ascontiguousarray(value)) for name, value in state.items()})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default=str(ROOT / "rag" / "e5_adapter.safetensors"))
@@ -68,6 +77,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--documents-only", action="store_true",
                         help="tune the passage side only, questions embedded by the untuned model (measured in the README)")
+    parser.add_argument("--mine-with", type=Path,
+                        help="an adapter file: hard negatives from that tuned model's top 10 instead of the untuned one's")
     args = parser.parse_args()
 
     import numpy as np
@@ -87,10 +98,15 @@ def main() -> None:
     base = {name: value.detach().numpy().copy() for name, value in model[0].auto_model.state_dict().items()}
 
     started = time.perf_counter()
+    if args.mine_with:  # rank with the tuned weights, then train from the untuned ones as always
+        from rag.e5_tuning import apply_adapter, load_adapter
+        load_encoder_weights(model, apply_adapter(base, load_adapter(args.mine_with)))
     passages = model.encode(["passage: " + t for t in texts], batch_size=32, normalize_embeddings=True)
     queries = model.encode(["query: " + q for q, _ in pairs], batch_size=64, normalize_embeddings=True)
     scores = queries @ passages.T
-    print(f"untuned: hit@1 {np.mean([int(np.argmax(row)) == answer for (_, answer), row in zip(pairs, scores, strict=True)]):.3f} "
+    if args.mine_with:
+        load_encoder_weights(model, base)
+    print(f"{'mining model' if args.mine_with else 'untuned'}: hit@1 {np.mean([int(np.argmax(row)) == answer for (_, answer), row in zip(pairs, scores, strict=True)]):.3f} "
           f"over the training clauses ({time.perf_counter() - started:.0f} s)", flush=True)
     triples = []
     for (question, answer), row in zip(pairs, scores, strict=True):
