@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from tune_embedder import LAWS, load_encoder_weights, training_pairs  # noqa: E402
+from tune_embedder import LAWS, encoder_weights, load_encoder_weights, training_pairs  # noqa: E402
 
 DEPTH = 10
 
@@ -41,8 +41,7 @@ def answer_ranks(adapter: str, pairs: list[tuple[str, int]], texts: list[str]) -
     model = SentenceTransformer(str(build_default_model()), device="cpu")
     model.max_seq_length = 512
     if adapter != "untuned":
-        base = {name: value.detach().numpy().copy() for name, value in model[0].auto_model.state_dict().items()}
-        load_encoder_weights(model, apply_adapter(base, load_adapter(Path(adapter))))
+        load_encoder_weights(model, apply_adapter(encoder_weights(model), load_adapter(Path(adapter))))
     passages = model.encode(["passage: " + text for text in texts], batch_size=32, normalize_embeddings=True)
     queries = model.encode(["query: " + question for question, _ in pairs], batch_size=64, normalize_embeddings=True)
     ranks = []

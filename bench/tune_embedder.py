@@ -54,6 +54,11 @@ def training_pairs(questions_dirs: list[Path], laws: Path) -> tuple[list[tuple[s
     return [(r["q"], position[(r["file"], r["article"])]) for r in records], texts
 
 
+def encoder_weights(model) -> dict:
+    """A copy of a SentenceTransformer e5's encoder weights, numpy arrays by parameter name."""
+    return {name: value.detach().numpy().copy() for name, value in model[0].auto_model.state_dict().items()}
+
+
 def load_encoder_weights(model, state: dict) -> None:
     """Put `state` (numpy arrays by parameter name) into a SentenceTransformer e5's encoder."""
     import numpy as np
@@ -95,7 +100,7 @@ def main() -> None:
     print(f"{len(pairs)} questions over {len(texts)} clauses", flush=True)
     model = SentenceTransformer(str(build_default_model()), device="cpu")
     model.max_seq_length = args.max_tokens
-    base = {name: value.detach().numpy().copy() for name, value in model[0].auto_model.state_dict().items()}
+    base = encoder_weights(model)
 
     started = time.perf_counter()
     if args.mine_with:  # rank with the tuned weights, then train from the untuned ones as always
@@ -154,7 +159,7 @@ def main() -> None:
             if step % 20 == 0 or step == steps:
                 print(f"step {step}/{steps} loss {float(loss.detach()):.3f} "
                       f"{time.perf_counter() - started:.0f} s", flush=True)
-    tuned = {name: value.detach().numpy() for name, value in encoder.state_dict().items()}
+    tuned = encoder_weights(model)
     adapter = low_rank_adapter(base, tuned, args.rank)
     save_file(adapter, args.out, metadata={"questions": str(len(pairs)), "rank": str(args.rank),
                                            "epochs": str(args.epochs), "lr": str(args.lr)})
