@@ -32,6 +32,9 @@ class Detail:
     # later phrase belongs to something else ("…奖励，到2025年，全市参与制修订…团体标准达到100项以上"), and one
     # named before a phrase opening with 对 too (read in support._amount_topics).
     topic_first: bool = False
+    # The kind of name asked for ("哪几个镇": 镇), read inside the ask: a statement names one of that kind
+    # ("海城镇、梅陇镇"), not any list beside the topic ("甘薯、丝苗米、生猪").
+    kind: re.Pattern[str] | None = None
 
 
 # What money is called: a share of it is an amount (补贴50%), and the word names no topic ("有没有奖励？奖多少？").
@@ -102,7 +105,8 @@ DETAILS: tuple[Detail, ...] = tuple(Detail(*row) for row in (
                           r"|哪(个|家|一个|一家|所)(机构|单位|司局|司|处室|科室|学校|院校|高校|医院|协会|企业|公司|厂)"),
      re.compile(_LISTED +
                 r"|(在|于|由|落户|位于|设在|委托)[\u4e00-\u9fff]{2,8}?(?<![强全本各城都超])(省|市(?!场)|县|区|镇|乡|村|研究院"
-                r"|研究所|大学|学院|协会|学会|公司|集团|中心|司(?!法))"), None, _SAME_PHRASE),
+                r"|研究所|大学|学院|协会|学会|公司|集团|中心|司(?!法))"), None, _SAME_PHRASE, False,
+     re.compile(r"省|市(?!场)|县|区|镇|乡|村|街道")),
     # What something is called ("后来出台的规划叫啥名"): a title, a quoted name or a list of them beside the topic.
     ("名称", re.compile(r"叫什么(名字)?|什么名(字|称)|名称是"), re.compile(r"《[^》]{2,}》|“[^”]{2,}”|" + _LISTED),
      None, _SAME_PHRASE),
@@ -148,6 +152,15 @@ def asked_events(name: str, text: str) -> tuple[str, ...]:
         window = text[max(0, ask.start() - _EVENT_WINDOW) : ask.end() + _EVENT_WINDOW]
         found += [event.group() for event in detail.event.finditer(window)]
     return tuple(dict.fromkeys(found))
+
+
+def asked_kinds(name: str, text: str) -> tuple[str, ...]:
+    """The kinds of name the detail `name` asked in `text` is of: "镇" in "覆盖哪几个镇？"; () when any will do."""
+    detail = _BY_NAME[name]
+    if detail.kind is None:
+        return ()
+    return tuple(dict.fromkeys(kind.group() for ask in detail.asked.finditer(text.replace("啥", "什么"))
+                               for kind in detail.kind.finditer(ask.group())))
 
 
 def asks(text: str) -> list[re.Match[str]]:

@@ -29,6 +29,7 @@ from rag.details import (
     DETAILS,
     ask_phrases,
     asked_events,
+    asked_kinds,
     detail_named,
 )
 from rag.e5_model import TUNED_MODEL_NAME
@@ -48,6 +49,8 @@ DISAGREEING_RANK = 4
 _FIELD_LABEL = re.compile(r"^\s*([^：:，。]{1,8})[：:]")
 _PHRASE_END = re.compile(r"[，,；;。]")
 _INTRODUCING = re.compile(r"[：:（(]|包括|包含|涵盖|覆盖|分别|即|有|为|是|如|等")
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_UNIT_CHARS = 3  # beside a figure: 万元, 个, 年
 _FOR_PHRASE = re.compile(r"(?:^|[，,；;：:])\s*(对(?!于是|此|外|口|接|标|比|照|称|象|话|待|应))")  # 对 opening a phrase: whom it is for
 
 @dataclass(frozen=True)
@@ -129,8 +132,10 @@ def assess_support(query: Query, hits: Sequence[Hit], index: ClauseStore, *,
             reasons.append("关键词检索与语义检索没有找到同一条款")
         return Support("not_found", similarity, coverage, unknown, disagree, missing, details, details, tuple(reasons))
     terms = specific_terms(query.terms, index, ask_phrases(ask_text))
+    given = tuple(_NUMBER.findall(query.text))
     unstated = tuple(d for d in details
-                     if not detail_stated(d, [h.clause for h in top], terms, asked_events(d, ask_text)))
+                     if not detail_stated(d, [h.clause for h in top], terms, asked_events(d, ask_text),
+                                          asked_kinds(d, ask_text), given))
     unstated += unnamed_focus(query, [h.clause for h in top], index)
     if unstated:
         return Support("partly", similarity, coverage, unknown, disagree, missing, details, unstated,
@@ -166,9 +171,11 @@ def searches_disagree(hits: Sequence[Hit]) -> bool:
 
 
 def detail_stated(detail: str, clauses: Sequence[Clause], terms: Sequence[str],
-                  events: Sequence[str] = ()) -> bool:
+                  events: Sequence[str] = (), kinds: Sequence[str] = (), given: Sequence[str] = ()) -> bool:
     """Whether a sentence of `clauses` holds the kind of detail asked for next to one of `terms` (and to
-    one of `events`, what the detail belongs to: the date of 印发).
+    one of `events`, what the detail belongs to: the date of 印发), naming one of `kinds` when the question asks
+    for a kind of name (镇 in "哪几个镇"). A number of the question (`given`: the 96333 of "打了96333，多少分钟能
+    赶到") is no answer to it.
 
     The same sentence, because a clause about 质量奖 may hold an amount that belongs to another measure; for an
     amount, the part of it up to the phrase holding the amount ("…给予10万元奖励，到2025年…团体标准…": a word
@@ -179,23 +186,39 @@ def detail_stated(detail: str, clauses: Sequence[Clause], terms: Sequence[str],
     """
     kind = detail_named(detail)
     shape, near = kind.stated, kind.near
+
+    def statements_in(sentence: str) -> list[re.Match[str]]:
+        return [m for m in shape.finditer(sentence)
+                if (not kinds or any(k in m.group() for k in kinds)) and not _restates(m, sentence, given)]
+
     for clause in clauses:
         for sentence in split_at_sentence_ends(clause.text):
-            if not shape.search(sentence) or (events and not any(e in sentence for e in events)):
+            statements = statements_in(sentence)
+            if not statements or (events and not any(e in sentence for e in events)):
                 continue
             if not terms:
                 return True
             if kind.topic_first:  # what each amount is for, read from the words before it
                 sentence = "\n".join(_amount_topics(shape, sentence))
+                statements = statements_in(sentence)
             field = _FIELD_LABEL.match(sentence)
             if field and kind.asked.search(field.group(1)) and any(holds_term(clause.text, t) for t in terms):
                 return True
             if near is None and any(holds_term(sentence, t) or _partial(t, sentence) for t in terms):
                 return True
-            if near is not None and any(_within(stated, t, sentence, near) for stated in shape.finditer(sentence)
-                                        for t in terms):
+            if near is not None and any(_within(stated, t, sentence, near) for stated in statements for t in terms):
                 return True
     return False
+
+
+def _restates(stated: re.Match[str], sentence: str, numbers: Sequence[str]) -> bool:
+    """Whether `stated` is a figure of the question: the numbers it touches (read whole: the 9 of 96333 is 96333)
+    are all `numbers`, with no more than a unit beside them (2014年, 20万元; a title holding 2014 names more)."""
+    touched = [n for n in _NUMBER.finditer(sentence) if n.start() < stated.end() and stated.start() < n.end()]
+    if not touched or any(n.group() not in numbers for n in touched):
+        return False
+    start, end = min(stated.start(), touched[0].start()), max(stated.end(), touched[-1].end())
+    return end - start - sum(len(n.group()) for n in touched) <= _UNIT_CHARS
 
 
 def _amount_topics(shape: re.Pattern[str], sentence: str) -> list[str]:

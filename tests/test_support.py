@@ -10,7 +10,7 @@ import pytest
 
 from rag.clause_store import SearchFilters
 from rag.config import Settings, load_settings
-from rag.details import ask_phrases, asked_details, asked_events
+from rag.details import ask_phrases, asked_details, asked_events, asked_kinds
 from rag.embed import Embedder
 from rag.pipeline import Pipeline, thresholds_from
 from rag.support import CALIBRATED, Support, assess_support, detail_stated, searches_disagree, specific_terms
@@ -184,6 +184,28 @@ def test_any_number_answers_a_number_asked_for(corpus_pipeline: Pipeline) -> Non
     minutes = dataclasses.replace(clause, text="接到电梯困人报警后，救援人员应当在30分钟内到达现场。")
     vague = dataclasses.replace(clause, text="接到电梯困人报警后，救援人员应当尽快到达现场。")
     assert detail_stated("具体数字", [minutes], ["救援"]) and not detail_stated("具体数字", [vague], ["救援"])
+
+
+def test_a_number_the_question_gives_answers_nothing(corpus_pipeline: Pipeline) -> None:
+    """"打了96333，多少分钟能赶到？": the clause's 96333 is the caller's number, not the minutes asked for."""
+    clause = corpus_pipeline.index.clauses_matching(SearchFilters())[0]
+    platform = dataclasses.replace(clause, text="加快“96333”电梯应急处置平台建设，提升救援效率。")
+    minutes = dataclasses.replace(clause, text="拨打96333后，救援人员应当在30分钟内到达。")
+    assert detail_stated("具体数字", [platform], ["救援"]) and not detail_stated("具体数字", [platform], ["救援"], given=("96333",))
+    assert detail_stated("具体数字", [minutes], ["救援"], given=("96333",))
+    titled = dataclasses.replace(clause, text="后来出台了《贯彻实施质量发展纲要2014年行动计划》。")  # a title names more than a year
+    assert detail_stated("名称", [titled], ["行动计划"], given=("2014",))
+
+
+def test_which_towns_is_stated_by_named_towns(corpus_pipeline: Pipeline) -> None:
+    """"覆盖哪几个镇？" asks for towns: a list of crops beside the topic names none."""
+    question = "汕尾要做大做强的莲花山茶，种植区具体覆盖哪几个镇？"
+    assert "具体名称" in asked_details(question) and asked_kinds("具体名称", question) == ("镇",)
+    clause = corpus_pipeline.index.clauses_matching(SearchFilters())[0]
+    crops = dataclasses.replace(clause, text="做大做强陆河青梅、陂洋菠萝、莲花山茶等特色产业。")
+    towns = dataclasses.replace(clause, text="莲花山茶种植区覆盖海城镇、可塘镇、黄羌镇。")
+    assert detail_stated("具体名称", [crops], ["莲花山茶"]) and not detail_stated("具体名称", [crops], ["莲花山茶"], kinds=("镇",))
+    assert detail_stated("具体名称", [towns], ["莲花山茶"], kinds=("镇",))
 
 
 def test_a_calculation_is_stated_by_its_basis(corpus_pipeline: Pipeline) -> None:
