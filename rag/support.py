@@ -186,6 +186,8 @@ def detail_stated(detail: str, clauses: Sequence[Clause], terms: Sequence[str],
     """
     kind = detail_named(detail)
     shape, near = kind.stated, kind.near
+    # What the detail belongs to places nothing: "每年什么时候开始申报" is not answered by any year beside 申报.
+    terms = [t for t in terms if t not in events] or terms
 
     def statements_in(sentence: str) -> list[re.Match[str]]:
         return [m for m in shape.finditer(sentence)

@@ -197,6 +197,16 @@ def test_a_number_the_question_gives_answers_nothing(corpus_pipeline: Pipeline) 
     assert detail_stated("名称", [titled], ["行动计划"], given=("2014",))
 
 
+def test_what_a_date_belongs_to_does_not_place_it(corpus_pipeline: Pipeline) -> None:
+    """"科技计划每年什么时候开始申报？": a target year in a sentence on 申报 work dates no 科技计划 申报."""
+    clause = corpus_pipeline.index.clauses_matching(SearchFilters())[0]
+    other = dataclasses.replace(clause, text="积极组织各县做好申报工作，力争到2023年底实现全覆盖。")
+    dated = dataclasses.replace(clause, text="市级科技计划项目自2024年6月起开始申报。")
+    terms, events = ["科技计划", "申报"], ("申报",)
+    assert detail_stated("时间", [other], terms) and not detail_stated("时间", [other], terms, events)
+    assert detail_stated("时间", [dated], terms, events)
+
+
 def test_which_towns_is_stated_by_named_towns(corpus_pipeline: Pipeline) -> None:
     """"覆盖哪几个镇？" asks for towns: a list of crops beside the topic names none."""
     question = "汕尾要做大做强的莲花山茶，种植区具体覆盖哪几个镇？"
