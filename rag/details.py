@@ -93,8 +93,18 @@ DETAILS: tuple[Detail, ...] = tuple(Detail(*row) for row in (
      re.compile(r"是指|指的是|(?<![立随])即(?![将时使])|也就是|所谓|（[^）]{4,}）|\([^)]{4,}\)"), None),
     ("资格条件", re.compile(r"资格|证书|条件|门槛|要求是什么|够不够格|才(能)?算"), re.compile(r"资格|条件|具备|取得.{0,8}(证|资质)"), None),
     # How a figure is worked out ("研发投入强度是怎么算的？"): a formula or a basis of calculation.
-    ("计算方法", re.compile(r"怎么(算|计算)(?!.{0,2}(违法|侵权|犯罪))|如何(计算|算)|计算(方法|公式|标准)|算法"),
-     re.compile(r"计算|公式|除以|乘以|之比|比值|按[^，。；]{1,30}(计|算|标准|支付)|每满"), None, None),  # a basis spans phrases
+    # …and how it is scored ("按什么口径算", "怎么打分"): the basis or the scoring rules.
+    ("计算方法", re.compile(r"怎么(算|计算)(?!.{0,2}(违法|侵权|犯罪))|如何(计算|算)|计算(方法|公式|标准)|算法|(什么|哪个)口径|口径是"
+                          r"|(怎么|如何)(打分|评分)|(打分|评分)(标准|办法|细则|规则)"),
+     re.compile(r"计算|公式|除以|乘以|之比|比值|按[^，。；]{1,30}(计|算|标准|支付)|每满|口径|评分|分值|得分"), None, None),  # a basis spans phrases
+    # Whether two benefits add up ("省里资助过了，市里的还能叠加拿吗？"): stated by a rule on stacking.
+    ("能否叠加", re.compile(r"叠加|重复(享受|拿|领|申报|奖励|资助|补贴)|同时享受|兼得|(两|几)笔[^，。？！]{0,6}(都|一起)(能|可以)?拿"),
+     re.compile(r"叠加|重复(享受|奖励|资助|补贴|支持)|同时享受|兼得|就高|不再(重复)?给予"), None),
+    # A form to fill in ("承诺书有没有统一模板？"): stated only where one is named.
+    ("统一模板", re.compile(r"模板|范本|样表|示范文本|格式文本"), re.compile(r"模板|范本|样表|示范文本|格式文本"), None),
+    # How a sum is shared out ("三家一起起草的，20万元奖励怎么分？").
+    ("分配方式", re.compile(r"怎么分(?![类级别析工])|如何分配|怎么分配|分配(比例|方式|办法)"),
+     re.compile(r"分配|按[^，。；]{0,12}比例|平均|分成"), None),
     # Which items a named set holds ("25个重点产业链具体是哪些？"): stated only by a list of them.
     ("具体名单", re.compile(r"具体(是|有)?哪些|都有哪些|分别(是|指)(的是)?(哪些|什么|啥)|名单(有|是|上有)|哪些.{0,8}名单|是哪[两三四五六七八九十\d]+(个|项|类|条|家|种)"
                           r"|(具体|详细)清单|有没有(名单|清单)|在不在(里头|里面|名单|目录|范围)|算不算(在)?(里头|里面|其中|之列|范围)|包不包括|(具体|都)包括(哪些|啥|什么)|(说|指)的是(哪些|哪几)|是指(哪些|哪几)"),

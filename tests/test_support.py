@@ -197,6 +197,24 @@ def test_a_number_the_question_gives_answers_nothing(corpus_pipeline: Pipeline) 
     assert detail_stated("名称", [titled], ["行动计划"], given=("2014",))
 
 
+def test_stacking_templates_shares_and_scoring_are_asks_of_their_own(corpus_pipeline: Pipeline) -> None:
+    """Hotline asks the clauses rarely state: can two awards be stacked, is there a template, how a sum is shared,
+    how something is scored. A clause on the award answers none of them; a rule on it does."""
+    assert asked_details("省里资助过了，市里这两笔奖励能叠加拿吗？") == ("能否叠加",)
+    assert asked_details("承诺书有没有统一模板？") == ("统一模板",)
+    assert asked_details("三家一起起草的，市里那20万元奖励怎么分？") == ("分配方式",)
+    assert asked_details("领跑者评价看哪些指标、怎么打分？") == ("计算方法",)
+    assert asked_details("国家会不会给央企打分考核？") == ()  # whether it is done, which a clause may say
+    clause = corpus_pipeline.index.clauses_matching(SearchFilters())[0]
+    award = dataclasses.replace(clause, text="对获得中国标准创新贡献奖的企业，给予20万元奖励。")
+    rule = dataclasses.replace(clause, text="同一项目获得多项奖励的，按就高原则给予奖励，不重复奖励。")
+    terms = ["奖励"]
+    assert not detail_stated("能否叠加", [award], terms) and detail_stated("能否叠加", [rule], terms)
+    assert not detail_stated("分配方式", [award], ["标准创新贡献奖"])
+    shared = dataclasses.replace(clause, text="多家企业共同主导起草的标准项目，奖励资金按起草单位排名比例分配。")
+    assert detail_stated("分配方式", [shared], ["起草"])
+
+
 def test_what_a_date_belongs_to_does_not_place_it(corpus_pipeline: Pipeline) -> None:
     """"科技计划每年什么时候开始申报？": a target year in a sentence on 申报 work dates no 科技计划 申报."""
     clause = corpus_pipeline.index.clauses_matching(SearchFilters())[0]
