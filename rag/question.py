@@ -91,6 +91,12 @@ class Query:
         return asked_focus(self.text)
 
     @cached_property
+    def choices(self) -> tuple[tuple[str, ...], ...]:
+        """The alternatives an either-or question offers, each as its own content words (see `asked_choices`). Read
+        only by the answer decision."""
+        return asked_choices(self.text)
+
+    @cached_property
     def detail_ask(self) -> str:
         """Where the details asked for are read: the asking part, or for "汕尾的呢？" the earlier questions' (a
         department follow-up, "那牵头的是哪个部门？", asks for the department alone)."""
@@ -225,6 +231,23 @@ def asked_focus(text: str) -> tuple[str, ...]:
                 and not any(_is_no_thing(piece[-k:]) for piece in run[-1:] for k in (2, 3))):
             found.append("".join(run))
     return tuple(dict.fromkeys(f for f in found if f))
+
+
+# "是要项目经理签，还是公司法人来签？": the phrase before 还是 (after its 是) and the one after it.
+_EITHER_OR = re.compile(r"([^，。？！?!；;、]{1,24})[，,]?\s*还是([^，。？！?!；;、]{1,24})")
+
+
+def asked_choices(text: str) -> tuple[tuple[str, ...], ...]:
+    """The alternatives of an either-or question, each as the content words only it holds: (项目经理,) and (公司法人,)
+    of "是要项目经理签，还是公司法人来签？" (签 is in both). () when it offers none, or an alternative has no word of
+    its own ("是自动发还是要自己去报" names no thing either way)."""
+    match = _EITHER_OR.search(text)
+    if not match:
+        return ()
+    sides = [content_terms(match.group(1).split("是")[-1]), content_terms(match.group(2))]
+    shared = set(sides[0]) & set(sides[1])
+    choices = tuple(tuple(t for t in side if t not in shared) for side in sides)
+    return choices if all(choices) else ()
 
 
 def _is_no_thing(word: str) -> bool:

@@ -137,6 +137,7 @@ def assess_support(query: Query, hits: Sequence[Hit], index: ClauseStore, *,
                      if not detail_stated(d, [h.clause for h in top], terms, asked_events(d, ask_text),
                                           asked_kinds(d, ask_text), given))
     unstated += unnamed_focus(query, [h.clause for h in top], index)
+    unstated += unnamed_choice(query, [h.clause for h in top])
     if unstated:
         return Support("partly", similarity, coverage, unknown, disagree, missing, details, unstated,
                        (f"相关条款没有写明{'、'.join(unstated)}",))
@@ -159,6 +160,17 @@ def unnamed_focus(query: Query, clauses: Sequence[Clause], index: ClauseStore) -
     alternatives = stand_ins(query, [word for words in named.values() for word in words])
     return tuple(focus for focus, words in named.items()
                  if not all(_covered(word, text, alternatives[word]) or index.clauses_containing(word) for word in words))
+
+
+def unnamed_choice(query: Query, clauses: Sequence[Clause]) -> tuple[str, ...]:
+    """("二者中的哪一种",) when the question offers alternatives (`Query.choices`: 项目经理 or 公司法人 to sign) and
+    no clause names a word of any: the clauses on 书面承诺 do not say who signs."""
+    if not query.choices:
+        return ()
+    text = _clauses_text(clauses)
+    words = [word for choice in query.choices for word in longest_forms(choice)]  # 项目经理, not its 项目
+    alternatives = stand_ins(query, words)
+    return () if any(_covered(word, text, alternatives[word]) for word in words) else ("二者中的哪一种",)
 
 
 def searches_disagree(hits: Sequence[Hit]) -> bool:

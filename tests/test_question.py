@@ -15,6 +15,7 @@ from rag.passages import quoted_names
 from rag.pipeline import Pipeline
 from rag.question import (
     analyze_question,
+    asked_choices,
     asked_focus,
     asking_part,
     content_terms,
@@ -68,6 +69,13 @@ def test_the_situation_before_the_asking_clause_is_not_asked(question: str, ask:
 def test_a_count_in_the_situation_makes_no_figure_question() -> None:
     assert question_intent("本地几家同行约好一起涨价，这样违法吗？") == "general"
     assert question_intent("本地有几家企业拿了质量奖？") == "figure"
+
+
+def test_either_or_questions_offer_their_alternatives() -> None:
+    signer, company = asked_choices("汕尾的工程质量终身责任书面承诺，是要项目经理签，还是公司法人来签？")
+    assert "项目经理" in signer and "公司法人" in company and "签" not in signer + company  # 签 is asked either way
+    assert asked_choices("这个资助是自动发还是要自己去报？") == ()  # no thing named either way
+    assert asked_choices("汕尾抓质量，党委那头管不管？") == ()
 
 
 def test_a_traditional_question_is_normalised_once() -> None:

@@ -215,6 +215,15 @@ def test_stacking_templates_shares_and_scoring_are_asks_of_their_own(corpus_pipe
     assert detail_stated("分配方式", [shared], ["起草"])
 
 
+def test_an_either_or_question_needs_one_of_its_alternatives_named(corpus_pipeline: Pipeline) -> None:
+    """The clause on 书面承诺 does not say whether 项目经理 or 公司法人 signs; the 2014 plan does say local
+    governments draw up their own 方案."""
+    unsaid = support_for(corpus_pipeline, "汕尾的工程质量终身责任书面承诺，是要项目经理签，还是公司法人来签？")
+    assert unsaid.outcome == "partly" and "二者中的哪一种" in unsaid.unstated
+    said = support_for(corpus_pipeline, "国务院2014年那个质量行动计划，地方上是直接照着办，还是要自己再出方案？")
+    assert said.outcome == "answered"
+
+
 def test_what_a_date_belongs_to_does_not_place_it(corpus_pipeline: Pipeline) -> None:
     """"科技计划每年什么时候开始申报？": a target year in a sentence on 申报 work dates no 科技计划 申报."""
     clause = corpus_pipeline.index.clauses_matching(SearchFilters())[0]
