@@ -100,6 +100,9 @@ DETAILS: tuple[Detail, ...] = tuple(Detail(*row) for row in (
     # Whether two benefits add up ("省里资助过了，市里的还能叠加拿吗？"): stated by a rule on stacking.
     ("能否叠加", re.compile(r"叠加|重复(享受|拿|领|申报|奖励|资助|补贴)|同时享受|兼得|(两|几)笔[^，。？！]{0,6}(都|一起)(能|可以)?拿"),
      re.compile(r"叠加|重复(享受|奖励|资助|补贴|支持)|同时享受|兼得|就高|不再(重复)?给予"), None),
+    # How two things differ ("红点之星和红点至尊奖有啥不一样？"): stated by a comparison, not by naming both.
+    ("区别", re.compile(r"(有|是)什么(不一样|不同|区别|差别|差异)|区别(是什么|在哪|在于)|哪里不一样|不同之处"),
+     re.compile(r"区别|区分|不同于|有别于|差异|相比|与[^，。；]{1,16}不同"), None),
     # A form to fill in ("承诺书有没有统一模板？"): stated only where one is named.
     ("统一模板", re.compile(r"模板|范本|样表|示范文本|格式文本"), re.compile(r"模板|范本|样表|示范文本|格式文本"), None),
     # How a sum is shared out ("三家一起起草的，20万元奖励怎么分？").

@@ -197,7 +197,7 @@ def test_a_number_the_question_gives_answers_nothing(corpus_pipeline: Pipeline) 
     assert detail_stated("名称", [titled], ["行动计划"], given=("2014",))
 
 
-def test_stacking_templates_shares_and_scoring_are_asks_of_their_own(corpus_pipeline: Pipeline) -> None:
+def test_stacking_templates_shares_scoring_and_differences_are_asks_of_their_own(corpus_pipeline: Pipeline) -> None:
     """Hotline asks the clauses rarely state: can two awards be stacked, is there a template, how a sum is shared,
     how something is scored. A clause on the award answers none of them; a rule on it does."""
     assert asked_details("省里资助过了，市里这两笔奖励能叠加拿吗？") == ("能否叠加",)
@@ -205,12 +205,17 @@ def test_stacking_templates_shares_and_scoring_are_asks_of_their_own(corpus_pipe
     assert asked_details("三家一起起草的，市里那20万元奖励怎么分？") == ("分配方式",)
     assert asked_details("领跑者评价看哪些指标、怎么打分？") == ("计算方法",)
     assert asked_details("国家会不会给央企打分考核？") == ()  # whether it is done, which a clause may say
+    assert asked_details("红点之星和红点至尊奖，两个奖有啥不一样？") == ("区别",)
+    assert asked_details("国外的标准跟国内不一样，怎么对接？") == ()  # the situation, not the ask
     clause = corpus_pipeline.index.clauses_matching(SearchFilters())[0]
     award = dataclasses.replace(clause, text="对获得中国标准创新贡献奖的企业，给予20万元奖励。")
     rule = dataclasses.replace(clause, text="同一项目获得多项奖励的，按就高原则给予奖励，不重复奖励。")
     terms = ["奖励"]
     assert not detail_stated("能否叠加", [award], terms) and detail_stated("能否叠加", [rule], terms)
     assert not detail_stated("分配方式", [award], ["标准创新贡献奖"])
+    both = dataclasses.replace(clause, text="对获得红点之星、红点至尊奖的企业分别给予奖励。")
+    compared = dataclasses.replace(clause, text="红点至尊奖与红点之星不同，只授予年度最佳作品。")
+    assert not detail_stated("区别", [both], ["红点至尊奖"]) and detail_stated("区别", [compared], ["红点至尊奖"])
     shared = dataclasses.replace(clause, text="多家企业共同主导起草的标准项目，奖励资金按起草单位排名比例分配。")
     assert detail_stated("分配方式", [shared], ["起草"])
 
