@@ -129,7 +129,7 @@ DETAILS: tuple[Detail, ...] = tuple(Detail(*row) for row in (
 # Any other "多少…"/"几…" asks for a number ("多少分钟能赶到", "过几年", "最高支持多少"), of any unit: asked only
 # when no detail of the table is.
 ANY_NUMBER = Detail("具体数字", re.compile(r"多少|(?<![哪这那好])几(?![乎十百千万])"),
-                    re.compile(r"\d|[一二三四五六七八九十百千万两]+\s*(个|项|家|名|年|月|日|天|分钟|小时|倍|件|元|万|亿|次|人|岁|周|批|所|条|种)"
+                    re.compile(r"\d|[一二三四五六七八九十百千万两]+\s*(个|项|家|名|年|月|日|天|分钟|小时|倍|件|元|万|亿|次|人|岁|周|批|所|条|种|级|层|档|类|轮)"
                                r"|百分之"), None, None)
 _NAMING = ("具体名单", "地址", "所在单位", "地点")  # details whose statement names the place or body asked for
 _BY_NAME = {detail.name: detail for detail in (*DETAILS, ANY_NUMBER)}

@@ -307,6 +307,12 @@ def content_terms(text: str, words: Sequence[str] = ()) -> list[str]:
     return [t for t in query_terms(text, words) if is_content_word(t)]
 
 
+def is_document_kind(term: str) -> bool:
+    """A word that only says what kind of document is meant (方案, 行动计划, 实施意见): it names no topic. Not 意见,
+    决定 or 规定 alone: "提点意见" gives comments, "有什么规定" asks for a rule."""
+    return bool(_ONLY_KIND.fullmatch(term))
+
+
 def is_follow_up(question: str) -> bool:
     """An elliptical question that only makes sense after the previous one: it refers back, or names no
     topic of its own (only frame words: a kind of document, a year, a place)."""
@@ -379,6 +385,8 @@ def mentioned_documents(text: str, documents: Iterable[DocumentEntry]) -> tuple[
     return document_mentions(text, documents)[0]
 
 
+_ONLY_KIND = re.compile(r"(行动|实施|工作)?(方案|计划|纲要|规划|通知|办法)|(实施|指导)意见")
+_JOINT_ISSUERS = re.compile(r"等(\d+|[二三四五六七八九十]+)个?部门$")
 # What a document is ("民营企业意见", "18部门的方案"): users name one by a few of its words and its kind.
 _DOCUMENT_KIND = re.compile(r"意见|方案|计划|纲要|规划|通知|办法|决定|条例|规定")
 _SHORT_NAME_CHARS = 12  # how far before the kind word a short name may start
@@ -454,6 +462,9 @@ def _document_names(documents: tuple[DocumentEntry, ...]) -> _DocumentNames:
         place = PLACE.match(document.issuer or "")
         if place:
             own += [place.group(0), place.group(1)]  # 汕尾市 before 汕尾
+        joint = _JOINT_ISSUERS.search(document.issuer or "")
+        if joint:  # "市场监管总局等18部门": users say "18部门那份方案", "18个部门"
+            own += [f"{joint.group(1)}部门", f"{joint.group(1)}个部门"]
         own = [key for key in own if key]
         keys.append(tuple(own))
         for key in own:

@@ -117,6 +117,10 @@ def test_named_documents(corpus_pipeline: Pipeline) -> None:
     # Short names: a few words of the title or issuer before the kind of document.
     assert mentioned_documents("民营企业意见里是怎么说“一站式”服务的？", documents) == (PRIVATE,)
     assert mentioned_documents("18部门的方案呢？", documents) == (EIGHTEEN,)  # issuer 市场监管总局等18部门
+    # The joint issuers' count names the document anywhere in the question, with or without 个.
+    query = analyze_question("18个部门那份质量提升方案，打算把质量监管检测体系搭成几级？", documents=documents)
+    assert query.documents == (EIGHTEEN,) and query.naming == ("18个部门",) and "18" not in query.terms
+    assert mentioned_documents("18部门说要出重点产品质量安全监管目录", documents) == (EIGHTEEN,)
     assert mentioned_documents("2014年的行动计划里，推进质量共治要做哪些事？", documents) == (PLAN_2014,)
     for vague in ("这个意见里说了什么？", "市里的实施意见呢？", "国家的计划呢？", "民营企业有什么支持？"):
         assert mentioned_documents(vague, documents) == (), vague

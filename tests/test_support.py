@@ -229,6 +229,14 @@ def test_an_either_or_question_needs_one_of_its_alternatives_named(corpus_pipeli
     assert said.outcome == "answered"
 
 
+def test_a_kind_of_document_places_no_detail(corpus_pipeline: Pipeline) -> None:
+    """"18个部门那份方案…搭成几级？": 方案 names the document, not the 三级 asked, which 七（二十） states beside 监管检测."""
+    support = support_for(corpus_pipeline, "18个部门那份质量提升方案，打算把质量监管检测体系搭成几级？")
+    assert support.outcome == "answered"
+    index = corpus_pipeline.retriever.index
+    assert "方案" not in specific_terms(["方案", "监管", "检测"], index) and "意见" in specific_terms(["意见"], index)
+
+
 def test_what_a_date_belongs_to_does_not_place_it(corpus_pipeline: Pipeline) -> None:
     """"科技计划每年什么时候开始申报？": a target year in a sentence on 申报 work dates no 科技计划 申报."""
     clause = corpus_pipeline.index.clauses_matching(SearchFilters())[0]
