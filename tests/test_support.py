@@ -206,6 +206,11 @@ def test_stacking_templates_shares_scoring_and_differences_are_asks_of_their_own
     assert asked_details("领跑者评价看哪些指标、怎么打分？") == ("计算方法",)
     assert asked_details("国家会不会给央企打分考核？") == ()  # whether it is done, which a clause may say
     assert asked_details("红点之星和红点至尊奖，两个奖有啥不一样？") == ("区别",)
+    assert asked_details("拿了市科技计划的钱，还能再去享受税前加计扣除吗？两头都能占？") == ("能否叠加",)
+    assert asked_details("列进培育名单以后，培育期一般是几年？") == ("期限",)  # a period in years, as 多久
+    assert asked_details("个人独资企业注销了，以前欠的钱过几年就不用还了？") == ("具体数字",)  # any number will do
+    assert asked_details("专项资金一年总盘子有多大？是几千万还是上亿？") == ("金额",)
+    assert asked_details("公司连着好几年赚钱却不分红，小股东能要求回购吗？") == ()  # the situation
     assert asked_details("国外的标准跟国内不一样，怎么对接？") == ()  # the situation, not the ask
     clause = corpus_pipeline.index.clauses_matching(SearchFilters())[0]
     award = dataclasses.replace(clause, text="对获得中国标准创新贡献奖的企业，给予20万元奖励。")
