@@ -188,9 +188,9 @@ class ExtractiveGenerator:
             if not statements and not any(h.clause.departments for h in hits[: self.top_hits]):
                 statements = ["检索到的条款没有列明负责部门，最相关的规定如下："]
         elif query.intent == "figure":
-            statements = self._sentences(query.ask, hits, terms, citations, figures_only=True)
+            statements = self._sentences(query, hits, terms, citations, figures_only=True)
         if not citations.clauses:
-            statements += self._sentences(query.ask, hits, terms, citations, figures_only=False,
+            statements += self._sentences(query, hits, terms, citations, figures_only=False,
                                           whole_measures=query.intent == "measures")
         return Answer(question=question, text="\n".join(statements), found=True,
                       citations=citations.as_tuple(), mode=self.name)
@@ -238,10 +238,12 @@ class ExtractiveGenerator:
                 statements.append(f"根据《{title}》{level}：" + "；".join(parts) + "。")
         return statements
 
-    def _sentences(self, question: str, hits: Sequence[Hit], terms: list[str], citations: CitationNumbers, *,
+    def _sentences(self, query: Query, hits: Sequence[Hit], terms: list[str], citations: CitationNumbers, *,
                    figures_only: bool, whole_measures: bool = False) -> list[str]:
-        """The best-scoring sentences of the top clauses, one statement per clause."""
-        scored = _scored_sentences(question, hits, terms, figures_only=figures_only, measures=whole_measures)
+        """The best-scoring sentences of the top clauses, one statement per clause. A question about the
+        consultation (by when, where to send comments) may say so in the situation before it asks."""
+        scored = _scored_sentences(query.ask, hits, terms, figures_only=figures_only, measures=whole_measures,
+                                   consultation=bool(ASKS_CONSULTATION.search(query.text)))
         ranked = sorted((s for s in scored if s.score > 0), key=lambda s: (-s.score, s.hit.rank, s.order))
         best = ranked[0].score if ranked else 0.0
         if not ranked:
@@ -345,10 +347,10 @@ def _retrieval_leads(groups: list[list[_Sentence]], best: float) -> list[list[_S
 
 
 def _scored_sentences(question: str, hits: Sequence[Hit], terms: list[str], *, figures_only: bool,
-                      measures: bool = False) -> list[_Sentence]:
-    """Every candidate sentence of the hits, scored by the question's words and the hit's rank."""
+                      measures: bool = False, consultation: bool = False) -> list[_Sentence]:
+    """Every candidate sentence of the hits, scored by the question's words and the hit's rank; the lines of a
+    consultation notice only when `consultation` (the question is about it)."""
     candidates: list[tuple[Hit, int, str]] = []
-    consultation = bool(ASKS_CONSULTATION.search(question))
     for hit in hits:
         title = hit.clause.title.strip().rstrip("。")
         sentences = split_sentences(clause_body(hit.clause))

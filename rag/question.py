@@ -189,16 +189,20 @@ def analyze_question(question: str, *, max_chars: int = 2_000, history: Sequence
 
 
 def asking_part(text: str) -> str:
-    """`text` without the situation its last sentence describes before the clause that asks: "这样违法吗？" of
-    "本地几家同行约好一起涨价，这样违法吗？". Earlier sentences are questions of their own and stay; so does a
-    last sentence whose closing clause asks nothing ("…有几家，请列出")."""
+    """`text` without the situation each of its questions describes before the clause that asks: "这样违法吗？" of
+    "本地几家同行约好一起涨价，这样违法吗？", and "服务这一行有没有统一的质量标准？" of "我开了几家连锁洗衣店，服务这一行有没有
+    统一的质量标准？" before a second question. A sentence whose closing clause asks nothing stays whole ("…有几家，请列出")."""
     sentences = re.findall(r"[^？?！!。]+[？?！!。]*", text)
     if not sentences:
         return text
-    clauses = re.split(r"(?<=[，,；;])", sentences[-1])
+    return "".join(_asking_clause(sentence) for sentence in sentences)
+
+
+def _asking_clause(sentence: str) -> str:
+    clauses = re.split(r"(?<=[，,；;])", sentence)
     if len(clauses) < 2 or not _ASKING.search(clauses[-1]):
-        return text
-    return "".join(sentences[:-1]) + clauses[-1]
+        return sentence
+    return clauses[-1]
 
 
 # "主题口号是什么", "对学历有什么要求": the words just before these name what is asked, unless they only measure ("这一块

@@ -125,6 +125,7 @@ def test_follow_up_asks_for_the_amount(corpus_pipeline: Pipeline) -> None:
     ("汕尾的征求意见稿，意见最晚什么时候交？", "2023年10月26日前"),  # not the signature's 2023年9月26日
     ("汕尾这份征求意见稿，意见反馈邮箱是多少？", "swsqsb@126.com"),
     ("汕尾质量强市征求意见稿的联系电话是多少？", "0660-3361078"),
+    ("汕尾那份征求意见稿，我想提点意见，截止到什么时候？", "2023年10月26日前"),  # said before the clause that asks
 ])
 def test_a_question_about_the_consultation_is_answered_by_its_notice(corpus_pipeline: Pipeline, question: str,
                                                                      stated: str) -> None:

@@ -56,7 +56,9 @@ def test_intent(question: str, intent: str) -> None:
     ("我们是小厂，价格合不合法", "价格合不合法"),
     ("我们产品有几个关键部件老依赖进口，档次一直上不去，国家有什么说法？", "国家有什么说法？"),
     ("企业主导制定国际标准，市里每个项目奖励多少钱？", "市里每个项目奖励多少钱？"),
-    # An earlier sentence is a question of its own; a closing clause that asks nothing keeps the sentence whole.
+    # Each question drops its own situation; a sentence with no comma, or a closing clause that asks nothing, stays whole.
+    ("我开了几家连锁洗衣店，服务这一行有没有统一的质量标准？国家提过要把服务业的标准弄完善吗？",
+     "服务这一行有没有统一的质量标准？国家提过要把服务业的标准弄完善吗？"),  # 几家 is the situation, not a count asked
     ("拿了红点奖多久之内要去申报那10万元奖励？往年得的奖还算吗？", "拿了红点奖多久之内要去申报那10万元奖励？往年得的奖还算吗？"),
     ("汕尾有几家企业拿了质量奖，请列出来。", "汕尾有几家企业拿了质量奖，请列出来。"),
     ("汕尾的呢？", "汕尾的呢？"),
