@@ -84,6 +84,12 @@ def main() -> None:
                         help="tune the passage side only, questions embedded by the untuned model (measured in the README)")
     parser.add_argument("--mine-with", type=Path,
                         help="an adapter file: hard negatives from that tuned model's top 10 instead of the untuned one's")
+    parser.add_argument("--negative-ceiling", type=float, default=None,
+                        help="keep only negatives the mining model scores below this share of the answer's score "
+                             "(0.95: a clause scored nearly as high as the answer is likely another answer)")
+    parser.add_argument("--mask-shared-answers", action="store_true",
+                        help="drop from a question's softmax the in-batch passages equal to its own answer (another "
+                             "question's answer or hard negative); the bundled adapter was trained without it")
     args = parser.parse_args()
 
     import numpy as np
@@ -115,8 +121,11 @@ def main() -> None:
           f"over the training clauses ({time.perf_counter() - started:.0f} s)", flush=True)
     triples = []
     for (question, answer), row in zip(pairs, scores, strict=True):
-        near = [int(j) for j in np.argsort(-row)[:NEGATIVE_DEPTH + 1] if texts[int(j)] != texts[answer]]
-        triples.append((question, texts[answer], texts[random.choice(near[:NEGATIVE_DEPTH])]))
+        ceiling = np.inf if args.negative_ceiling is None else args.negative_ceiling * row[answer]
+        near = [int(j) for j in np.argsort(-row)[:3 * NEGATIVE_DEPTH]
+                if texts[int(j)] != texts[answer] and row[int(j)] < ceiling][:NEGATIVE_DEPTH]
+        negative = random.choice(near) if near else next(int(j) for j in np.argsort(row) if texts[int(j)] != texts[answer])
+        triples.append((question, texts[answer], texts[negative]))
 
     encoder = model[0].auto_model
     for parameter in encoder.embeddings.parameters():
@@ -149,7 +158,13 @@ def main() -> None:
             batch = triples[start:start + args.batch]
             q = embed_questions(["query: " + t[0] for t in batch])
             p = embed(["passage: " + t[1] for t in batch] + ["passage: " + t[2] for t in batch])
-            loss = torch.nn.functional.cross_entropy(args.scale * q @ p.T, torch.arange(len(batch)))
+            logits = args.scale * q @ p.T
+            if args.mask_shared_answers:  # another question's answer or negative may be this one's answer
+                texts_in_batch = [t[1] for t in batch] + [t[2] for t in batch]
+                same = torch.tensor([[other == t[1] for other in texts_in_batch] for t in batch])
+                same[torch.arange(len(batch)), torch.arange(len(batch))] = False
+                logits = logits.masked_fill(same, -torch.inf)
+            loss = torch.nn.functional.cross_entropy(logits, torch.arange(len(batch)))
             loss.backward()
             torch.nn.utils.clip_grad_norm_(trained, 1.0)
             optimiser.step()
