@@ -389,7 +389,10 @@ def mentioned_documents(text: str, documents: Iterable[DocumentEntry]) -> tuple[
     return document_mentions(text, documents)[0]
 
 
+# The kinds of document a word names and nothing else (`is_document_kind`): _DOCUMENT_KIND's words that are not
+# also ordinary words (意见 are comments, 规定 a rule, 决定 a decision).
 _ONLY_KIND = re.compile(r"(行动|实施|工作)?(方案|计划|纲要|规划|通知|办法)|(实施|指导)意见")
+# Joint issuers by count, as users name their document: "市场监管总局等18部门" → 18部门, 18个部门.
 _JOINT_ISSUERS = re.compile(r"等(\d+|[二三四五六七八九十]+)个?部门$")
 # What a document is ("民营企业意见", "18部门的方案"): users name one by a few of its words and its kind.
 _DOCUMENT_KIND = re.compile(r"意见|方案|计划|纲要|规划|通知|办法|决定|条例|规定")

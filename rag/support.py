@@ -270,8 +270,8 @@ def specific_terms(terms: Sequence[str], index: ClauseStore, asking: Sequence[st
     action plan) says nothing about the 经费 asked for; the words asking for the detail (多久, 资格证书, the
     奖励 of "什么奖励" among the `asking` phrases), units (万元) and what money is called (奖励, 补贴: every
     amount sits beside one) cannot place it, nor can a word for a kind of document (方案, 行动计划) or one no clause
-    holds. All topic words found when none
-    is rare; none (any sentence stating the detail will do) when no clause holds any."""
+    holds. All topic words found when none is rare; none (any sentence stating the detail will do) when no clause
+    holds any."""
     topic = [t for t in terms if not any(d.asked.search(t) or d.stated.search(t) for d in DETAILS)
              and not any(t in phrase for phrase in asking) and not AMOUNT_WORD.fullmatch(t) and not is_document_kind(t)]
     present = tuple(t for t in topic if index.clauses_containing(t))
