@@ -50,7 +50,7 @@ _EVENT_WINDOW = 6  # characters either side of the ask
 DETAILS: tuple[Detail, ...] = tuple(Detail(*row) for row in (
     ("金额", re.compile(r"多少钱|(给|补|赔)不(给|补|赔)钱|给钱吗|(有没有|给不给)补偿|奖金|(奖励|补贴|资助|补|给|奖)多少|金额|额度|多少[^，。？！]{0,2}(钱|经费|资金|补贴|奖金|资助|补助|罚款)"
                       r"|(贷|资本|资金|罚|赔|减免|减缴)[^，。？！]{0,6}多少|(罚|奖|补|赔)[^，。？！]{0,4}(多高|多大|上限)"
-                      r"|(什么|啥|哪些)(奖励|补贴|资助)|(奖励|补贴)(标准|是什么)|(?<!好)几[十百千]?万(块|元)?(?![人家个])|上亿"),
+                      r"|(什么|哪些)(奖励|补贴|资助)|(奖励|补贴)(标准|是什么)|(?<!好)几[十百千]?万(块|元)?(?![人家个])|上亿"),
      # A share of the cost answers "补贴多少" too (补贴50%), a share of anything else ("检查100%全覆盖") does not.
      re.compile(r"\d\s*(万|亿)?元|[一二三四五六七八九十百千]+\s*(万|亿)?元|[\d一二三四五六七八九十]+\s*倍"
                 rf"|{_MONEY}[^，。；,;]{{0,20}}(\d\s*(%|％)|百分之)|(\d\s*(%|％)|百分之)[^，。；,;]{{0,10}}{_MONEY}"),
@@ -85,7 +85,7 @@ DETAILS: tuple[Detail, ...] = tuple(Detail(*row) for row in (
                 r"|[一二三四五六七八九十百千两]+\s*(家|个|项|名|次|所|座|条|种|类|倍)|[二三四五六七八九十百千两]+\s*批"), None,
      None),  # "…活动…,2023年开始,每年服务企业600家以上": a count in a later phrase of the same activity
     # "…许可怎么办？" asks how to get it; "公司不让看怎么办？" asks what to do, which the clauses answer.
-    ("申请程序", re.compile(r"(什么|哪些|啥|申请|申报)材料|材料清单|流程|手续|(哪些|什么)程序|怎么(申请|申报|报|办理|评|预约)|填(什么|哪些)[^，。？！]{0,3}表|(证|照|许可|手续|备案|登记|卡)(要|该|应该)?怎么办|如何(申请|申报|办理|评定)|去哪(里|儿)?(申请|报|考|办|备案|领)|自动发|自己(去)?报"),
+    ("申请程序", re.compile(r"(什么|哪些|申请|申报)材料|材料清单|流程|手续|(哪些|什么)程序|怎么(申请|申报|报|办理|评|预约)|填(什么|哪些)[^，。？！]{0,3}表|(证|照|许可|手续|备案|登记|卡)(要|该|应该)?怎么办|如何(申请|申报|办理|评定)|去哪(里|儿)?(申请|报|考|办|备案|领)|自动发|自己(去)?报"),
      re.compile(r"程序|流程|(申请|申报|相关|所需|证明)材料|提交|报送|办理|申请表|受理"), None),
     # What a term means ("这个“双创”是啥意思？", "首负指个啥", "反溯该怎么理解"): stated only by a definition beside it
     # (是指, 即, 所谓, a bracket explaining it), not by the clause that merely names the term.
@@ -110,8 +110,8 @@ DETAILS: tuple[Detail, ...] = tuple(Detail(*row) for row in (
     ("分配方式", re.compile(r"怎么分(?![类级别析工])|如何分配|怎么分配|分配(比例|方式|办法)"),
      re.compile(r"分配|按[^，。；]{0,12}比例|平均|分成"), None),
     # Which items a named set holds ("25个重点产业链具体是哪些？"): stated only by a list of them.
-    ("具体名单", re.compile(r"具体(是|有)?哪些|都有哪些|分别(是|指)(的是)?(哪些|什么|啥)|名单(有|是|上有)|哪些.{0,8}名单|是哪[两三四五六七八九十\d]+(个|项|类|条|家|种)"
-                          r"|(具体|详细)清单|有没有(名单|清单)|在不在(里头|里面|名单|目录|范围)|算不算(在)?(里头|里面|其中|之列|范围)|包不包括|(具体|都)包括(哪些|啥|什么)|(说|指)的是(哪些|哪几)|是指(哪些|哪几)"),
+    ("具体名单", re.compile(r"具体(是|有)?哪些|都有哪些|分别(是|指)(的是)?(哪些|什么)|名单(有|是|上有)|哪些.{0,8}名单|是哪[两三四五六七八九十\d]+(个|项|类|条|家|种)"
+                          r"|(具体|详细)清单|有没有(名单|清单)|在不在(里头|里面|名单|目录|范围)|算不算(在)?(里头|里面|其中|之列|范围)|包不包括|(具体|都)包括(哪些|什么)|(说|指)的是(哪些|哪几)|是指(哪些|哪几)"),
      re.compile(_LISTED), None, _LIST_NEAR),
     # Which place or body by name ("哪个县评上了", "哪家机构来评", "覆盖哪几个镇"): stated by a name of one (在海丰县…,
     # 由…研究院…) or a list, beside the topic. Which department is responsible is the department answer's to give.
@@ -137,8 +137,8 @@ _BY_NAME = {detail.name: detail for detail in (*DETAILS, ANY_NUMBER)}
 
 
 def asked_details(text: str) -> tuple[str, ...]:
-    """The kinds of detail a question asks for ("金额", "网址", …), in DETAILS order. A question may ask several."""
-    text = text.replace("啥", "什么")  # said aloud
+    """The kinds of detail an ask (`question.asking_part`: its spoken words written, 啥 as 什么) asks for ("金额",
+    "网址", …), in DETAILS order. A question may ask several."""
     named = tuple(d.name for d in DETAILS if d.asked.search(text))
     if "具体名称" in named and any(other in named for other in _NAMING):  # "设在哪个城市": where it sits names it
         named = tuple(name for name in named if name != "具体名称")
@@ -169,11 +169,11 @@ def asked_events(name: str, text: str) -> tuple[str, ...]:
 
 
 def asked_kinds(name: str, text: str) -> tuple[str, ...]:
-    """The kinds of name the detail `name` asked in `text` is of: "镇" in "覆盖哪几个镇？"; () when any will do."""
+    """The kinds of name the detail `name` asked in the ask `text` is of: "镇" in "覆盖哪几个镇？"; () when any will do."""
     detail = _BY_NAME[name]
     if detail.kind is None:
         return ()
-    return tuple(dict.fromkeys(kind.group() for ask in detail.asked.finditer(text.replace("啥", "什么"))
+    return tuple(dict.fromkeys(kind.group() for ask in detail.asked.finditer(text)
                                for kind in detail.kind.finditer(ask.group())))
 
 

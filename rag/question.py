@@ -57,6 +57,7 @@ _NATIONAL = re.compile(r"国家层面|中央层面|(?<![哪各外别他些个方
 _LOCAL = re.compile(r"(?<![超城都门夜])市[里裡]|本市|我们市")
 # Before the clause that asks, a question often describes the situation ("本地几家同行约好一起涨价，这样违法吗？",
 # "我们产品有几个关键部件老依赖进口，…，国家有什么说法？"): a count or an amount there is not what is asked.
+NUMBER = re.compile(r"\d+(?:\.\d+)?")  # a figure in digits, read whole: 96333, 2.5
 _ASKING = re.compile(r"吗|么|呢|能否|是否|可否|有没有|(.)不\1|什么|啥|哪|怎|如何|多少|多久|多长|几|谁")
 HAS_CONTENT = re.compile(r"[0-9A-Za-z\u3400-\u4dbf\u4e00-\u9fff]")
 MAX_FOLLOW_UP_TURNS = 3
@@ -89,6 +90,12 @@ class Query:
         """What the question asks about by name: 主题口号 of "主题口号是什么？" (see `asked_focus`). Read only by the
         answer decision, so a search never pays for it."""
         return asked_focus(self.text)
+
+    @cached_property
+    def numbers(self) -> tuple[str, ...]:
+        """The figures the question gives itself (96333 of "打了96333，多少分钟能赶到？", 18 of "18部门"): a sentence
+        repeating one states nothing it asks. Read only by the answer decision."""
+        return tuple(NUMBER.findall(self.text))
 
     @cached_property
     def choices(self) -> tuple[tuple[str, ...], ...]:
@@ -191,11 +198,11 @@ def analyze_question(question: str, *, max_chars: int = 2_000, history: Sequence
 def asking_part(text: str) -> str:
     """`text` without the situation each of its questions describes before the clause that asks: "这样违法吗？" of
     "本地几家同行约好一起涨价，这样违法吗？", and "服务这一行有没有统一的质量标准？" of "我开了几家连锁洗衣店，服务这一行有没有
-    统一的质量标准？" before a second question. A sentence whose closing clause asks nothing stays whole ("…有几家，请列出")."""
+    统一的质量标准？" before a second question. A sentence whose closing clause asks nothing stays whole ("…有几家，请列出").
+    In written words, the one place every reader of the ask gets them: "啥时候" asks as "什么时候" does."""
     sentences = re.findall(r"[^？?！!。]+[？?！!。]*", text)
-    if not sentences:
-        return text
-    return "".join(_asking_clause(sentence) for sentence in sentences)
+    ask = "".join(_asking_clause(sentence) for sentence in sentences) if sentences else text
+    return ask.replace("啥", "什么")  # said aloud
 
 
 def _asking_clause(sentence: str) -> str:
@@ -222,7 +229,7 @@ def asked_focus(text: str) -> tuple[str, ...]:
     主题口号是什么？", "学历" of "对学历有什么要求？", "资质" of "要具备什么资质才会被采信？". Only content words that
     name a thing (not 说法, 名字, 态度, 支持: see vocabulary.ASKING_NOUNS): "有什么支持" names nothing, nor does
     "什么样的产品" (a kind) or "这一块有什么动作"."""
-    ask = asking_part(text).replace("啥", "什么")
+    ask = asking_part(text)
     found: list[str] = []
     for match in _NAMED_BEFORE.finditer(ask):
         pieces = shared_tokenizer().segment(ask[max(0, match.start() - _FOCUS_CHARS):match.start()])

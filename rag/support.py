@@ -35,7 +35,7 @@ from rag.details import (
 from rag.e5_model import TUNED_MODEL_NAME
 from rag.embed import DEFAULT_NAMES
 from rag.lexical import holds_term
-from rag.question import Query, content_terms, is_document_kind
+from rag.question import NUMBER, Query, content_terms, is_document_kind
 from rag.schema import Clause, Hit
 from rag.vocabulary import colloquial_in
 
@@ -49,7 +49,6 @@ DISAGREEING_RANK = 4
 _FIELD_LABEL = re.compile(r"^\s*([^：:，。]{1,8})[：:]")
 _PHRASE_END = re.compile(r"[，,；;。]")
 _INTRODUCING = re.compile(r"[：:（(]|包括|包含|涵盖|覆盖|分别|即|有|为|是|如|等")
-_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _UNIT_CHARS = 3  # beside a figure: 万元, 个, 年
 _FOR_PHRASE = re.compile(r"(?:^|[，,；;：:])\s*(对(?!于是|此|外|口|接|标|比|照|称|象|话|待|应))")  # 对 opening a phrase: whom it is for
 
@@ -133,10 +132,9 @@ def assess_support(query: Query, hits: Sequence[Hit], index: ClauseStore, *,
             reasons.append("关键词检索与语义检索没有找到同一条款")
         return Support("not_found", similarity, coverage, unknown, disagree, missing, details, details, tuple(reasons))
     terms = specific_terms(query.terms, index, ask_phrases(ask_text))
-    given = tuple(_NUMBER.findall(query.text))
     unstated = tuple(d for d in details
                      if not detail_stated(d, [h.clause for h in top], terms, asked_events(d, ask_text),
-                                          asked_kinds(d, ask_text), given))
+                                          asked_kinds(d, ask_text), query.numbers))
     unstated += unnamed_focus(query, [h.clause for h in top], index)
     unstated += unnamed_choice(query, [h.clause for h in top])
     if unstated:
@@ -229,7 +227,7 @@ def detail_stated(detail: str, clauses: Sequence[Clause], terms: Sequence[str],
 def _restates(stated: re.Match[str], sentence: str, numbers: Sequence[str]) -> bool:
     """Whether `stated` is a figure of the question: the numbers it touches (read whole: the 9 of 96333 is 96333)
     are all `numbers`, with no more than a unit beside them (2014年, 20万元; a title holding 2014 names more)."""
-    touched = [n for n in _NUMBER.finditer(sentence) if n.start() < stated.end() and stated.start() < n.end()]
+    touched = [n for n in NUMBER.finditer(sentence) if n.start() < stated.end() and stated.start() < n.end()]
     if not touched or any(n.group() not in numbers for n in touched):
         return False
     start, end = min(stated.start(), touched[0].start()), max(stated.end(), touched[-1].end())

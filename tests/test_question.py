@@ -62,6 +62,7 @@ def test_intent(question: str, intent: str) -> None:
     ("拿了红点奖多久之内要去申报那10万元奖励？往年得的奖还算吗？", "拿了红点奖多久之内要去申报那10万元奖励？往年得的奖还算吗？"),
     ("汕尾有几家企业拿了质量奖，请列出来。", "汕尾有几家企业拿了质量奖，请列出来。"),
     ("汕尾的呢？", "汕尾的呢？"),
+    ("我们厂想报质量奖，啥时候开始申报？", "什么时候开始申报？"),  # the ask in written words, for every reader of it
 ])
 def test_the_situation_before_the_asking_clause_is_not_asked(question: str, ask: str) -> None:
     assert asking_part(question) == ask
@@ -71,6 +72,12 @@ def test_the_situation_before_the_asking_clause_is_not_asked(question: str, ask:
 def test_a_count_in_the_situation_makes_no_figure_question() -> None:
     assert question_intent("本地几家同行约好一起涨价，这样违法吗？") == "general"
     assert question_intent("本地有几家企业拿了质量奖？") == "figure"
+
+
+def test_the_figures_a_question_gives_are_read_whole() -> None:
+    assert analyze_question("打了96333，多少分钟能赶到？").numbers == ("96333",)
+    assert analyze_question("18部门那份方案里，合格率要到98.5%吗？").numbers == ("18", "98.5")
+    assert analyze_question("质量奖有多少奖金？").numbers == ()
 
 
 def test_either_or_questions_offer_their_alternatives() -> None:

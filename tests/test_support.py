@@ -13,6 +13,7 @@ from rag.config import Settings, load_settings
 from rag.details import ask_phrases, asked_details, asked_events, asked_kinds
 from rag.embed import Embedder
 from rag.pipeline import Pipeline, thresholds_from
+from rag.question import asking_part
 from rag.support import CALIBRATED, Support, assess_support, detail_stated, searches_disagree, specific_terms
 
 THRESHOLDS = thresholds_from(Settings())
@@ -103,7 +104,7 @@ def test_asked_details() -> None:
     assert asked_details("碳排放每年超过多少吨才算重点排放单位？") == ("资格条件",)
     assert asked_details("首席质量官该由什么职位的人来当？") == ("人员",)
     assert asked_details("那一百项能效标准有没有具体清单？") == ("具体名单",)
-    assert asked_details("“百千万工程”具体包括啥？") == ("具体名单",)
+    assert asked_details(asking_part("“百千万工程”具体包括啥？")) == ("具体名单",)
     assert asked_details("意见反馈邮箱是多少？") == ("邮箱",)
     assert asked_details("意见寄到哪里？") == ("地址",)
     assert asked_details("外国人工作许可怎么办？") == ("申请程序",)  # how to get the permit
@@ -140,12 +141,12 @@ def test_asked_details() -> None:
     assert asked_details("服务团的团长是谁？") == ("人员",)
     assert asked_details("我们做充电宝的，在不在目录里头？") == ("具体名单",)
     assert asked_details("研发投入强度是怎么算的？") == ("计算方法",)
-    assert asked_details("那份意见啥时候发的？") == ("时间",)  # 啥 is 什么 said aloud
+    assert asked_details(asking_part("那份意见啥时候发的？")) == ("时间",)  # 啥 is 什么 said aloud
     # Which place or body by name, and what something is called
     assert asked_details("市里哪个县已经评上了示范区？") == ("具体名称",)
     assert asked_details("具体是哪家机构来评？") == ("具体名称",)
     assert asked_details("种植区具体覆盖哪几个镇？") == ("比例或数量", "具体名称")
-    assert asked_details("后来出台的规划叫啥名？") == ("名称",)
+    assert asked_details(asking_part("后来出台的规划叫啥名？")) == ("名称",)
     assert asked_details("我们这一片，算不算其中一个？") == ("具体名单",)
     assert asked_details("超市里的散装食品谁来管？") == ()  # no 市 asked for
 
@@ -205,7 +206,7 @@ def test_stacking_templates_shares_scoring_and_differences_are_asks_of_their_own
     assert asked_details("三家一起起草的，市里那20万元奖励怎么分？") == ("分配方式",)
     assert asked_details("领跑者评价看哪些指标、怎么打分？") == ("计算方法",)
     assert asked_details("国家会不会给央企打分考核？") == ()  # whether it is done, which a clause may say
-    assert asked_details("红点之星和红点至尊奖，两个奖有啥不一样？") == ("区别",)
+    assert asked_details(asking_part("红点之星和红点至尊奖，两个奖有啥不一样？")) == ("区别",)
     assert asked_details("拿了市科技计划的钱，还能再去享受税前加计扣除吗？两头都能占？") == ("能否叠加",)
     assert asked_details("列进培育名单以后，培育期一般是几年？") == ("期限",)  # a period in years, as 多久
     assert asked_details("个人独资企业注销了，以前欠的钱过几年就不用还了？") == ("具体数字",)  # any number will do
