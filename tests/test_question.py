@@ -95,6 +95,16 @@ def test_a_traditional_question_is_normalised_once() -> None:
     assert "支持" not in query.terms and "哪些" not in query.terms  # intent and stop words carry no topic
 
 
+def test_taiwan_and_hong_kong_words_bring_the_mainland_words_of_the_documents(corpus_pipeline: Pipeline) -> None:
+    """OpenCC's t2s changes the characters, not the words: 網路 stays 网路, which no clause holds."""
+    query = analyze_question("網路賣東西的品管怎麼抓？")
+    assert query.traditional and "网路" in query.text
+    assert {"网络", "质量管理"} <= set(query.expansions)
+    hits = corpus_pipeline.retriever.search(corpus_pipeline.retriever.analyze("網路賣東西的品管怎麼抓？"), k=5,
+                                            mode="lexical")
+    assert hits and any("网络" in hit.clause.text for hit in hits)
+
+
 def test_colloquial_words_bring_policy_terms_into_the_lexical_query() -> None:
     query = analyze_question("我是开小厂的，产品老是被抽检不合格，政府有啥帮扶？")
     assert {"中小企业", "监督抽查"} <= set(query.expansions)
