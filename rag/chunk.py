@@ -39,6 +39,27 @@ def split_at_sentence_ends(text: str) -> list[str]:
     return [piece for piece in _SENTENCE_END.split(text) if piece]
 
 
+_SHORT_LINE = 15  # characters
+
+
+def split_sentences(text: str) -> list[str]:
+    """The sentences a reader sees, the ones an answer quotes and the answer decision reads: ending at 。；！？ or a
+    line break; fragments without three CJK characters are dropped.
+
+    Short unpunctuated lines run together ("国务院办公厅" + "2014年4月21日"): a date alone says little.
+    """
+    sentences: list[str] = []
+    for piece in split_at_sentence_ends(text):
+        sentence = piece.strip()
+        previous = sentences[-1] if sentences else ""
+        if previous and len(previous) < _SHORT_LINE and len(sentence) < _SHORT_LINE and not previous.endswith(
+                tuple("。；！？")):
+            sentences[-1] = f"{previous} {sentence}"
+        elif sentence:
+            sentences.append(sentence)
+    return [s for s in sentences if len(re.findall(r"[\u4e00-\u9fff]", s)) >= 3]
+
+
 @dataclass(frozen=True)
 class _Marker:
     start: int

@@ -50,7 +50,7 @@ _EVENT_WINDOW = 6  # characters either side of the ask
 DETAILS: tuple[Detail, ...] = tuple(Detail(*row) for row in (
     ("金额", re.compile(r"多少钱|(给|补|赔)不(给|补|赔)钱|给钱吗|(有没有|给不给)补偿|奖金|(奖励|补贴|资助|补|给|奖)多少|金额|额度|多少[^，。？！]{0,2}(钱|经费|资金|补贴|奖金|资助|补助|罚款)"
                       r"|(贷|资本|资金|罚|赔|减免|减缴)[^，。？！]{0,6}多少|(罚|奖|补|赔)[^，。？！]{0,4}(多高|多大|上限)"
-                      r"|(什么|哪些)(奖励|补贴|资助)|(奖励|补贴)(标准|是什么)|(?<!好)几[十百千]?万(块|元)?(?![人家个])|上亿"),
+                      r"|(什么|哪些)(奖励|补贴|资助)|(奖励|补贴)(标准|是什么)|(?<![好十])几[十百千]?万(块|元)?(?![人家个])|上亿"),
      # A share of the cost answers "补贴多少" too (补贴50%), a share of anything else ("检查100%全覆盖") does not.
      re.compile(r"\d\s*(万|亿)?元|[一二三四五六七八九十百千]+\s*(万|亿)?元|[\d一二三四五六七八九十]+\s*倍"
                 rf"|{_MONEY}[^，。；,;]{{0,20}}(\d\s*(%|％)|百分之)|(\d\s*(%|％)|百分之)[^，。；,;]{{0,10}}{_MONEY}"),
@@ -79,7 +79,7 @@ DETAILS: tuple[Detail, ...] = tuple(Detail(*row) for row in (
     ("所在单位", re.compile(r"(?<![建开])(设|放)在哪(?!些)|(秘书处|办公室)在哪|挂靠(在)?哪"), re.compile(r"设在|设于|挂靠|(秘书处|办公室)在"),
      None),
     ("地点", re.compile(r"在哪(里|儿)?(开|办|举办|举行)|什么地方|地点"), re.compile(r"在[\u4e00-\u9fff]{2,8}(举办|举行|召开)|地点"), None),
-    ("比例或数量", re.compile(r"比例|百分之|几成|占多少|权重|比重|多少(家|个|项|名|人|位)|几(家|项|名|位|人)|(?<![这那])几个|几次|多少次|合格率|达到多少"),
+    ("比例或数量", re.compile(r"比例|百分之|几成|占多少|权重|比重|多少(家|个|项|名|人|位)|(?<!十)几(家|项|名|位|人)|(?<![这那十])几个|几次|多少次|合格率|达到多少"),
      # A share or a count, not any digit: "到2025年" states no number of 计量标准, "建设一批" no number at all.
      re.compile(r"\d(\.\d+)?\s*(%|％|家|个|项|名|批|次|人|台|件|所|座|条|种|类|倍|万|亿|部门|部委)|百分之"
                 r"|[一二三四五六七八九十百千两]+\s*(家|个|项|名|次|所|座|条|种|类|倍)|[二三四五六七八九十百千两]+\s*批"), None,
@@ -111,7 +111,7 @@ DETAILS: tuple[Detail, ...] = tuple(Detail(*row) for row in (
      re.compile(r"分配|按[^，。；]{0,12}比例|平均|分成"), None),
     # Which items a named set holds ("25个重点产业链具体是哪些？"): stated only by a list of them.
     ("具体名单", re.compile(r"具体(是|有)?哪些|都有哪些|分别(是|指)(的是)?(哪些|什么)|名单(有|是|上有)|哪些.{0,8}名单|是哪[两三四五六七八九十\d]+(个|项|类|条|家|种)"
-                          r"|(具体|详细)清单|有没有(名单|清单)|在不在(里头|里面|名单|目录|范围)|算不算(在)?(里头|里面|其中|之列|范围)|包不包括|(具体|都)包括(哪些|什么)|(说|指)的是(哪些|哪几)|是指(哪些|哪几)"),
+                          r"|(具体|详细)清单|有没有(名单|清单)|在不在(里头|里面|名单|目录|范围)|算不算(在)?(里头|里面|其中|之列|范围)|包不包括|(具体|都)包括(哪些|什么)|(说|指)的是(哪些|哪几)|指(哪些|哪几)"),
      re.compile(_LISTED), None, _LIST_NEAR),
     # Which place or body by name ("哪个县评上了", "哪家机构来评", "覆盖哪几个镇"): stated by a name of one (在海丰县…,
     # 由…研究院…) or a list, beside the topic. Which department is responsible is the department answer's to give.
@@ -127,21 +127,31 @@ DETAILS: tuple[Detail, ...] = tuple(Detail(*row) for row in (
     ("人员", re.compile(r"(负责人|主任|召集人|[^，。？！]长)是谁|谁是(组长|负责人|召集人)|(由|是)(哪位|哪个|什么)领导|(什么|哪个|哪一?级)(职位|职务|级别)的人|由谁(来)?(担任|当)|谁来(当|担任)"),
      re.compile(r"(组长|负责人|主任|局长|召集人)(由|为|是)|由[^，。；]{1,12}(担任|兼任)"), None),
 ))
+# After 十 a 几 says a rough number (二十几条, 十几个), it asks none.
 # Any other "多少…"/"几…" asks for a number ("多少分钟能赶到", "过几年", "最高支持多少"), of any unit: asked only
 # when no detail of the table is.
-ANY_NUMBER = Detail("具体数字", re.compile(r"多少|(?<![哪这那好])几(?![乎十百千万])"),
+ANY_NUMBER = Detail("具体数字", re.compile(r"多少|(?<![哪这那好十])几(?![乎十百千万])"),
                     re.compile(r"\d|[一二三四五六七八九十百千万两]+\s*(个|项|家|名|年|月|日|天|分钟|小时|倍|件|元|万|亿|次|人|岁|周|批|所|条|种|级|层|档|类|轮)"
                                r"|百分之"), None, None)
+# An amount for each unit ("每转化一件专利能分到多少", "每亩补多少"): a total for the measure (350万元) is no answer. Asked with
+# an amount only, and read over the whole question: the unit is often said before the clause that asks.
+_UNIT = r"(个(?!月|季度|星期)|项|台|亩|件|家|位|所|座|套|户|只|名|条|批)"  # 每个月 is a rate in time
+PER_UNIT = Detail("每个单位的金额", re.compile(rf"每[^，。？！]{{0,4}}?一?{_UNIT}"),
+                  re.compile(rf"每[^，。；,;]{{0,6}}?{_UNIT}[^。；;]{{0,30}}?(\d|[一二三四五六七八九十百千两]+)[\d.]*\s*(万|亿)?元"),
+                  None, None)
 _NAMING = ("具体名单", "地址", "所在单位", "地点")  # details whose statement names the place or body asked for
-_BY_NAME = {detail.name: detail for detail in (*DETAILS, ANY_NUMBER)}
+_BY_NAME = {detail.name: detail for detail in (*DETAILS, ANY_NUMBER, PER_UNIT)}
 
 
-def asked_details(text: str) -> tuple[str, ...]:
+def asked_details(text: str, question: str = "") -> tuple[str, ...]:
     """The kinds of detail an ask (`question.asking_part`: its spoken words written, 啥 as 什么) asks for ("金额",
-    "网址", …), in DETAILS order. A question may ask several."""
+    "网址", …), in DETAILS order. A question may ask several. `question`, the whole question the ask is part of,
+    may say the unit an amount is asked for (PER_UNIT)."""
     named = tuple(d.name for d in DETAILS if d.asked.search(text))
     if "具体名称" in named and any(other in named for other in _NAMING):  # "设在哪个城市": where it sits names it
         named = tuple(name for name in named if name != "具体名称")
+    if "金额" in named and PER_UNIT.asked.search(question or text):
+        named += (PER_UNIT.name,)
     return named or ((ANY_NUMBER.name,) if ANY_NUMBER.asked.search(text) else ())
 
 

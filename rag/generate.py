@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from rag.chunk import split_at_sentence_ends
+from rag.chunk import split_sentences
 from rag.departments import parse_attribution
 from rag.details import asked_details, stated_shape
 from rag.lexical import holds_term
@@ -35,6 +35,9 @@ _LIST_ITEM = re.compile(r"^\s*(（[一二三四五六七八九十]{1,3}）|[一�
 # "本法所称电子商务经营者，是指…" shares many words with any question about the term, and answers only a
 # question asking what the term means.
 _DEFINITION = re.compile(r"本(法|条例|办法|规定|条)所称|(?:以下|下列)用语的含义")
+# Who issued the document: the issuing verb closes its phrase ("是哪几个部门联合发的？", "谁印发的"), unlike a task that
+# issues something ("发布节能产品认证管理办法，哪个部门牵头？" asks who leads the task).
+_ASKS_ISSUER = re.compile(r"(?:联合|共同)?(?:印发|发布|发文|下发|出台|发)(?:的|了)?(?:文件|文)?(?:吗|呢)?(?=[，。？！?!,；;\s]|$)")
 _ASKS_DEFINITION = re.compile(r"什么是|是指|指的是|什么叫|何谓|定义|算不算|算是|属不属于|属于.{0,6}吗|包括哪些|含义")
 DEFINITION_WEIGHT = 0.5
 # "会怎么处罚？", "被发现会怎样？" ask what follows: a sentence stating a sanction answers, not the duty it enforces.
@@ -51,7 +54,6 @@ _WEAK_STATEMENT = 0.5  # relative to the best sentence's score
 # The best-ranked picked clause comes first when its sentence scores at least this share of the best one
 # (dev splits: first citation gold, policy 0.942 → 0.948, laws 0.592 → 0.643; 0.6 gave 0.929 / 0.684).
 LEAD_SHARE = 0.7
-_SHORT_LINE = 15  # characters
 # Figure answers quote the fragment holding the figure when a sentence is longer than this.
 FIGURE_SENTENCE_MAX_CHARS = 80
 _TIME_LEAD = re.compile(r"^((?:到|至|截至|截止到)?\d{4}年(?:底|前)?)[，,]")
@@ -91,23 +93,6 @@ def clause_body(clause: Clause) -> str:
     if attribution is not None:
         text = text[: attribution.start]
     return _LEADING_LABEL.sub("", text, count=1).strip()
-
-
-def split_sentences(text: str) -> list[str]:
-    """Sentences ending at 。；！？ or a line break; fragments without three CJK characters are dropped.
-
-    Short unpunctuated lines run together ("国务院办公厅" + "2014年4月21日"): a date alone says little.
-    """
-    sentences: list[str] = []
-    for piece in split_at_sentence_ends(text):
-        sentence = piece.strip()
-        previous = sentences[-1] if sentences else ""
-        if previous and len(previous) < _SHORT_LINE and len(sentence) < _SHORT_LINE and not previous.endswith(
-                tuple("。；！？")):
-            sentences[-1] = f"{previous} {sentence}"
-        elif sentence:
-            sentences.append(sentence)
-    return [s for s in sentences if len(re.findall(r"[\u4e00-\u9fff]", s)) >= 3]
 
 
 def scope(clause: Clause) -> str:
@@ -198,7 +183,7 @@ class ExtractiveGenerator:
     def _departments(self, question: str, hits: Sequence[Hit], terms: list[str], citations: CitationNumbers, *,
                      asks_lead: bool = False) -> list[str]:
         """Responsible departments of the relevant top clauses, lead marked, grouped by document."""
-        if re.search("联合(印)?发|发文|印发|发布", question):
+        if _ASKS_ISSUER.search(question):
             issued = [h for h in hits[: self.top_hits] if h.clause.issuer]
             if issued:
                 clause = issued[0].clause

@@ -115,7 +115,7 @@ class Query:
     def details(self) -> tuple[str, ...]:
         """The kinds of detail asked for ("金额", "网址", …, see rag.details). A department answer is itself the count
         asked for ("哪几个部门" is no count to look for), not the deadline asked beside it ("报给哪个部门、几天内报")."""
-        return tuple(d for d in asked_details(self.detail_ask)
+        return tuple(d for d in asked_details(self.detail_ask, self.text)
                      if self.intent != "department" or d not in ("比例或数量", "具体名称"))
 
     @property
@@ -405,6 +405,7 @@ _JOINT_ISSUERS = re.compile(r"等(\d+|[二三四五六七八九十]+)个?部门$
 _DOCUMENT_KIND = re.compile(r"意见|方案|计划|纲要|规划|通知|办法|决定|条例|规定")
 _SHORT_NAME_CHARS = 12  # how far before the kind word a short name may start
 _SHORT_NAME_MIN = 3  # "实施意见", "质量方案" are too generic to name one document
+_YEAR = re.compile(r"(?:19|20)\d{2}(?=年)")
 
 
 def short_names(text: str, document: DocumentEntry, kinds: Sequence[re.Match[str]]) -> list[str]:
@@ -421,6 +422,10 @@ def short_names(text: str, document: DocumentEntry, kinds: Sequence[re.Match[str
             if len(words) >= _SHORT_NAME_MIN and (words in document.title or words in (document.issuer or "")):
                 names.append(window[start:] + kind.group(0))
                 break
+        else:
+            year = _YEAR.search(window)
+            if year and (f"{year.group()}年" in document.title or (document.date or "").startswith(year.group())):
+                names.append(window[year.start():] + kind.group(0))  # "2014年那份质量计划": its year and its kind
     return names
 
 

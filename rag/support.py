@@ -22,7 +22,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rag.chunk import split_at_sentence_ends
+from rag.chunk import split_sentences
 from rag.clause_store import ClauseStore
 from rag.details import (
     AMOUNT_WORD,
@@ -205,7 +205,7 @@ def detail_stated(detail: str, clauses: Sequence[Clause], terms: Sequence[str],
                 if (not kinds or any(k in m.group() for k in kinds)) and not _restates(m, sentence, given)]
 
     for clause in clauses:
-        for sentence in split_at_sentence_ends(clause.text):
+        for sentence in split_sentences(clause.text):
             statements = statements_in(sentence)
             if not statements or (events and not any(e in sentence for e in events)):
                 continue

@@ -162,6 +162,12 @@ def test_issuers_of_a_named_document(corpus_pipeline: Pipeline) -> None:
     assert {c.clause.doc_id for c in answer.citations} == {PRIVATE}
 
 
+def test_a_task_that_issues_something_is_no_question_about_the_issuer(corpus_pipeline: Pipeline) -> None:
+    """"发布…管理办法" is the task whose lead is asked, not who issued the plan."""
+    answer = ask(corpus_pipeline, "2014年计划里，发布节能产品认证管理办法这件事，哪个部门牵头？")
+    assert "印发" not in answer.text and "质检总局" in answer.text
+
+
 @pytest.mark.parametrize("question", ["", "   ", "质" * 2_001])
 def test_bad_questions_raise_query_error(corpus_pipeline: Pipeline, question: str) -> None:
     with pytest.raises(QueryError):

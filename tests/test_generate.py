@@ -19,10 +19,10 @@ import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel, GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
-from rag.chunk import split_clauses
+from rag.chunk import split_clauses, split_sentences
 from rag.clause_store import DocumentEntry
 from rag.config import PROJECT_ROOT, load_settings
-from rag.generate import NOT_FOUND_MARK, ExtractiveGenerator, split_sentences
+from rag.generate import NOT_FOUND_MARK, ExtractiveGenerator
 from rag.ingest import load_corpus
 from rag.llm import LlmGenerator, build_generator, uncited_statements
 from rag.question import analyze_question, question_intent

@@ -29,6 +29,7 @@ def support_for(pipeline: Pipeline, question: str) -> Support:
 @pytest.mark.parametrize("question", [
     "哪些部门负责质量基础设施一站式服务？",
     "企业主导制定国际标准，市里每个项目奖励多少钱？",
+    "承担国家级“系列技术标准创新族”的产业链企业，每完成一个项目，市里再给多少？",  # 每完成1个…项目，分别给予20万元
     "民營企業想參加質量管理體系認證，有哪些支持？",
 ])
 def test_answerable_questions_are_answered(corpus_pipeline: Pipeline, question: str) -> None:
@@ -89,6 +90,16 @@ def test_a_detail_the_documents_do_not_state_is_a_partial_answer(corpus_pipeline
     assert support.reasons == ("相关条款没有写明金额",)
 
 
+def test_an_amount_for_each_unit_is_not_stated_by_a_total(corpus_pipeline: Pipeline) -> None:
+    """The patent clause gives the measure's total; "每转化一件…多少" asks for each patent's share. "每个项目…多少"
+    is stated (在省每个项目分别资助30万元: the test above)."""
+    support = support_for(corpus_pipeline, "市里拿专项资金推动专利转化，企业每转化一件专利能拿多少补助？")
+    assert support.outcome == "partly" and support.unstated == ("每个单位的金额",)
+    assert asked_details("能分到多少补助？", "企业每转化一件专利，能分到多少补助？") == ("金额", "每个单位的金额")
+    assert asked_details("高温津贴每个月该发多少？") == ("具体数字",)  # a rate per month, not per unit
+    assert asked_details("每家企业能派几个人？") == ("比例或数量",)  # no amount asked
+
+
 def test_asked_details() -> None:
     assert asked_details("奖金是多少？") == ("金额",)
     assert asked_details("今年的中国民营企业合作大会什么时候开？在哪里开？") == ("时间", "地点")
@@ -100,6 +111,8 @@ def test_asked_details() -> None:
     assert asked_details("汕尾说的“五大战略性产业”是哪五个？") == ("具体名单",)
     assert asked_details("家用汽车在三包期内，修几次修不好才能换车？") == ("比例或数量",)
     assert asked_details("老板拖欠工资三个月怎么办") == ()  # what to do, which the articles say
+    assert asked_details("围着那二十几条产业链抓质量，连基础研究也搞吗？") == ()  # a rough number said, none asked
+    assert asked_details("我们厂十几个人，能申请吗？") == ()
     assert asked_details("有没有网上办理的入口或者小程序？") == ("网址",)
     assert asked_details("碳排放每年超过多少吨才算重点排放单位？") == ("资格条件",)
     assert asked_details("首席质量官该由什么职位的人来当？") == ("人员",)
@@ -122,7 +135,7 @@ def test_asked_details() -> None:
     assert asked_details("市场监管来抽检，抽走的样品给不给钱？") == ("金额",)  # paid to the caller: an amount
     assert asked_details("这个“三六九”说的是哪些事？") == ("具体名单",)
     # A question word before what is asked for, however it is phrased
-    assert asked_details("种植户每亩能领多少补贴？") == ("金额",)
+    assert asked_details("种植户每亩能领多少补贴？") == ("金额", "每个单位的金额")
     assert asked_details("社会团体会找企业收立项费吗？") == ("收费",)
     assert asked_details("秘书处设在哪个城市、哪家单位？") == ("所在单位",)
     assert asked_details("产业计量测试中心建设在哪些文件里有部署？") == ()  # which documents, not where it sits
