@@ -140,6 +140,10 @@ def test_named_documents(corpus_pipeline: Pipeline) -> None:
     query = analyze_question("18个部门那份质量提升方案，打算把质量监管检测体系搭成几级？", documents=documents)
     assert query.documents == (EIGHTEEN,) and query.naming == ("18个部门",) and "18" not in query.terms
     assert mentioned_documents("18部门说要出重点产品质量安全监管目录", documents) == (EIGHTEEN,)
+    # Its year and its kind: the 2014 plan's date and title, not a word of the title before 计划.
+    query = analyze_question("国务院2014年那份质量计划里，对交通工程的质量执法提过啥要求？", documents=documents)
+    assert query.documents == ("2014-quality-outline-action-plan",) and query.naming == ("2014年那份质量计划",)
+    assert mentioned_documents("2019年的计划里有什么？", documents) == ()  # no document of that year
     assert mentioned_documents("2014年的行动计划里，推进质量共治要做哪些事？", documents) == (PLAN_2014,)
     for vague in ("这个意见里说了什么？", "市里的实施意见呢？", "国家的计划呢？", "民营企业有什么支持？"):
         assert mentioned_documents(vague, documents) == (), vague
