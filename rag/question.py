@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+import cn2an
+
+from rag.chunk import chinese_number
 from rag.clean import is_traditional, normalize_width, to_simplified
 from rag.details import asked_details, asks
 from rag.errors import QueryError
@@ -401,25 +404,49 @@ def mentioned_documents(text: str, documents: Iterable[DocumentEntry]) -> tuple[
 _ONLY_KIND = re.compile(r"(行动|实施|工作)?(方案|计划|纲要|规划|通知|办法)|(实施|指导)意见")
 # Joint issuers by count, as users name their document: "市场监管总局等18部门" → 18部门, 18个部门.
 _JOINT_ISSUERS = re.compile(r"等(\d+|[二三四五六七八九十]+)个?部门$")
+_JOINT_MIN = 3  # two bodies named are said by name ("市场监管总局和全国工商联"), not by count
 # What a document is ("民营企业意见", "18部门的方案"): users name one by a few of its words and its kind.
-_DOCUMENT_KIND = re.compile(r"意见|方案|计划|纲要|规划|通知|办法|决定|条例|规定")
+_DOCUMENT_KIND = re.compile(r"意见|方案|计划|纲要|规划|通知|办法|决定|条例|规定|文件")
+_ANY_KIND = "文件"  # "全国工商联那份文件": any document, named by its issuer
 _SHORT_NAME_CHARS = 12  # how far before the kind word a short name may start
 _SHORT_NAME_MIN = 3  # "实施意见", "质量方案" are too generic to name one document
 _YEAR = re.compile(r"(?:19|20)\d{2}(?=年)")
+# Said between a document's words and its kind, naming nothing: "国务院办公厅那份计划", "全国工商联发的意见".
+_POINTING_WORDS = re.compile(r"的|那份|这份|那个|这个|那|这|该|(?:联合)?(?:印发|发布|出台|下发|发)(?=的|$)")
+_JOINING = re.compile(r"[和与及跟]")  # "市场监管总局和全国工商联": as the issuer line lists them, with 、
+
+
+def _issuer_count(issuer: str) -> int:
+    """How many bodies issued a document jointly: 18 of "市场监管总局等18部门", 6 of six names listed with 、; 0 for one."""
+    joint = _JOINT_ISSUERS.search(issuer)
+    if joint:
+        return int(joint.group(1)) if joint.group(1).isdigit() else chinese_number(joint.group(1))
+    listed = issuer.count("、") + 1
+    return listed if listed >= _JOINT_MIN else 0
+
+
+def _count_names(count: int) -> list[str]:
+    """How users name a joint document by its issuers' count: 18部门, 18个部门, 十八部门, 六个部门."""
+    if not count:
+        return []
+    return [f"{number}{measure}部门" for number in (str(count), cn2an.an2cn(count)) for measure in ("", "个")]
 
 
 def short_names(text: str, document: DocumentEntry, kinds: Sequence[re.Match[str]]) -> list[str]:
     """The question's short names for `document`: words just before a kind word of its title ("意见") that
-    its title or issuer holds, 的 aside: "民营企业意见", "18部门的方案" (issuer 市场监管总局等18部门),
-    "2014年的行动计划". The longest such words. `kinds`: the kind words' matches in `text`."""
+    its title or issuer holds, 的, 那份 and a verb of issuing aside: "民营企业意见", "18部门的方案" (issuer 市场监管总局等18部门),
+    "全国工商联发的意见", "国务院办公厅那份计划", "全国工商联那份文件" (文件: any kind, by its issuer); else its year and
+    kind ("2014年那份质量计划"). The longest such words. `kinds`: the kind words' matches in `text`."""
     names = []
+    title = document.title.replace("的", "")
     for kind in kinds:
-        if kind.group(0) not in document.title:
+        if kind.group(0) not in document.title and kind.group(0) != _ANY_KIND:
             continue
         window = text[max(0, kind.start() - _SHORT_NAME_CHARS):kind.start()]
         for start in range(len(window)):
-            words = window[start:].replace("的", "").rstrip("里中")
-            if len(words) >= _SHORT_NAME_MIN and (words in document.title or words in (document.issuer or "")):
+            words = _JOINING.sub("、", _POINTING_WORDS.sub("", window[start:])).rstrip("里中")
+            if len(words) >= _SHORT_NAME_MIN and ((words in title and kind.group(0) != _ANY_KIND)
+                                                   or words in (document.issuer or "")):
                 names.append(window[start:] + kind.group(0))
                 break
         else:
@@ -481,9 +508,7 @@ def _document_names(documents: tuple[DocumentEntry, ...]) -> _DocumentNames:
         place = PLACE.match(document.issuer or "")
         if place:
             own += [place.group(0), place.group(1)]  # 汕尾市 before 汕尾
-        joint = _JOINT_ISSUERS.search(document.issuer or "")
-        if joint:  # "市场监管总局等18部门": users say "18部门那份方案", "18个部门"
-            own += [f"{joint.group(1)}部门", f"{joint.group(1)}个部门"]
+        own += _count_names(_issuer_count(document.issuer or ""))
         own = [key for key in own if key]
         keys.append(tuple(own))
         for key in own:

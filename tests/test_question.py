@@ -144,6 +144,15 @@ def test_named_documents(corpus_pipeline: Pipeline) -> None:
     query = analyze_question("国务院2014年那份质量计划里，对交通工程的质量执法提过啥要求？", documents=documents)
     assert query.documents == ("2014-quality-outline-action-plan",) and query.naming == ("2014年那份质量计划",)
     assert mentioned_documents("2019年的计划里有什么？", documents) == ()  # no document of that year
+    # By its issuers, however joined or counted, and with 那份 or a verb of issuing between.
+    assert mentioned_documents("国务院办公厅那份计划里有什么？", documents) == ("2014-quality-outline-action-plan",)
+    assert mentioned_documents("市场监管总局和全国工商联发的意见", documents) == (PRIVATE,)
+    assert mentioned_documents("六部门的意见怎么说？", documents) == (PRIVATE,)  # six issuers listed with 、
+    assert mentioned_documents("十八个部门的方案", documents) == (EIGHTEEN,)
+    assert mentioned_documents("全国工商联那份文件", documents) == (PRIVATE,)  # 文件: any kind, by its issuer
+    assert mentioned_documents("全面提升产品质量的实施意见", documents) == (CITY,)  # the title's own 的
+    assert mentioned_documents("文件里有没有说？", documents) == ()
+    assert mentioned_documents("国家发展的规划", documents) == ()  # 发 of 发展 is no verb of issuing
     assert mentioned_documents("2014年的行动计划里，推进质量共治要做哪些事？", documents) == (PLAN_2014,)
     for vague in ("这个意见里说了什么？", "市里的实施意见呢？", "国家的计划呢？", "民营企业有什么支持？"):
         assert mentioned_documents(vague, documents) == (), vague
