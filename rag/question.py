@@ -432,27 +432,48 @@ def _count_names(count: int) -> list[str]:
     return [f"{number}{measure}部门" for number in (str(count), cn2an.an2cn(count)) for measure in ("", "个")]
 
 
-def short_names(text: str, document: DocumentEntry, kinds: Sequence[re.Match[str]]) -> list[str]:
-    """The question's short names for `document`: words just before a kind word of its title ("意见") that
-    its title or issuer holds, 的, 那份 and a verb of issuing aside: "民营企业意见", "18部门的方案" (issuer 市场监管总局等18部门),
-    "全国工商联发的意见", "国务院办公厅那份计划", "全国工商联那份文件" (文件: any kind, by its issuer); else its year and
-    kind ("2014年那份质量计划"). The longest such words. `kinds`: the kind words' matches in `text`."""
-    names = []
-    title = document.title.replace("的", "")
-    for kind in kinds:
-        if kind.group(0) not in document.title and kind.group(0) != _ANY_KIND:
-            continue
+@dataclass(frozen=True)
+class _KindWindow:
+    """A kind word of the question ("意见") and the words before it that may name a document, read once for all."""
+
+    kind: str
+    window: str  # up to _SHORT_NAME_CHARS characters before the kind word
+    readings: tuple[tuple[str, ...], ...]  # per start in `window`: its words as said, then with colloquial words as policy terms
+
+
+def kind_windows(text: str) -> list[_KindWindow]:
+    """The question's kind words with their windows: the words from each start, 的, 那份 and a verb of issuing aside,
+    和 read as the issuer line's 、, and each colloquial word also as its policy terms ("民企那份意见": 民营企业)."""
+    windows = []
+    for kind in _DOCUMENT_KIND.finditer(text):
         window = text[max(0, kind.start() - _SHORT_NAME_CHARS):kind.start()]
+        readings = []
         for start in range(len(window)):
             words = _JOINING.sub("、", _POINTING_WORDS.sub("", window[start:])).rstrip("里中")
-            if len(words) >= _SHORT_NAME_MIN and ((words in title and kind.group(0) != _ANY_KIND)
-                                                   or words in (document.issuer or "")):
-                names.append(window[start:] + kind.group(0))
+            spoken = [words.replace(word, term) for word, terms in colloquial_in(words) for term in terms]
+            readings.append(tuple(said for said in (words, *spoken) if len(said) >= _SHORT_NAME_MIN))
+        windows.append(_KindWindow(kind.group(), window, tuple(readings)))
+    return windows
+
+
+def short_names(document: DocumentEntry, windows: Sequence[_KindWindow]) -> list[str]:
+    """The question's short names for `document`: words just before a kind word of its title ("意见") that its title
+    or issuer holds: "民营企业意见", "18部门的方案" (issuer 市场监管总局等18部门), "全国工商联发的意见", "国务院办公厅那份计划",
+    "全国工商联那份文件" (文件: any kind, by its issuer); else its year and kind ("2014年那份质量计划"). The longest such
+    words."""
+    names = []
+    title = document.title.replace("的", "")
+    for found in windows:
+        if found.kind not in document.title and found.kind != _ANY_KIND:
+            continue
+        for start, readings in enumerate(found.readings):
+            if any((said in title and found.kind != _ANY_KIND) or said in (document.issuer or "") for said in readings):
+                names.append(found.window[start:] + found.kind)
                 break
         else:
-            year = _YEAR.search(window)
+            year = _YEAR.search(found.window)
             if year and (f"{year.group()}年" in document.title or (document.date or "").startswith(year.group())):
-                names.append(window[year.start():] + kind.group(0))  # "2014年那份质量计划": its year and its kind
+                names.append(found.window[year.start():] + found.kind)  # "2014年那份质量计划": its year and its kind
     return names
 
 
@@ -460,10 +481,10 @@ def document_mentions(text: str, documents: Iterable[DocumentEntry]) -> tuple[tu
     """(doc ids the question names, the words of the question that named them)."""
     names = _document_names(tuple(documents))
     quoted = re.findall(r"《([^》]{4,})》", text)
-    kinds = list(_DOCUMENT_KIND.finditer(text))
+    windows = kind_windows(text)
     keys = names.keys_in(text)
     # A library holds thousands of documents: only those a key, a quoted title or a kind word can name.
-    candidates = sorted({n for key in keys for n in names.by_key[key]}) if not (quoted or kinds) \
+    candidates = sorted({n for key in keys for n in names.by_key[key]}) if not (quoted or windows) \
         else range(len(names.documents))
     found: list[str] = []
     words: list[str] = []
@@ -471,7 +492,7 @@ def document_mentions(text: str, documents: Iterable[DocumentEntry]) -> tuple[tu
         document = names.documents[n]
         matched = [key for key in names.keys[n] if key in keys]
         matched += [f"《{q}》" for q in quoted if q in document.title]
-        matched += short_names(text, document, kinds)
+        matched += short_names(document, windows)
         if matched:
             found.append(document.doc_id)
             words += [w for w in matched if w not in words]

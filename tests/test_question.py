@@ -150,6 +150,7 @@ def test_named_documents(corpus_pipeline: Pipeline) -> None:
     assert mentioned_documents("六部门的意见怎么说？", documents) == (PRIVATE,)  # six issuers listed with 、
     assert mentioned_documents("十八个部门的方案", documents) == (EIGHTEEN,)
     assert mentioned_documents("全国工商联那份文件", documents) == (PRIVATE,)  # 文件: any kind, by its issuer
+    assert mentioned_documents("民企那份意见里", documents) == (PRIVATE,)  # 民企: 民营企业, as the lexicon says
     assert mentioned_documents("全面提升产品质量的实施意见", documents) == (CITY,)  # the title's own 的
     assert mentioned_documents("文件里有没有说？", documents) == ()
     assert mentioned_documents("国家发展的规划", documents) == ()  # 发 of 发展 is no verb of issuing
