@@ -405,6 +405,7 @@ _ONLY_KIND = re.compile(r"(行动|实施|工作)?(方案|计划|纲要|规划|�
 # Joint issuers by count, as users name their document: "市场监管总局等18部门" → 18部门, 18个部门.
 _JOINT_ISSUERS = re.compile(r"等(\d+|[二三四五六七八九十]+)个?部门$")
 _JOINT_MIN = 3  # two bodies named are said by name ("市场监管总局和全国工商联"), not by count
+_NUMERALS = frozenset("0123456789〇零一二两三四五六七八九十百")
 # What a document is ("民营企业意见", "18部门的方案"): users name one by a few of its words and its kind.
 _DOCUMENT_KIND = re.compile(r"意见|方案|计划|纲要|规划|通知|办法|决定|条例|规定|文件")
 _ANY_KIND = "文件"  # "全国工商联那份文件": any document, named by its issuer
@@ -509,9 +510,10 @@ class _DocumentNames:
     lengths: tuple[int, ...]  # the keys' lengths
 
     def keys_in(self, text: str) -> set[str]:
-        """The keys that occur in `text`: its substrings of a key's length looked up, not every key searched for."""
+        """The keys that occur in `text`: its substrings of a key's length looked up, not every key searched for. A
+        count is read whole: 六部门 is not in 十六部门."""
         return {text[i:i + n] for n in self.lengths for i in range(len(text) - n + 1)
-                if text[i:i + n] in self.by_key}
+                if text[i:i + n] in self.by_key and not (i and text[i - 1] in _NUMERALS and text[i] in _NUMERALS)}
 
 
 _names: _DocumentNames | None = None  # of the library last analysed against: it changes only when re-indexed

@@ -148,6 +148,7 @@ def test_named_documents(corpus_pipeline: Pipeline) -> None:
     assert mentioned_documents("国务院办公厅那份计划里有什么？", documents) == ("2014-quality-outline-action-plan",)
     assert mentioned_documents("市场监管总局和全国工商联发的意见", documents) == (PRIVATE,)
     assert mentioned_documents("六部门的意见怎么说？", documents) == (PRIVATE,)  # six issuers listed with 、
+    assert mentioned_documents("十六部门的意见怎么说？", documents) == ()  # a count is read whole
     assert mentioned_documents("十八个部门的方案", documents) == (EIGHTEEN,)
     assert mentioned_documents("全国工商联那份文件", documents) == (PRIVATE,)  # 文件: any kind, by its issuer
     assert mentioned_documents("民企那份意见里", documents) == (PRIVATE,)  # 民企: 民营企业, as the lexicon says
