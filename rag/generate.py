@@ -28,7 +28,7 @@ NOT_FOUND_MARK = "未在已收录的文件中找到"
 # A figure: digits, or a Chinese numeral with a unit ("百年老店" is no figure), as laws write them: 五年内,
 # 三十日, 二倍, 三分之二; not a reference to an item or article ("前款第一项至第四项").
 _FIGURE = re.compile(r"\d|(?<![第一二三四五六七八九十百千万两])[一二三四五六七八九十百千万两]+\s*"
-                     r"(万元|亿元|元|家|项|倍|个百分点|个?(月|工作日|小时)|年|日|天|周岁|次|人|名)"
+                     r"(万元|亿元|元|家|项|倍|个百分点|个?(月|工作日|小时)|年|日|天|周岁|次|人|名|个?部门|部委)"
                      r"|[一二三四五六七八九十百千]+分之")
 _LEADING_LABEL = re.compile(r"^\s*(（[一二三四五六七八九十]{1,3}）|[一二三四五六七八九十]{1,3}、|第[^条\s]{1,8}条)\s*")
 _LIST_ITEM = re.compile(r"^\s*(（[一二三四五六七八九十]{1,3}）|[一二三四五六七八九十]{1,3}、)")

@@ -162,6 +162,12 @@ def test_issuers_of_a_named_document(corpus_pipeline: Pipeline) -> None:
     assert {c.clause.doc_id for c in answer.citations} == {PRIVATE}
 
 
+def test_a_count_of_departments_in_chinese_numerals_is_a_number_stated(corpus_pipeline: Pipeline) -> None:
+    """The 序言's "市场监管总局等六部门联合发布" answers how many issued it."""
+    answer = ask(corpus_pipeline, "支持民营企业用好质量基础设施的那份意见，是几个部门一起发的？")
+    assert answer.outcome == "answered" and "六部门" in answer.text
+
+
 def test_a_task_that_issues_something_is_no_question_about_the_issuer(corpus_pipeline: Pipeline) -> None:
     """"发布…管理办法" is the task whose lead is asked, not who issued the plan."""
     answer = ask(corpus_pipeline, "2014年计划里，发布节能产品认证管理办法这件事，哪个部门牵头？")
