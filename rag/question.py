@@ -65,6 +65,8 @@ _ASKING = re.compile(r"吗|么|呢|能否|是否|可否|有没有|(.)不\1|什�
 HAS_CONTENT = re.compile(r"[0-9A-Za-z\u3400-\u4dbf\u4e00-\u9fff]")
 MAX_FOLLOW_UP_TURNS = 3
 EMPTY_QUESTION = "问题是空的：请输入问题或关键词，例如“哪些部门负责质量基础设施一站式服务？”"
+NO_TOPIC_QUESTION = ("问题里只有问法，没有问的是哪件事：请补上事项，例如“哪些部门负责质量基础设施一站式服务？”"
+                     "（接着上一个问题追问时，请在同一对话里提问）")
 
 
 @dataclass(frozen=True)
@@ -191,10 +193,14 @@ def analyze_question(question: str, *, max_chars: int = 2_000, history: Sequence
         named = national_documents(documents)  # "国家层面…": the national documents, in a mixed library
     elif asks_local:
         named = local_documents(documents)
+    terms = tuple(t for t in content_terms(full, words) if not any(t in word for word in naming))
+    expansions = policy_terms_for(full)
+    if not (terms or expansions or named or context) and _ASKING.search(text):
+        # "谁负责？", "多少钱？" with nothing before them: any clause would be a guess, so ask what it is about.
+        raise QueryError(NO_TOPIC_QUESTION)
     return Query(raw=question, text=text, traditional=is_traditional(question), intent=intent,
                  asks_lead=intent == "department" and bool(LEAD_QUESTION.search(text)),
-                 terms=tuple(t for t in content_terms(full, words) if not any(t in word for word in naming)),
-                 expansions=policy_terms_for(full), documents=named, context=context, naming=naming,
+                 terms=terms, expansions=expansions, documents=named, context=context, naming=naming,
                  words=tuple(words))
 
 

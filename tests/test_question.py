@@ -208,6 +208,14 @@ def test_questions_without_content_are_refused(question: str) -> None:
         analyze_question(question)
 
 
+@pytest.mark.parametrize("question", ["啥？", "谁负责？", "多少钱？", "怎么办？"])
+def test_a_question_with_only_its_asking_words_asks_what_it_is_about(question: str) -> None:
+    with pytest.raises(QueryError, match="没有问的是哪件事"):
+        analyze_question(question)
+    assert analyze_question(question, history=["汕尾市政府质量奖有什么奖励？"]).context  # a follow-up leans on it
+    assert analyze_question("12315").terms == ("12315",)  # a keyword alone asks nothing and is searched
+
+
 def test_vocabulary() -> None:
     assert not is_content_word("哪些") and not is_content_word("部门") and not is_content_word("质量")
     assert not is_content_word("没有") and is_content_word("首席质量官")
