@@ -208,10 +208,11 @@ def asking_part(text: str) -> str:
     """`text` without the situation each of its questions describes before the clause that asks: "这样违法吗？" of
     "本地几家同行约好一起涨价，这样违法吗？", and "服务这一行有没有统一的质量标准？" of "我开了几家连锁洗衣店，服务这一行有没有
     统一的质量标准？" before a second question. A sentence whose closing clause asks nothing stays whole ("…有几家，请列出").
-    In written words, the one place every reader of the ask gets them: "啥时候" asks as "什么时候" does."""
+    In written words, the one place every reader of the ask gets them: "啥时候" asks as "什么时候" does, "咋申请" as
+    "怎么申请"."""
+    text = text.replace("啥", "什么").replace("咋", "怎么")  # said aloud
     sentences = re.findall(r"[^？?！!。]+[？?！!。]*", text)
-    ask = "".join(_asking_clause(sentence) for sentence in sentences) if sentences else text
-    return ask.replace("啥", "什么")  # said aloud
+    return "".join(_asking_clause(sentence) for sentence in sentences) if sentences else text
 
 
 def _asking_clause(sentence: str) -> str:

@@ -63,6 +63,7 @@ def test_intent(question: str, intent: str) -> None:
     ("汕尾有几家企业拿了质量奖，请列出来。", "汕尾有几家企业拿了质量奖，请列出来。"),
     ("汕尾的呢？", "汕尾的呢？"),
     ("我们厂想报质量奖，啥时候开始申报？", "什么时候开始申报？"),  # the ask in written words, for every reader of it
+    ("想报质量奖，咋申请？", "怎么申请？"),
 ])
 def test_the_situation_before_the_asking_clause_is_not_asked(question: str, ask: str) -> None:
     assert asking_part(question) == ask
@@ -114,7 +115,7 @@ def test_colloquial_words_bring_policy_terms_into_the_lexical_query() -> None:
 
 
 def test_lead_questions() -> None:
-    assert analyze_question("那牵头的是哪个部门？").asks_lead
+    assert analyze_question("那牵头的是哪个部门？", history=["哪些部门负责质量基础设施一站式服务？"]).asks_lead
     assert not analyze_question("哪些部门负责质量基础设施一站式服务？").asks_lead
 
 
