@@ -109,6 +109,7 @@ def test_taiwan_and_hong_kong_words_bring_the_mainland_words_of_the_documents(co
 def test_colloquial_words_bring_policy_terms_into_the_lexical_query() -> None:
     query = analyze_question("我是开小厂的，产品老是被抽检不合格，政府有啥帮扶？")
     assert {"中小企业", "监督抽查"} <= set(query.expansions)
+    assert "追溯" in analyze_question("卖的酒得能查到来路吗？").expansions  # 来路: where it came from
     assert "老是" not in query.terms  # a filler of spoken questions
     assert query.lexical_text.endswith(" ".join(query.expansions))
     assert query.search_text == query.text  # the vector sees the question as asked
