@@ -58,9 +58,9 @@ _SAME_QUESTION_ABOUT = re.compile(r"呢[？?。!！\s]*$")
 _NATIONAL = re.compile(r"国家层面|中央层面|(?<![哪各外别他些个方])国家的")  # not "哪些国家的标准": countries
 # The city's own documents ("市里有没有奖励？"), not a supermarket's (超市里).
 _LOCAL = re.compile(r"(?<![超城都门夜])市[里裡]|本市|我们市")
+NUMBER = re.compile(r"\d+(?:\.\d+)?")  # a figure in digits, read whole: 96333, 2.5
 # Before the clause that asks, a question often describes the situation ("本地几家同行约好一起涨价，这样违法吗？",
 # "我们产品有几个关键部件老依赖进口，…，国家有什么说法？"): a count or an amount there is not what is asked.
-NUMBER = re.compile(r"\d+(?:\.\d+)?")  # a figure in digits, read whole: 96333, 2.5
 _ASKING = re.compile(r"吗|么|呢|能否|是否|可否|有没有|(.)不\1|什么|啥|哪|怎|如何|多少|多久|多长|几|谁")
 HAS_CONTENT = re.compile(r"[0-9A-Za-z\u3400-\u4dbf\u4e00-\u9fff]")
 MAX_FOLLOW_UP_TURNS = 3
@@ -447,6 +447,7 @@ class _KindWindow:
     kind: str
     window: str  # up to _SHORT_NAME_CHARS characters before the kind word
     readings: tuple[tuple[str, ...], ...]  # per start in `window`: its words as said, then with colloquial words as policy terms
+    year: re.Match[str] | None  # a year in `window` ("2014年那份质量计划"), naming the document of that year and kind
 
 
 def kind_windows(text: str) -> list[_KindWindow]:
@@ -460,7 +461,7 @@ def kind_windows(text: str) -> list[_KindWindow]:
             words = _JOINING.sub("、", _POINTING_WORDS.sub("", window[start:])).rstrip("里中")
             spoken = [words.replace(word, term) for word, terms in colloquial_in(words) for term in terms]
             readings.append(tuple(said for said in (words, *spoken) if len(said) >= _SHORT_NAME_MIN))
-        windows.append(_KindWindow(kind.group(), window, tuple(readings)))
+        windows.append(_KindWindow(kind.group(), window, tuple(readings), _YEAR.search(window)))
     return windows
 
 
@@ -479,7 +480,7 @@ def short_names(document: DocumentEntry, windows: Sequence[_KindWindow]) -> list
                 names.append(found.window[start:] + found.kind)
                 break
         else:
-            year = _YEAR.search(found.window)
+            year = found.year
             if year and (f"{year.group()}年" in document.title or (document.date or "").startswith(year.group())):
                 names.append(found.window[year.start():] + found.kind)  # "2014年那份质量计划": its year and its kind
     return names
