@@ -35,9 +35,6 @@ _LIST_ITEM = re.compile(r"^\s*(（[一二三四五六七八九十]{1,3}）|[一�
 # "本法所称电子商务经营者，是指…" shares many words with any question about the term, and answers only a
 # question asking what the term means.
 _DEFINITION = re.compile(r"本(法|条例|办法|规定|条)所称|(?:以下|下列)用语的含义")
-# Who issued the document: the issuing verb closes its phrase ("是哪几个部门联合发的？", "谁印发的"), unlike a task that
-# issues something ("发布节能产品认证管理办法，哪个部门牵头？" asks who leads the task).
-_ASKS_ISSUER = re.compile(r"(?:联合|共同)?(?:印发|发布|发文|下发|出台|发)(?:的|了)?(?:文件|文)?(?:吗|呢)?(?=[，。？！?!,；;\s]|$)")
 _ASKS_DEFINITION = re.compile(r"什么是|是指|指的是|什么叫|何谓|定义|算不算|算是|属不属于|属于.{0,6}吗|包括哪些|含义")
 DEFINITION_WEIGHT = 0.5
 # "会怎么处罚？", "被发现会怎样？" ask what follows: a sentence stating a sanction answers, not the duty it enforces.
@@ -169,7 +166,8 @@ class ExtractiveGenerator:
         citations = CitationNumbers()
         statements: list[str] = []
         if query.intent == "department":
-            statements = self._departments(question, hits, terms, citations, asks_lead=query.asks_lead)
+            statements = self._departments(hits, terms, citations, asks_lead=query.asks_lead,
+                                           asks_issuer=query.asks_issuer)
             if not statements and not any(h.clause.departments for h in hits[: self.top_hits]):
                 statements = ["检索到的条款没有列明负责部门，最相关的规定如下："]
         elif query.intent == "figure":
@@ -180,10 +178,11 @@ class ExtractiveGenerator:
         return Answer(question=question, text="\n".join(statements), found=True,
                       citations=citations.as_tuple(), mode=self.name)
 
-    def _departments(self, question: str, hits: Sequence[Hit], terms: list[str], citations: CitationNumbers, *,
-                     asks_lead: bool = False) -> list[str]:
-        """Responsible departments of the relevant top clauses, lead marked, grouped by document."""
-        if _ASKS_ISSUER.search(question):
+    def _departments(self, hits: Sequence[Hit], terms: list[str], citations: CitationNumbers, *,
+                     asks_lead: bool = False, asks_issuer: bool = False) -> list[str]:
+        """Responsible departments of the relevant top clauses, lead marked, grouped by document; the issuers when
+        the question asks who issued the document."""
+        if asks_issuer:
             issued = [h for h in hits[: self.top_hits] if h.clause.issuer]
             if issued:
                 clause = issued[0].clause

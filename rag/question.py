@@ -38,6 +38,9 @@ DEPARTMENT_QUESTION = re.compile(
 )
 DEPARTMENT_WORDS = re.compile(r"牵头|负责|部门|单位|分工|职责|主管")
 LEAD_QUESTION = re.compile(r"牵头|主要负责|谁(来)?主管|主管部门")
+# Who issued the document: the issuing verb closes its phrase ("是哪几个部门联合发的？", "谁印发的"), unlike a task that
+# issues something ("发布节能产品认证管理办法，哪个部门牵头？" asks who leads the task).
+ISSUER_QUESTION = re.compile(r"(?:联合|共同)?(?:印发|发布|发文|下发|出台|发)(?:的|了)?(?:文件|文)?(?:吗|呢)?(?=[，。？！?!,；;\s]|$)")
 FIGURE_QUESTION = re.compile(
     r"多少|几(个|家|项|年|天|次|倍|成)|哪(一)?年|哪(一)?天|何时|什么时候|截止|期限|日期|比例|合格率|符合率|优良率"
     r"|目标|金额|奖金|额度|最多|最高|最低|不低于|不少于|文号"
@@ -95,6 +98,11 @@ class Query:
         """What the question asks about by name: 主题口号 of "主题口号是什么？" (see `asked_focus`). Read only by the
         answer decision, so a search never pays for it."""
         return asked_focus(self.text)
+
+    @cached_property
+    def asks_issuer(self) -> bool:
+        """Whether it asks who issued the document (ISSUER_QUESTION), which the issuer line answers."""
+        return bool(ISSUER_QUESTION.search(self.text))
 
     @cached_property
     def numbers(self) -> tuple[str, ...]:

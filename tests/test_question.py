@@ -115,6 +115,11 @@ def test_colloquial_words_bring_policy_terms_into_the_lexical_query() -> None:
     assert query.search_text == query.text  # the vector sees the question as asked
 
 
+def test_issuer_questions() -> None:
+    assert analyze_question("《关于进一步发挥质量基础设施支撑引领民营企业提质增效升级作用的意见》是哪几个部门联合发的？").asks_issuer
+    assert not analyze_question("发布节能产品认证管理办法，哪个部门牵头？").asks_issuer  # a task that issues something
+
+
 def test_lead_questions() -> None:
     assert analyze_question("那牵头的是哪个部门？", history=["哪些部门负责质量基础设施一站式服务？"]).asks_lead
     assert not analyze_question("哪些部门负责质量基础设施一站式服务？").asks_lead
