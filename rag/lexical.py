@@ -20,8 +20,10 @@ from rag.vocabulary import STOPWORDS
 jieba.setLogLevel(logging.WARNING)
 
 _TOKEN_KEEP = re.compile(r"[0-9A-Za-z\u3400-\u4dbf\u4e00-\u9fff%]")
-# Function characters jieba's guesser glues onto an unknown word before them.
-_GLUED_ENDINGS = frozenset("要是了的在有就也都会吗呢吧")
+# Function characters jieba's guesser glues onto an unknown word: before it (共治要, 货都, 标才) or, in spoken
+# questions, after it (要考, 能查, 我想, 老说). A guess holding one is no word of the question.
+_GLUED_ENDINGS = frozenset("要是了的在有就也都会吗呢吧想才")
+_GLUED_OPENINGS = frozenset("能要想就还会再先来去被没只都也我老有按在")
 
 
 _LATIN = re.compile(r"[a-z]")
@@ -69,10 +71,15 @@ class JiebaTokenizer:
         return [t for t in tokens if t.strip() and t not in STOPWORDS and _TOKEN_KEEP.search(t)]
 
     def _unglued(self, token: str) -> tuple[str, ...]:
-        """A word jieba guessed (not in its dictionary) with a function character stuck on its end, split
-        off: 共治要 of "推进质量共治要做哪些事" is 共治 + 要, as the clause's "推进质量共治。" is tokenised."""
-        if len(token) >= 3 and token[-1] in _GLUED_ENDINGS and token not in self._jieba.FREQ:
-            return token[:-1], token[-1]
+        """A word jieba guessed (not in its dictionary) with function characters stuck on either end, split
+        off: 共治要 of "推进质量共治要做哪些事" is 共治 + 要, as the clause's "推进质量共治。" is tokenised, and 要考 of
+        "叉车司机要考什么证" is 要 + 考, no word of its own."""
+        if len(token) < 2 or token in self._jieba.FREQ:
+            return (token,)
+        if token[0] in _GLUED_OPENINGS:
+            return token[0], *self._unglued(token[1:])
+        if token[-1] in _GLUED_ENDINGS:
+            return *self._unglued(token[:-1]), token[-1]
         return (token,)
 
     def segment(self, text: str) -> list[str]:
