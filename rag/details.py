@@ -122,8 +122,11 @@ DETAILS: tuple[Detail, ...] = tuple(Detail(*row) for row in (
                 r"|研究所|大学|学院|协会|学会|公司|集团|中心|司(?!法))"), None, _SAME_PHRASE, False,
      re.compile(r"省|市(?!场)|县|区|镇|乡|村|街道")),
     # What something is called ("后来出台的规划叫啥名"): a title, a quoted name or a list of them beside the topic.
-    ("名称", re.compile(r"叫什么(名字)?|什么名(字|称)|名称是"), re.compile(r"《[^》]{2,}》|“[^”]{2,}”|" + _LISTED),
-     None, _SAME_PHRASE),
+    # …and which standard ("要符合哪个国家标准", "照着哪份标准来审"): its title or number.
+    ("名称", re.compile(r"叫什么(名字)?|什么名(字|称)|名称是|哪(份|个|项|部|一)(国家|行业|地方|团体)?(标准|规范)(?!化)"),
+     re.compile(r"《[^》]{2,}》|“[^”]{2,}”|GB(/T)?\s*\d+|" + _LISTED), None, _SAME_PHRASE),
+    # A document's number ("文号是多少"): 国办发〔2014〕18号, not a year or a count.
+    ("文号", re.compile(r"文号|发文字号|文件编号"), re.compile(r"[〔\[]\d{4}[〕\]]\s*\d+\s*号"), None, None),
     ("人员", re.compile(r"(负责人|主任|召集人|[^，。？！]长)是谁|谁是(组长|负责人|召集人)|(由|是)(哪位|哪个|什么)领导|(什么|哪个|哪一?级)(职位|职务|级别)的人|由谁(来)?(担任|当)|谁来(当|担任)"),
      re.compile(r"(组长|负责人|主任|局长|召集人)(由|为|是)|由[^，。；]{1,12}(担任|兼任)"), None),
 ))

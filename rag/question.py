@@ -64,7 +64,7 @@ _LOCAL = re.compile(r"(?<![超城都门夜])市[里裡]|本市|我们市")
 NUMBER = re.compile(r"\d+(?:\.\d+)?")  # a figure in digits, read whole: 96333, 2.5
 # Before the clause that asks, a question often describes the situation ("本地几家同行约好一起涨价，这样违法吗？",
 # "我们产品有几个关键部件老依赖进口，…，国家有什么说法？"): a count or an amount there is not what is asked.
-_ASKING = re.compile(r"吗|么|呢|能否|是否|可否|有没有|(.)不\1|什么|啥|哪|怎|如何|多少|多久|多长|几|谁")
+_ASKING = re.compile(r"吗|嘛|么|呢|能否|是否|可否|有没有|(.)不\1|什么|啥|哪|怎|如何|多少|多久|多长|几|谁")
 HAS_CONTENT = re.compile(r"[0-9A-Za-z\u3400-\u4dbf\u4e00-\u9fff]")
 MAX_FOLLOW_UP_TURNS = 3
 EMPTY_QUESTION = "问题是空的：请输入问题或关键词，例如“哪些部门负责质量基础设施一站式服务？”"

@@ -64,6 +64,8 @@ def test_intent(question: str, intent: str) -> None:
     ("汕尾的呢？", "汕尾的呢？"),
     ("我们厂想报质量奖，啥时候开始申报？", "什么时候开始申报？"),  # the ask in written words, for every reader of it
     ("想报质量奖，咋申请？", "怎么申请？"),
+    # "干嘛" asks what for: the figures of the situation before it are not asked
+    ("统计局发表格让我们厂填产品合格率这些数据，这些数最后是拿去干嘛用的？", "这些数最后是拿去干嘛用的？"),
 ])
 def test_the_situation_before_the_asking_clause_is_not_asked(question: str, ask: str) -> None:
     assert asking_part(question) == ask
@@ -314,6 +316,9 @@ def test_a_function_character_glued_to_a_guessed_word_is_split_off() -> None:
     # jieba's guesser reads 共治要 in "共治要做"; the clause says "推进质量共治。"
     assert "共治" in content_terms("推进质量共治要做哪些事？") and "共治要" not in content_terms("推进质量共治要做哪些事？")
     assert "会议纪要" in content_terms("会议纪要在哪里看？")  # a dictionary word keeps its last character
+    # …and in a spoken question the one before it: 要考, 能查, 货都 are no words a clause could hold
+    terms = content_terms("厂里叉车司机要考特种设备作业人员证，能查吗？货都卖不出去")
+    assert not {"要考", "能查", "货都"} & set(terms) and "特种设备" in terms
 
 
 def test_a_follow_up_on_what_a_named_plan_says_keeps_its_topic(corpus_pipeline: Pipeline) -> None:

@@ -334,11 +334,19 @@ def test_a_place_or_body_asked_for_is_stated_by_its_name(corpus_pipeline: Pipeli
 @pytest.mark.parametrize(("question", "unstated"), [
     ("哪个县已经评上了全国质量品牌提升示范区？", ("具体名称",)),  # the city's clause names no county
     ("汕尾推行智慧质量监管，那个监管系统叫啥名字？", ("名称",)),
+    ("2014年说要开展服务外包认证示范，这个认证是照着哪份标准来审的？", ("名称",)),  # a standard by its title or number
+    ("市里说要建立企业首席质量官制度规范，这份规范出来了没有，文号是多少？", ("文号",)),  # 到2023年底 is no 文号
 ])
 def test_a_name_the_documents_do_not_give_is_not_stated(
         corpus_pipeline: Pipeline, question: str, unstated: tuple[str, ...]) -> None:
     answer = corpus_pipeline.ask(question)
     assert answer.outcome == "partly" and answer.text.startswith(f"文件中有相关规定，但没有写明{unstated[0]}")
+
+
+def test_a_document_number_is_stated_by_the_number_line(corpus_pipeline: Pipeline) -> None:
+    assert asked_details("文号是多少？") == ("文号",) and asked_details("要符合哪个国家标准？") == ("名称",)
+    answer = corpus_pipeline.ask("国务院办公厅2014年那份质量行动计划，文号是多少？")
+    assert answer.outcome == "answered" and "国办发〔2014〕18号" in answer.text
 
 
 def test_a_list_names_a_sets_members_beside_the_sets_name(corpus_pipeline: Pipeline) -> None:
