@@ -81,9 +81,9 @@ DETAILS: tuple[Detail, ...] = tuple(Detail(*row) for row in (
     ("地点", re.compile(r"在哪(里|儿)?(开|办|举办|举行)|什么地方|地点"), re.compile(r"在[\u4e00-\u9fff]{2,8}(举办|举行|召开)|地点"), None),
     ("比例或数量", re.compile(r"比例|百分之|几成|占多少|权重|比重|多少(家|个|项|名|人|位)|(?<!十)几(家|项|名|位|人)|(?<![这那十])几个|几次|多少次|合格率|达到多少"),
      # A share or a count, not any digit: "到2025年" states no number of 计量标准, "建设一批" no number at all.
-     re.compile(r"\d(\.\d+)?\s*(%|％|家|个|项|名|批|次|人|台|件|所|座|条|种|类|倍|万|亿|部门|部委)|百分之"
-                r"|[一二三四五六七八九十百千两]+\s*(家|个|项|名|次|所|座|条|种|类|倍|部门|部委)|[二三四五六七八九十百千两]+\s*批"), None,
-     None),  # "…活动…,2023年开始,每年服务企业600家以上": a count in a later phrase of the same activity
+     re.compile(r"\d(\.\d+)?\s*(%|％|家|个|项|名|批|次(?!全会)|人|台|件|所|座|条|种|类|倍|万|亿|部门|部委)|百分之"
+                r"|[一二三四五六七八九十百千两]+\s*(家|个|项|名|次(?!全会)|所|座|条|种|类|倍|部门|部委)|[二三四五六七八九十百千两]+\s*批"), None,
+     None),  # "…活动…,2023年开始,每年服务企业600家以上": a count in a later phrase of the same activity; "三次全会" is a session
     # "…许可怎么办？" asks how to get it; "公司不让看怎么办？" asks what to do, which the clauses answer.
     ("申请程序", re.compile(r"(什么|哪些|申请|申报)材料|材料清单|流程|手续|(哪些|什么)程序|怎么(申请|申报|报|办理|评|预约)|填(什么|哪些)[^，。？！]{0,3}表|(证|照|许可|手续|备案|登记|卡)(要|该|应该)?怎么办|如何(申请|申报|办理|评定)|去哪(里|儿)?(申请|报|考|办|备案|领)|自动发|自己(去)?报"),
      re.compile(r"程序|流程|(申请|申报|相关|所需|证明)材料|提交|报送|办理|申请表|受理"), None),
@@ -156,6 +156,20 @@ def asked_details(text: str, question: str = "") -> tuple[str, ...]:
     if "金额" in named and PER_UNIT.asked.search(question or text):
         named += (PER_UNIT.name,)
     return named or ((ANY_NUMBER.name,) if ANY_NUMBER.asked.search(text) else ())
+
+
+# A figure whose meaning is asked ("这个46指的是啥？", "“25条”是什么意思"): the documents explain it where they count
+# something by it ("46个县域特色产业集群"), not with a definition. Not a figure inside another ("3+2").
+_FIGURE_MEANING = re.compile(r"(?<![\d+＋.])(\d+)\s*(?:个|条|项|家)?\s*[”\"]?\s*(?:到底|究竟)?(?:是|指)")
+
+
+def meaning_shape(ask: str) -> re.Pattern[str] | None:
+    """What states the meaning asked in `ask` when it asks what a figure stands for: the figure counting a thing
+    ("46个县域特色产业集群"); None when it asks the meaning of a word."""
+    figure = _FIGURE_MEANING.search(ask)
+    if not figure or not _BY_NAME["含义"].asked.search(ask):
+        return None
+    return re.compile(rf"(?<![\d.]){figure.group(1)}\s*[个条项家种类大批所座名]\s*[\u4e00-\u9fff]{{2,}}")
 
 
 def detail_named(name: str) -> Detail:

@@ -31,6 +31,7 @@ from rag.details import (
     asked_events,
     asked_kinds,
     detail_named,
+    meaning_shape,
 )
 from rag.e5_model import TUNED_MODEL_NAME
 from rag.embed import DEFAULT_NAMES
@@ -134,7 +135,8 @@ def assess_support(query: Query, hits: Sequence[Hit], index: ClauseStore, *,
     terms = specific_terms(query.terms, index, ask_phrases(ask_text))
     unstated = tuple(d for d in details
                      if not detail_stated(d, [h.clause for h in top], terms, asked_events(d, ask_text),
-                                          asked_kinds(d, ask_text), query.numbers))
+                                          asked_kinds(d, ask_text), query.numbers,
+                                          meaning_shape(ask_text) if d == "含义" else None))
     unstated += unnamed_focus(query, [h.clause for h in top], index)
     unstated += unnamed_choice(query, [h.clause for h in top])
     if unstated:
@@ -182,7 +184,8 @@ def searches_disagree(hits: Sequence[Hit]) -> bool:
 
 
 def detail_stated(detail: str, clauses: Sequence[Clause], terms: Sequence[str],
-                  events: Sequence[str] = (), kinds: Sequence[str] = (), given: Sequence[str] = ()) -> bool:
+                  events: Sequence[str] = (), kinds: Sequence[str] = (), given: Sequence[str] = (),
+                  shape: re.Pattern[str] | None = None) -> bool:
     """Whether a sentence of `clauses` holds the kind of detail asked for next to one of `terms` (and to
     one of `events`, what the detail belongs to: the date of 印发), naming one of `kinds` when the question asks
     for a kind of name (镇 in "哪几个镇"). A number of the question (`given`: the 96333 of "打了96333，多少分钟能
@@ -192,11 +195,12 @@ def detail_stated(detail: str, clauses: Sequence[Clause], terms: Sequence[str],
     amount, the part of it up to the phrase holding the amount ("…给予10万元奖励，到2025年…团体标准…": a word
     named in a later phrase is another target's; "三倍的赔偿金" keeps its 赔偿金), from the phrase opening with 对
     before it when there is one (see `_amount_topics`). A compound term is there when
-    both its halves are (国家标准 in "国际、国家、行业标准"). A field line ("电子邮箱：swsqsb@126.com", its label
+    both its halves are (国家标准 in "国际、国家、行业标准"). `shape`, when given, is what states the detail for this
+    question (`details.meaning_shape`: "46个…" says what the 46 of "这个46指的是啥" stands for). A field line ("电子邮箱：swsqsb@126.com", its label
     asking for the detail) states its detail for the whole clause: the topic words are in the lines above.
     """
     kind = detail_named(detail)
-    shape, near = kind.stated, kind.near
+    shape, near = shape or kind.stated, kind.near
     # What the detail belongs to places nothing: "每年什么时候开始申报" is not answered by any year beside 申报.
     terms = [t for t in terms if t not in events] or terms
 

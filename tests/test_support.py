@@ -343,6 +343,13 @@ def test_a_name_the_documents_do_not_give_is_not_stated(
     assert answer.outcome == "partly" and answer.text.startswith(f"文件中有相关规定，但没有写明{unstated[0]}")
 
 
+def test_what_a_figure_stands_for_is_stated_where_it_counts_a_thing(corpus_pipeline: Pipeline) -> None:
+    answer = corpus_pipeline.ask("市里文件老提“46个”，这个46指的是啥？")
+    assert answer.outcome == "answered" and "46个县域特色产业集群" in answer.text
+    # a figure inside a name is no figure asked about: "3+2" is defined nowhere
+    assert corpus_pipeline.ask("汕尾说的“3+2”现代产业体系是指什么？").outcome == "partly"
+
+
 def test_a_document_number_is_stated_by_the_number_line(corpus_pipeline: Pipeline) -> None:
     assert asked_details("文号是多少？") == ("文号",) and asked_details("要符合哪个国家标准？") == ("名称",)
     answer = corpus_pipeline.ask("国务院办公厅2014年那份质量行动计划，文号是多少？")
@@ -442,6 +449,8 @@ def test_a_year_is_no_count(corpus_pipeline: Pipeline) -> None:
     target = dataclasses.replace(clause, text="到2025年，社会公用计量标准体系更加完善。")
     counted = dataclasses.replace(clause, text="到2025年，新建社会公用计量标准12项。")
     assert not detail_stated("比例或数量", [target], ["计量"]) and detail_stated("比例或数量", [counted], ["计量"])
+    session = dataclasses.replace(clause, text="全面贯彻省委十三届三次全会精神，以改革创新为根本动力，推动制造业创新中心建设。")
+    assert not detail_stated("比例或数量", [session], ["创新中心"])  # a party plenum's number counts nothing
 
 
 def test_an_amount_belongs_to_what_is_named_before_it(corpus_pipeline: Pipeline) -> None:
