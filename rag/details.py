@@ -89,7 +89,8 @@ DETAILS: tuple[Detail, ...] = tuple(Detail(*row) for row in (
      re.compile(r"程序|流程|(申请|申报|相关|所需|证明)材料|提交|报送|办理|申请表|受理"), None),
     # What a term means ("这个“双创”是啥意思？", "首负指个啥", "反溯该怎么理解"): stated only by a definition beside it
     # (是指, 即, 所谓, a bracket explaining it), not by the clause that merely names the term.
-    ("含义", re.compile(r"什么是|什么意思|(?<!分别)指(的是|个)?什么|怎么理解|如何理解|什么叫|何为|何谓|含义|定义|是个什么"),
+    ("含义", re.compile(r"什么是|什么意思|(?<!分别)指(的是|个)?什么|指(的是)?哪一?(类|种)|怎么理解|如何理解|什么叫|何为|何谓|含义|定义"
+                      r"|是个什么"),
      re.compile(r"是指|指的是|(?<![立随])即(?![将时使])|也就是|所谓|（[^）]{4,}）|\([^)]{4,}\)"), None),
     ("资格条件", re.compile(r"资格|证书|条件|门槛|要求是什么|够不够格|才(能)?算"), re.compile(r"资格|条件|具备|取得.{0,8}(证|资质)"), None),
     # How a figure is worked out ("研发投入强度是怎么算的？"): a formula or a basis of calculation.

@@ -499,6 +499,7 @@ def test_lexical_search_decides_by_the_words_alone(corpus_pipeline: Pipeline) ->
     ("首席质量官对学历有什么要求？", ("学历",)),
     ("“质量首负责任制”是什么意思？", ("含义",)),  # named, never defined
     ("什么是“领跑者”制度？", ("含义",)),
+    ("民企意见讲要引导窗口服务单位优化流程，窗口服务单位指的是哪一类机构？", ("含义",)),  # which kind: what it means
 ])
 def test_a_thing_asked_by_name_must_be_named_and_a_meaning_defined(
         corpus_pipeline: Pipeline, question: str, unstated: tuple[str, ...]) -> None:
