@@ -14,17 +14,17 @@ import cn2an
 from rag.departments import parse_attribution
 from rag.schema import Clause, Document
 
-_CN_DIGITS = "零〇一二三四五六七八九十百千两"
+CN_DIGITS = "零〇一二三四五六七八九十百千两"  # the numerals of 第十二条, 十六部门, 二十几条
 # A policy chapter "一、…" and clause "（一）…"; both may appear mid-line in one-line scrapes.
 CHAPTER_MARK = re.compile(r"([一二三四五六七八九十]{1,3})、")
 CLAUSE_MARK = re.compile(r"（([一二三四五六七八九十]{1,3})）")
 # Law structure is always at line start; "依照本法第十条" mid-sentence is a cross-reference.
 # Some sources misplace the space: "第七十五 条体育运动船艇…" is still article 75.
 ARTICLE_MARK = re.compile(
-    rf"^第([{_CN_DIGITS}]+)(?P<gap>[^\S\n]+)?条(之[一二三四五六七八九十]+)?(?(gap)|(?=\s|$))", re.MULTILINE
+    rf"^第([{CN_DIGITS}]+)(?P<gap>[^\S\n]+)?条(之[一二三四五六七八九十]+)?(?(gap)|(?=\s|$))", re.MULTILINE
 )
 # The title may follow without a space ("第五章法律责任"); _is_law_heading rejects sentences.
-LAW_HEADING_MARK = re.compile(rf"^第([{_CN_DIGITS}]+)(编|分编|章|节)([^\S\n]*)(.*)$", re.MULTILINE)
+LAW_HEADING_MARK = re.compile(rf"^第([{CN_DIGITS}]+)(编|分编|章|节)([^\S\n]*)(.*)$", re.MULTILINE)
 # Characters after which a mid-line marker starts a new unit rather than continuing a sentence.
 _BOUNDARY_BEFORE = "。；：！？】）”\n"
 _NOT_HEADING_BEFORE = "第款项条"

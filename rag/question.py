@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import cn2an
 
-from rag.chunk import chinese_number
+from rag.chunk import CN_DIGITS, chinese_number
 from rag.clean import is_traditional, normalize_width, to_simplified
 from rag.details import asked_details, asks
 from rag.errors import QueryError
@@ -420,7 +420,7 @@ _ONLY_KIND = re.compile(r"(行动|实施|工作)?(方案|计划|纲要|规划|�
 # Joint issuers by count, as users name their document: "市场监管总局等18部门" → 18部门, 18个部门.
 _JOINT_ISSUERS = re.compile(r"等(\d+|[二三四五六七八九十]+)个?部门$")
 _JOINT_MIN = 3  # two bodies named are said by name ("市场监管总局和全国工商联"), not by count
-_NUMERALS = frozenset("0123456789〇零一二两三四五六七八九十百")
+_NUMERALS = frozenset("0123456789" + CN_DIGITS)
 # What a document is ("民营企业意见", "18部门的方案"): users name one by a few of its words and its kind.
 _DOCUMENT_KIND = re.compile(r"意见|方案|计划|纲要|规划|通知|办法|决定|条例|规定|文件")
 _ANY_KIND = "文件"  # "全国工商联那份文件": any document, named by its issuer
