@@ -62,8 +62,9 @@ DETAILS: tuple[Detail, ...] = tuple(Detail(*row) for row in (
     ("时间", re.compile(r"截止|什么时候|何时|哪[一几]?年"),
      re.compile(r"\d{4}\s*年|年底|年内|年前|截至|之前|[\d一二三四五六七八九十百两]+\s*(个)?(日|天|月|年|工作日)以?内|之日起"),
      _TIMED, None),  # "到2025年，…" dates every phrase after it
-    # How long (多久之内, 多久能到账) and how often (多久一次, 几年一次): "每年" answers only the second.
-    ("期限", re.compile(r"期限|多久(?!.{0,4}一次)|多长时间(?!一次)|周期|多少天|几天|到账|有效期|期[^，。？！]{0,4}(几|多少)个?年"),
+    # How long (多久之内, 多久能到账, 几年内) and how often (多久一次, 几年一次): "每年" answers only the second.
+    ("期限", re.compile(r"期限|多久(?!.{0,4}一次)|多长时间(?!一次)|周期|多少天|几天|到账|有效期|期[^，。？！]{0,4}(几|多少)个?年"
+                      r"|(几|多少)个?(年|月)(以)?内"),
      re.compile(r"(?<![\d年])\d{1,3}\s*(个)?(月|日|天|年|工作日|小时)|[一二三四五六七八九十两]+\s*(个)?(月|天|日|年|工作日)"
                 r"|届满"), None),
     ("频次", re.compile(r"多久.{0,4}一[次回]|几年一[次回]|[一几每][年月季][^，。？！]{0,3}[一几][次回]|频次|多长时间一次"),
@@ -143,8 +144,21 @@ _UNIT = r"(个(?!月|季度|星期)|项|台|亩|件|家|位|所|座|套|户|只|
 PER_UNIT = Detail("每个单位的金额", re.compile(rf"每[^，。？！]{{0,4}}?一?{_UNIT}"),
                   re.compile(rf"每[^，。；,;]{{0,6}}?{_UNIT}[^。；;]{{0,30}}?(\d|[一二三四五六七八九十百千两]+)[\d.]*\s*(万|亿)?元"),
                   None, None)
+# How things stand now ("眼下实际做到了多少", "目前有没有哪个工程拿过大禹奖", "现在有几家"): plans and targets ("到2025年…
+# 力争达到94.8%") do not say it; a sentence does that tells what exists already ("在…2个…试点基础上", "目前", "已建成").
+# Asked in a phrase that also asks, anywhere in the question (the clause asking last may only add "离目标还差几个点"),
+# unless the phrase asks what policy there is now ("现在有哪些扶持政策"): the documents are that.
+STATUS = Detail("目前进展",
+                re.compile(r"(目前|眼下|现在|如今|当前|至今|迄今)[^，。？！]{0,12}(实际|已经|已|做到|达到|建成|建起|拿到|评上|认定|入驻|挂牌"
+                           r"|运转|落地|有几|有多少|一共|有哪几|有没有哪)"
+                           r"|(有没有|是否|是不是)[^，。？！]{0,16}(拿|评|得|获|建|办|报|申报|入选|参加|获评)(上|到)?过(?![程期度来去渡])"),
+                re.compile(r"目前|现有|现已|已经?(建成|建有|形成|获得|拥有|认定|入驻|挂牌|达到|开展)|截至|(试点|已有|现有)的?基础上"),
+                None, None)
+_STATUS_PHRASE = re.compile(r"[^，,；;。？?！!]+")
+_ASKING_IN_PHRASE = re.compile(r"吗|呢|么|没有|多少|几|哪|什么|啥|是否|是不是|(.)不\1")
+_POLICY_NOUN = re.compile(r"政策|规定|文件|措施|办法|意见|方案|支持|扶持|要求|说法|标准")
 _NAMING = ("具体名单", "地址", "所在单位", "地点")  # details whose statement names the place or body asked for
-_BY_NAME = {detail.name: detail for detail in (*DETAILS, ANY_NUMBER, PER_UNIT)}
+_BY_NAME = {detail.name: detail for detail in (*DETAILS, ANY_NUMBER, PER_UNIT, STATUS)}
 
 
 def asked_details(text: str, question: str = "") -> tuple[str, ...]:
@@ -156,7 +170,14 @@ def asked_details(text: str, question: str = "") -> tuple[str, ...]:
         named = tuple(name for name in named if name != "具体名称")
     if "金额" in named and PER_UNIT.asked.search(question or text):
         named += (PER_UNIT.name,)
-    return named or ((ANY_NUMBER.name,) if ANY_NUMBER.asked.search(text) else ())
+    named = named or ((ANY_NUMBER.name,) if ANY_NUMBER.asked.search(text) else ())
+    return named + ((STATUS.name,) if asks_status(question or text) else ())
+
+
+def asks_status(question: str) -> bool:
+    """Whether a phrase of `question` asks how things stand now (STATUS), not what policy there is."""
+    return any(STATUS.asked.search(phrase) and _ASKING_IN_PHRASE.search(phrase) and not _POLICY_NOUN.search(phrase)
+               for phrase in _STATUS_PHRASE.findall(question))
 
 
 # A figure whose meaning is asked ("这个46指的是啥？", "“25条”是什么意思"): the documents explain it where they count

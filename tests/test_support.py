@@ -356,6 +356,25 @@ def test_a_document_number_is_stated_by_the_number_line(corpus_pipeline: Pipelin
     assert answer.outcome == "answered" and "国办发〔2014〕18号" in answer.text
 
 
+def test_how_things_stand_now_is_stated_only_where_the_documents_say_what_exists(corpus_pipeline: Pipeline) -> None:
+    """Plans and targets ("力争达到94.8%") do not say what has been reached; "在…2个…试点基础上" says what exists."""
+    target = corpus_pipeline.ask("汕尾制造业产品质量合格率的目标是94.8%，目前实际做到多少了？")
+    assert target.outcome == "partly" and target.text.startswith("文件中有相关规定，但没有写明目前进展")
+    won = corpus_pipeline.ask("汕尾目前有没有哪家企业拿过鲁班奖？")
+    assert won.outcome == "partly" and "目前进展" in won.reasons[0]
+    existing = corpus_pipeline.ask("市里现在已经有几个质量基础设施“一站式”服务试点？")
+    assert existing.outcome == "answered" and "2个" in existing.text
+    # what policy there is now is what the documents say; a situation told before the ask asks nothing
+    assert "目前进展" not in asked_details("现在国家对民营企业提质有哪些扶持政策？")
+    assert "目前进展" not in asked_details("目前已经建成了3条产线，还能申请补贴吗？")
+
+
+def test_within_how_many_years_asks_a_period(corpus_pipeline: Pipeline) -> None:
+    assert asked_details("交付后几年内出的问题算吗？") == ("期限",)
+    answer = corpus_pipeline.ask("汕尾推的工程质量潜在缺陷保险，管交付后几年内出的质量问题？")
+    assert answer.outcome == "partly" and answer.text.startswith("文件中有相关规定，但没有写明期限")
+
+
 def test_a_list_names_a_sets_members_beside_the_sets_name(corpus_pipeline: Pipeline) -> None:
     """The members are listed in the phrase that names the set, not after a comma or forty characters on."""
     clause = corpus_pipeline.index.clauses_matching(SearchFilters())[0]
