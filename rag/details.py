@@ -80,8 +80,12 @@ DETAILS: tuple[Detail, ...] = tuple(Detail(*row) for row in (
     ("所在单位", re.compile(r"(?<![建开])(设|放)在哪(?!些)|(秘书处|办公室)在哪|挂靠(在)?哪"), re.compile(r"设在|设于|挂靠|(秘书处|办公室)在"),
      None),
     ("地点", re.compile(r"在哪(里|儿)?(开|办|举办|举行)|什么地方|地点"), re.compile(r"在[\u4e00-\u9fff]{2,8}(举办|举行|召开)|地点"), None),
-    ("比例或数量", re.compile(r"比例|百分之|几成|占多少|权重|比重|多少(家|个|项|名|人|位)|(?<!十)几(家|项|名|位|人)|(?<![这那十])几个|几次|多少次|合格率|达到多少"),
-     # A share or a count, not any digit: "到2025年" states no number of 计量标准, "建设一批" no number at all.
+    # A share ("按什么比例配套", "能占到几成"): stated by a percentage or a ratio, not by a count ("25个重点产业链").
+    ("比例", re.compile(r"比例|百分之|百分比|几成|占多少|权重|比重|配比"),
+     re.compile(r"\d(\.\d+)?\s*(%|％)|百分之|(?<![一二三四五六七八九十])[一二三四五六七八九十]成(?![立员为果效本都长熟品绩])|\d+\s*[:：]\s*\d+|倍"),
+     None, None),
+    ("数量", re.compile(r"多少(家|个|项|名|人|位)|(?<!十)几(家|项|名|位|人)|(?<![这那十])几个|几次|多少次|合格率|达到多少"),
+     # A count or a rate (合格率), not any digit: "到2025年" states no number of 计量标准, "建设一批" no number at all.
      re.compile(r"\d(\.\d+)?\s*(%|％|家|个|项|名|批|次(?!全会)|人|台|件|所|座|条|种|类|倍|万|亿|部门|部委)|百分之"
                 r"|[一二三四五六七八九十百千两]+\s*(家|个|项|名|次(?!全会)|所|座|条|种|类|倍|部门|部委)|[二三四五六七八九十百千两]+\s*批"), None,
      None),  # "…活动…,2023年开始,每年服务企业600家以上": a count in a later phrase of the same activity; "三次全会" is a session

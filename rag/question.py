@@ -129,7 +129,7 @@ class Query:
         """The kinds of detail asked for ("金额", "网址", …, see rag.details). A department answer is itself the count
         asked for ("哪几个部门" is no count to look for), not the deadline asked beside it ("报给哪个部门、几天内报")."""
         return tuple(d for d in asked_details(self.detail_ask, self.text)
-                     if self.intent != "department" or d not in ("比例或数量", "具体名称"))
+                     if self.intent != "department" or d not in ("数量", "具体名称"))
 
     @property
     def search_text(self) -> str:

@@ -385,7 +385,7 @@ def test_what_a_question_asks_about_by_name(question: str, focus: tuple[str, ...
 
 
 def test_what_details_a_question_asks_for_follows_the_conversation() -> None:
-    assert analyze_question("汕尾的呢？", history=["市里要建几项社会公用计量标准？"]).details == ("比例或数量",)
+    assert analyze_question("汕尾的呢？", history=["市里要建几项社会公用计量标准？"]).details == ("数量",)
     assert analyze_question("那牵头的是哪个部门？", history=["企业主导制定国际标准，市里每个项目奖励多少钱？"]).details == ()
     assert analyze_question("出了质量事故要报给哪个部门、几天内报？").details == ("期限",)
     assert analyze_question("哪几个部门联合发的文？").details == ()  # the departments are the count

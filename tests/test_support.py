@@ -97,7 +97,7 @@ def test_an_amount_for_each_unit_is_not_stated_by_a_total(corpus_pipeline: Pipel
     assert support.outcome == "partly" and support.unstated == ("每个单位的金额",)
     assert asked_details("能分到多少补助？", "企业每转化一件专利，能分到多少补助？") == ("金额", "每个单位的金额")
     assert asked_details("高温津贴每个月该发多少？") == ("具体数字",)  # a rate per month, not per unit
-    assert asked_details("每家企业能派几个人？") == ("比例或数量",)  # no amount asked
+    assert asked_details("每家企业能派几个人？") == ("数量",)  # no amount asked
 
 
 def test_asked_details() -> None:
@@ -109,7 +109,7 @@ def test_asked_details() -> None:
     assert asked_details("首席质量官有什么要求？") == ()
     assert asked_details("小区的电梯多久要做一次定期检验？") == ("频次",)  # how often, not how long
     assert asked_details("汕尾说的“五大战略性产业”是哪五个？") == ("具体名单",)
-    assert asked_details("家用汽车在三包期内，修几次修不好才能换车？") == ("比例或数量",)
+    assert asked_details("家用汽车在三包期内，修几次修不好才能换车？") == ("数量",)
     assert asked_details("老板拖欠工资三个月怎么办") == ()  # what to do, which the articles say
     assert asked_details("围着那二十几条产业链抓质量，连基础研究也搞吗？") == ()  # a rough number said, none asked
     assert asked_details("我们厂十几个人，能申请吗？") == ()
@@ -140,7 +140,7 @@ def test_asked_details() -> None:
     assert asked_details("秘书处设在哪个城市、哪家单位？") == ("所在单位",)
     assert asked_details("产业计量测试中心建设在哪些文件里有部署？") == ()  # which documents, not where it sits
     assert asked_details("要走哪些程序、填什么表？") == ("申请程序",)
-    assert asked_details("房建工地上最少配几名管理人员？") == ("比例或数量",)
+    assert asked_details("房建工地上最少配几名管理人员？") == ("数量",)
     assert asked_details("这几个数字分别指什么？") == ("具体名单",)  # "这几个" counts nothing
     # Any other 多少/几 asks for a number; "好几年", "几乎" and "哪几" do not
     assert asked_details("被困在电梯里，救援的人一般多少分钟能赶到？") == ("具体数字",)
@@ -150,7 +150,7 @@ def test_asked_details() -> None:
     assert asked_details("是一年搞一回吗？") == ("频次",)
     assert asked_details("产业园在哪个区、哪条路上？") == ("地址",)
     assert asked_details("实验室怎么预约？要填什么申请表？") == ("申请程序",)
-    assert asked_details("在考核里具体能占到几成？") == ("比例或数量",)
+    assert asked_details("在考核里具体能占到几成？") == ("比例",)
     assert asked_details("服务团的团长是谁？") == ("人员",)
     assert asked_details("我们做充电宝的，在不在目录里头？") == ("具体名单",)
     assert asked_details("研发投入强度是怎么算的？") == ("计算方法",)
@@ -158,7 +158,7 @@ def test_asked_details() -> None:
     # Which place or body by name, and what something is called
     assert asked_details("市里哪个县已经评上了示范区？") == ("具体名称",)
     assert asked_details("具体是哪家机构来评？") == ("具体名称",)
-    assert asked_details("种植区具体覆盖哪几个镇？") == ("比例或数量", "具体名称")
+    assert asked_details("种植区具体覆盖哪几个镇？") == ("数量", "具体名称")
     assert asked_details(asking_part("后来出台的规划叫啥名？")) == ("名称",)
     assert asked_details("我们这一片，算不算其中一个？") == ("具体名单",)
     assert asked_details("超市里的散装食品谁来管？") == ()  # no 市 asked for
@@ -180,7 +180,7 @@ def test_a_detail_belongs_to_the_phrase_it_is_in(corpus_pipeline: Pipeline) -> N
     deadline = dataclasses.replace(checks, text="开展农产品快检，发现问题的，经营者应当在3日内整改。")
     assert not detail_stated("期限", [deadline], ["快检"]) and detail_stated("期限", [deadline], ["整改"])
     activity = dataclasses.replace(checks, text="深化“质量服务企业行”活动，2023年开始，每年服务企业600家以上。")
-    assert detail_stated("比例或数量", [activity], ["质量服务企业行"])
+    assert detail_stated("数量", [activity], ["质量服务企业行"])
     assert detail_stated("时间", [activity], ["质量服务企业行"])
 
 
@@ -314,10 +314,10 @@ def test_a_year_is_no_period_and_a_list_states_its_items(corpus_pipeline: Pipeli
     share = dataclasses.replace(clause, text="对小微企业的认证费用给予50%补贴。")
     assert detail_stated("金额", [share], ["认证"])  # "补贴多少" is answered by a share of the cost too
     departments = dataclasses.replace(clause, text="大动作！18部门联合推动质量提升。")  # a count of departments
-    assert detail_stated("比例或数量", [departments], ["联合"])
+    assert detail_stated("数量", [departments], ["联合"])
     vague = dataclasses.replace(clause, text="建设一批质量创新基地。")  # "一批" counts nothing
     counted_batches = dataclasses.replace(clause, text="培育两批质量创新基地。")
-    assert not detail_stated("比例或数量", [vague], ["创新基地"]) and detail_stated("比例或数量", [counted_batches], ["创新基地"])
+    assert not detail_stated("数量", [vague], ["创新基地"]) and detail_stated("数量", [counted_batches], ["创新基地"])
 
 
 def test_a_place_or_body_asked_for_is_stated_by_its_name(corpus_pipeline: Pipeline) -> None:
@@ -367,6 +367,18 @@ def test_how_things_stand_now_is_stated_only_where_the_documents_say_what_exists
     # what policy there is now is what the documents say; a situation told before the ask asks nothing
     assert "目前进展" not in asked_details("现在国家对民营企业提质有哪些扶持政策？")
     assert "目前进展" not in asked_details("目前已经建成了3条产线，还能申请补贴吗？")
+
+
+def test_a_share_is_stated_by_a_percentage_not_by_a_count(corpus_pipeline: Pipeline) -> None:
+    assert asked_details("企业要按什么比例配套？") == ("比例",) and asked_details("要建几个试点？") == ("数量",)
+    clause = corpus_pipeline.index.clauses_matching(SearchFilters())[0]
+    counted = dataclasses.replace(clause, text="围绕现代产业体系和25个重点产业链，组织关键核心技术攻关。")
+    shared = dataclasses.replace(clause, text="保健食品生产企业体系检查比例不低于20%。")
+    assert not detail_stated("比例", [counted], ["核心技术"]) and detail_stated("数量", [counted], ["核心技术"])
+    assert detail_stated("比例", [shared], ["保健食品"])
+    # the clause counts 25 产业链 beside the 核心技术 it supports with 100万元: no share of the cost
+    answer = corpus_pipeline.ask("关键核心技术突破在市科技计划里最高支持100万元，企业自己要按什么比例配套资金？")
+    assert answer.outcome == "partly" and "没有写明" in answer.text and "比例" in answer.reasons[0]
 
 
 def test_within_how_many_years_asks_a_period(corpus_pipeline: Pipeline) -> None:
@@ -467,9 +479,9 @@ def test_a_year_is_no_count(corpus_pipeline: Pipeline) -> None:
     clause = corpus_pipeline.index.clauses_matching(SearchFilters())[0]
     target = dataclasses.replace(clause, text="到2025年，社会公用计量标准体系更加完善。")
     counted = dataclasses.replace(clause, text="到2025年，新建社会公用计量标准12项。")
-    assert not detail_stated("比例或数量", [target], ["计量"]) and detail_stated("比例或数量", [counted], ["计量"])
+    assert not detail_stated("数量", [target], ["计量"]) and detail_stated("数量", [counted], ["计量"])
     session = dataclasses.replace(clause, text="全面贯彻省委十三届三次全会精神，以改革创新为根本动力，推动制造业创新中心建设。")
-    assert not detail_stated("比例或数量", [session], ["创新中心"])  # a party plenum's number counts nothing
+    assert not detail_stated("数量", [session], ["创新中心"])  # a party plenum's number counts nothing
 
 
 def test_an_amount_belongs_to_what_is_named_before_it(corpus_pipeline: Pipeline) -> None:
@@ -495,7 +507,7 @@ def test_an_amount_belongs_to_the_phrase_opening_with_dui(corpus_pipeline: Pipel
 
 def test_an_x_ne_follow_up_asks_for_the_detail_the_earlier_question_asked(corpus_pipeline: Pipeline) -> None:
     answer = corpus_pipeline.ask("汕尾的呢？", history=[("市里到2025年要建立、提升改造几项社会公用计量标准？", "……")])
-    assert answer.outcome == "partly" and "比例或数量" in answer.text
+    assert answer.outcome == "partly" and "数量" in answer.text
 
 
 def test_lexical_search_decides_by_the_words_alone(corpus_pipeline: Pipeline) -> None:
