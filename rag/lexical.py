@@ -11,6 +11,7 @@ from pathlib import Path
 
 import bm25s
 import jieba
+import jieba.posseg
 import numpy as np
 import numpy.typing as npt
 
@@ -85,6 +86,16 @@ class JiebaTokenizer:
     def segment(self, text: str) -> list[str]:
         """Every piece of `text` once, in order (precise mode): "".join(segment(t)) == t."""
         return self._jieba.lcut(text)
+
+    @cached_property
+    def _tagger(self) -> jieba.posseg.POSTokenizer:
+        """Parts of speech over this dictionary, loaded at the first question that needs one (its table of tags
+        takes a second and some tens of MB)."""
+        return jieba.posseg.POSTokenizer(self._jieba)
+
+    def names_a_thing(self, word: str) -> bool:
+        """Whether `word`, or a piece of it, is a noun: 项目经理, 不锈钢, 石材 — not 眼下, 长远, 本身, 少搞."""
+        return any(pair.flag.startswith("n") for pair in self._tagger.lcut(word))
 
     def knows(self, word: str) -> bool:
         """Whether `word` is in the dictionary, not a guess of jieba's (which glues 官对 in "质量官对学历")."""

@@ -269,14 +269,16 @@ _EITHER_OR = re.compile(r"([^，。？！?!；;、]{1,24})[，,]?\s*还是([^，
 def asked_choices(text: str) -> tuple[tuple[str, ...], ...]:
     """The alternatives of an either-or question, each as the content words only it holds: (项目经理,) and (公司法人,)
     of "是要项目经理签，还是公司法人来签？" (签 is in both). () when it offers none, or an alternative has no word of
-    its own ("是自动发还是要自己去报" names no thing either way)."""
+    its own ("是自动发还是要自己去报" names no thing either way), or one names no thing at all: "是只图眼下能用，还是
+    也往长远走", "是多搞还是少搞" ask which way a measure goes, which the clause says in its own words."""
     match = _EITHER_OR.search(text)
     if not match:
         return ()
     sides = [content_terms(match.group(1).split("是")[-1]), content_terms(match.group(2))]
     shared = set(sides[0]) & set(sides[1])
     choices = tuple(tuple(t for t in side if t not in shared) for side in sides)
-    return choices if all(choices) else ()
+    named = all(any(shared_tokenizer().names_a_thing(word) for word in choice) for choice in choices)
+    return choices if all(choices) and named else ()
 
 
 def _is_no_thing(word: str) -> bool:

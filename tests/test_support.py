@@ -13,7 +13,7 @@ from rag.config import Settings, load_settings
 from rag.details import ask_phrases, asked_details, asked_events, asked_kinds
 from rag.embed import Embedder
 from rag.pipeline import Pipeline, thresholds_from
-from rag.question import asking_part
+from rag.question import asked_choices, asking_part
 from rag.support import CALIBRATED, Support, assess_support, detail_stated, searches_disagree, specific_terms
 
 THRESHOLDS = thresholds_from(Settings())
@@ -246,6 +246,11 @@ def test_an_either_or_question_needs_one_of_its_alternatives_named(corpus_pipeli
     assert unsaid.outcome == "partly" and "二者中的哪一种" in unsaid.unstated
     said = support_for(corpus_pipeline, "国务院2014年那个质量行动计划，地方上是直接照着办，还是要自己再出方案？")
     assert said.outcome == "answered"
+    # alternatives that name no thing ask which way a measure goes, and the clause says it in its own words
+    assert asked_choices("用不锈钢还是石材？") == (("不锈", "不锈钢"), ("石材",))
+    assert asked_choices("计量测试技术研究是只图眼下能用，还是也往长远走？") == ()
+    way = support_for(corpus_pipeline, "汕尾对在建工程的实体质量检测，是打算多搞还是少搞？")
+    assert way.outcome == "answered"
 
 
 def test_a_kind_of_document_places_no_detail(corpus_pipeline: Pipeline) -> None:
@@ -379,6 +384,18 @@ def test_a_share_is_stated_by_a_percentage_not_by_a_count(corpus_pipeline: Pipel
     # the clause counts 25 产业链 beside the 核心技术 it supports with 100万元: no share of the cost
     answer = corpus_pipeline.ask("关键核心技术突破在市科技计划里最高支持100万元，企业自己要按什么比例配套资金？")
     assert answer.outcome == "partly" and "没有写明" in answer.text and "比例" in answer.reasons[0]
+
+
+def test_a_ceiling_opening_hours_a_web_page_and_a_work_licence_are_asks_of_their_own(
+        corpus_pipeline: Pipeline) -> None:
+    assert asked_details("这笔奖励有没有封顶？") == ("上限",) and asked_details("一年最多能报几项？") == ("上限",)
+    assert asked_details("大厅周末开不开门？") == ("办理时间",) and asked_details("有没有专门的网页？") == ("网址",)
+    assert asked_details("能拿到多少真金白银？") == ("金额",) and asked_details("是不是要持证上岗？") == ("资格条件",)
+    # 每个项目再给予30万元、20万元、10万元: an amount for each project, no ceiling
+    capped = corpus_pipeline.ask("市里给主导制修订国家标准的企业每个项目奖20万，一年牵头好几项的话，奖励有没有封顶？")
+    assert capped.outcome == "partly" and "上限" in capped.reasons[0]
+    hours = corpus_pipeline.ask("汕尾的政务服务说要一窗通办，办事大厅节假日开不开门？")
+    assert hours.outcome == "partly" and "办理时间" in hours.reasons[0]
 
 
 def test_within_how_many_years_asks_a_period(corpus_pipeline: Pipeline) -> None:
