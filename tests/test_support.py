@@ -388,7 +388,7 @@ def test_a_share_is_stated_by_a_percentage_not_by_a_count(corpus_pipeline: Pipel
 
 def test_a_ceiling_opening_hours_a_web_page_and_a_work_licence_are_asks_of_their_own(
         corpus_pipeline: Pipeline) -> None:
-    assert asked_details("这笔奖励有没有封顶？") == ("上限",) and asked_details("一年最多能报几项？") == ("上限",)
+    assert asked_details("这笔奖励有没有封顶？") == ("上限",) and asked_details("一年最多能报几项？") == ("数量", "上限")
     assert asked_details("大厅周末开不开门？") == ("办理时间",) and asked_details("有没有专门的网页？") == ("网址",)
     assert asked_details("能拿到多少真金白银？") == ("金额",) and asked_details("是不是要持证上岗？") == ("资格条件",)
     # 每个项目再给予30万元、20万元、10万元: an amount for each project, no ceiling
