@@ -89,6 +89,9 @@ DETAILS: tuple[Detail, ...] = tuple(Detail(*row) for row in (
      re.compile(r"\d(\.\d+)?\s*(%|％|家|个|项|名|批|次(?!全会)|人|台|件|所|座|条|种|类|倍|万|亿|部门|部委)|百分之"
                 r"|[一二三四五六七八九十百千两]+\s*(家|个|项|名|次(?!全会)|所|座|条|种|类|倍|部门|部委)|[二三四五六七八九十百千两]+\s*批"), None,
      None),  # "…活动…,2023年开始,每年服务企业600家以上": a count in a later phrase of the same activity; "三次全会" is a session
+    # Whether a course ends with a certificate ("培训完了发不发结业证"): stated where one is issued.
+    ("证书", re.compile(r"结业证|毕业证|(发|颁)不(发|颁)[^，。？！]{0,4}证|(发|颁)(什么|哪种)[^，。？！]{0,2}证"),
+     re.compile(r"证书|结业证|颁发|发证|职业资格"), None),
     # A ceiling ("奖励有没有封顶", "最多算几项"): stated only by one (最高, 不超过), not by the amount for each project.
     ("上限", re.compile(r"封顶|上限|限额|有没有(个)?顶|最多(能|可以)?(算|报|申报)(几|多少)"), re.compile(r"最高|最多|不超过|不得超过|上限|封顶|限额"), None),
     # When an office is open ("周末开不开门", "节假日能不能办"): stated by its hours or days.
@@ -134,7 +137,7 @@ DETAILS: tuple[Detail, ...] = tuple(Detail(*row) for row in (
      re.compile(r"省|市(?!场)|县|区|镇|乡|村|街道")),
     # What something is called ("后来出台的规划叫啥名"): a title, a quoted name or a list of them beside the topic.
     # …and which standard ("要符合哪个国家标准", "照着哪份标准来审"): its title or number.
-    ("名称", re.compile(r"叫什么(名字)?|什么名(字|称)|名称是|哪(份|个|项|部|一)(国家|行业|地方|团体)?(标准|规范)(?!化)"),
+    ("名称", re.compile(r"叫(个)?什么(名字|名堂)?|什么名(字|称|堂)|名称是|哪(份|个|项|部|一)(国家|行业|地方|团体)?(标准|规范)(?!化)"),
      re.compile(r"《[^》]{2,}》|“[^”]{2,}”|GB(/T)?\s*\d+|" + _LISTED), None, _SAME_PHRASE),
     # A document's number ("文号是多少"): 国办发〔2014〕18号, not a year or a count.
     ("文号", re.compile(r"文号|发文字号|文件编号"), re.compile(r"[〔\[]\d{4}[〕\]]\s*\d+\s*号"), None, None),

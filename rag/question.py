@@ -111,6 +111,12 @@ class Query:
         return tuple(NUMBER.findall(self.text))
 
     @cached_property
+    def member(self) -> tuple[str, ...]:
+        """The words of the thing a membership question asks about (see `asked_member`). Read only by the answer
+        decision."""
+        return asked_member(self.text)
+
+    @cached_property
     def choices(self) -> tuple[tuple[str, ...], ...]:
         """The alternatives an either-or question offers, each as its own content words (see `asked_choices`). Read
         only by the answer decision."""
@@ -260,6 +266,30 @@ def asked_focus(text: str) -> tuple[str, ...]:
                 and not any(_is_no_thing(piece[-k:]) for piece in run[-1:] for k in (2, 3))):
             found.append("".join(run))
     return tuple(dict.fromkeys(f for f in found if f))
+
+
+# "个体户算不算服务对象？", "港资控股的公司，算不算民营企业？": whether a thing belongs to a group the documents name. Not
+# "算不算数" (whether it counts at all).
+_MEMBERSHIP = re.compile(r"算不算(?!数)|属不属于|属于不属于|是不是属于|在不在")
+_PHRASES = re.compile(r"[^，,；;。？?！!]+")
+
+
+def asked_member(text: str) -> tuple[str, ...]:
+    """The content words of the thing a membership question asks about: 个体户 of "个体户算不算服务对象？"; for "我们是港资
+    控股、在内地注册的公司，算不算民营企业？" the phrase before, which describes it. () when it asks none, or only of "这"
+    ("这算不算传销？" asks for a judgement of what was told, not whether a group includes it)."""
+    phrases = _PHRASES.findall(text)
+    for n, phrase in enumerate(phrases):
+        found = _MEMBERSHIP.search(phrase)
+        if not found:
+            continue
+        before = phrase[:found.start()]
+        if re.fullmatch(r"\s*(这|那|这样|那样|这种|那种|这个|那个)?(也|就|还|都)?\s*", before):
+            if before.strip() or n == 0:
+                return ()
+            before = phrases[n - 1]
+        return tuple(t for t in content_terms(before) if t not in GENERIC_WORDS)
+    return ()
 
 
 # "是要项目经理签，还是公司法人来签？": the phrase before 还是 (after its 是) and the one after it.

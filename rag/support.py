@@ -139,6 +139,7 @@ def assess_support(query: Query, hits: Sequence[Hit], index: ClauseStore, *,
                                           meaning_shape(ask_text) if d == "含义" else None))
     unstated += unnamed_focus(query, [h.clause for h in top], index)
     unstated += unnamed_choice(query, [h.clause for h in top])
+    unstated += unnamed_member(query, [h.clause for h in top])
     if unstated:
         return Support("partly", similarity, coverage, unknown, disagree, missing, details, unstated,
                        (f"相关条款没有写明{'、'.join(unstated)}",))
@@ -172,6 +173,18 @@ def unnamed_choice(query: Query, clauses: Sequence[Clause]) -> tuple[str, ...]:
     words = [word for choice in query.choices for word in longest_forms(choice)]  # 项目经理, not its 项目
     alternatives = stand_ins(query, words)
     return () if any(_covered(word, text, alternatives[word]) for word in words) else ("二者中的哪一种",)
+
+
+def unnamed_member(query: Query, clauses: Sequence[Clause]) -> tuple[str, ...]:
+    """("是否在其列",) when a membership question (`Query.member`: 个体户 of "个体户算不算服务对象？") asks about a thing
+    the clauses do not name, itself or by a policy term standing in for it: whether the group includes it is not
+    stated. A group is answered by naming its members ("儿童用品" among the consumer goods watched)."""
+    if not query.member:
+        return ()
+    text = _clauses_text(clauses)
+    words = longest_forms(query.member)
+    alternatives = stand_ins(query, words)
+    return () if all(_covered(word, text, alternatives[word]) for word in words) else ("是否在其列",)
 
 
 def searches_disagree(hits: Sequence[Hit]) -> bool:

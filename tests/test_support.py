@@ -13,7 +13,7 @@ from rag.config import Settings, load_settings
 from rag.details import ask_phrases, asked_details, asked_events, asked_kinds
 from rag.embed import Embedder
 from rag.pipeline import Pipeline, thresholds_from
-from rag.question import asked_choices, asking_part
+from rag.question import asked_choices, asked_member, asking_part
 from rag.support import CALIBRATED, Support, assess_support, detail_stated, searches_disagree, specific_terms
 
 THRESHOLDS = thresholds_from(Settings())
@@ -396,6 +396,26 @@ def test_a_ceiling_opening_hours_a_web_page_and_a_work_licence_are_asks_of_their
     assert capped.outcome == "partly" and "上限" in capped.reasons[0]
     hours = corpus_pipeline.ask("汕尾的政务服务说要一窗通办，办事大厅节假日开不开门？")
     assert hours.outcome == "partly" and "办理时间" in hours.reasons[0]
+
+
+def test_a_membership_question_needs_the_thing_it_asks_about_named(corpus_pipeline: Pipeline) -> None:
+    """Whether a group includes a thing is stated by naming it among the group's members: the 2014 plan's consumer
+    goods name 儿童用品, and no clause says whether a 港资 company is a 民营企业."""
+    assert asked_member("我们是港资控股、在内地注册的公司，算不算民营企业？") == ("港资", "控股", "内地", "注册")
+    assert asked_member("个体户算不算服务对象？") == ("个体", "个体户")
+    assert asked_member("再拉人进来还有提成，这算不算传销？") == ()  # a judgement of what was told
+    assert asked_member("匿名寄过去的意见算不算数？") == ()  # whether it counts at all
+    unnamed = corpus_pipeline.ask("我们是外资控股、在内地注册的公司，算不算民营企业？六部门那份意见的支持能享受吗？")
+    assert unnamed.outcome == "partly" and "是否在其列" in unnamed.reasons[0]
+    named = corpus_pipeline.ask("市里到2025年参与制修订100项以上标准的目标里，团体标准算不算在里面？")
+    assert named.outcome == "answered"
+
+
+def test_a_certificate_and_a_name_asked_colloquially(corpus_pipeline: Pipeline) -> None:
+    assert asked_details("培训完了发不发结业证？") == ("证书",)
+    assert asked_details(asking_part("这个活动叫个啥名堂？")) == ("名称",)
+    answer = corpus_pipeline.ask("汕尾要在公路水运工程里评一批样板工程，这个创建活动叫个啥名堂？")
+    assert answer.outcome == "answered" and "平安百年品质工程" in answer.text
 
 
 def test_within_how_many_years_asks_a_period(corpus_pipeline: Pipeline) -> None:
