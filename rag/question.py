@@ -222,11 +222,19 @@ def asking_part(text: str) -> str:
     """`text` without the situation each of its questions describes before the clause that asks: "这样违法吗？" of
     "本地几家同行约好一起涨价，这样违法吗？", and "服务这一行有没有统一的质量标准？" of "我开了几家连锁洗衣店，服务这一行有没有
     统一的质量标准？" before a second question. A sentence whose closing clause asks nothing stays whole ("…有几家，请列出").
+    Beside a sentence ending in "？", one ending in "。" tells, unless it requests ("请列出。"): "领导总说要把品牌值多少钱评出
+    个数来。" asks no amount.
     In written words, the one place every reader of the ask gets them: "啥时候" asks as "什么时候" does, "咋申请" as
     "怎么申请"."""
     text = text.replace("啥", "什么").replace("咋", "怎么")  # said aloud
     sentences = re.findall(r"[^？?！!。]+[？?！!。]*", text)
+    if any(sentence.rstrip().endswith(("？", "?")) for sentence in sentences):
+        sentences = [sentence for sentence in sentences
+                     if not sentence.rstrip().endswith("。") or _REQUESTING.search(sentence)]
     return "".join(_asking_clause(sentence) for sentence in sentences) if sentences else text
+
+
+_REQUESTING = re.compile(r"请|麻烦|帮(我|忙)|告诉")
 
 
 def _asking_clause(sentence: str) -> str:

@@ -61,6 +61,9 @@ def test_intent(question: str, intent: str) -> None:
      "服务这一行有没有统一的质量标准？国家提过要把服务业的标准弄完善吗？"),  # 几家 is the situation, not a count asked
     ("拿了红点奖多久之内要去申报那10万元奖励？往年得的奖还算吗？", "拿了红点奖多久之内要去申报那10万元奖励？往年得的奖还算吗？"),
     ("汕尾有几家企业拿了质量奖，请列出来。", "汕尾有几家企业拿了质量奖，请列出来。"),
+    # beside a question, a sentence ending in "。" tells (the 多少钱 of the boss's wish is no amount asked) unless it requests
+    ("领导总说要把品牌值多少钱评出个数来。国家有没有品牌价值评价的安排？", "国家有没有品牌价值评价的安排？"),
+    ("市里有几个试点？请列出来。", "市里有几个试点？请列出来。"),
     ("汕尾的呢？", "汕尾的呢？"),
     ("我们厂想报质量奖，啥时候开始申报？", "什么时候开始申报？"),  # the ask in written words, for every reader of it
     ("想报质量奖，咋申请？", "怎么申请？"),
