@@ -166,7 +166,7 @@ STATUS = Detail("目前进展",
                            r"|(有没有|是否|是不是)[^，。？！]{0,16}(拿|评|得|获|建|办|报|申报|入选|参加|获评)(上|到)?过(?![程期度来去渡])"),
                 re.compile(r"目前|现有|现已|已经?(建成|建有|形成|获得|拥有|认定|入驻|挂牌|达到|开展)|截至|(试点|已有|现有)的?基础上"),
                 None, None)
-_STATUS_PHRASE = re.compile(r"[^，,；;。？?！!]+")
+PHRASE = re.compile(r"[^，,；;。？?！!]+")  # a phrase of a question: commas, semicolons and sentence ends close it
 _ASKING_IN_PHRASE = re.compile(r"吗|呢|么|没有|多少|几|哪|什么|啥|是否|是不是|(.)不\1")
 _POLICY_NOUN = re.compile(r"政策|规定|文件|措施|办法|意见|方案|支持|扶持|要求|说法|标准")
 _NAMING = ("具体名单", "地址", "所在单位", "地点")  # details whose statement names the place or body asked for
@@ -189,7 +189,7 @@ def asked_details(text: str, question: str = "") -> tuple[str, ...]:
 def asks_status(question: str) -> bool:
     """Whether a phrase of `question` asks how things stand now (STATUS), not what policy there is."""
     return any(STATUS.asked.search(phrase) and _ASKING_IN_PHRASE.search(phrase) and not _POLICY_NOUN.search(phrase)
-               for phrase in _STATUS_PHRASE.findall(question))
+               for phrase in PHRASE.findall(question))
 
 
 # A figure whose meaning is asked ("这个46指的是啥？", "“25条”是什么意思"): the documents explain it where they count

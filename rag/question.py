@@ -17,7 +17,7 @@ import cn2an
 
 from rag.chunk import CN_DIGITS, chinese_number
 from rag.clean import is_traditional, normalize_width, to_simplified
-from rag.details import asked_details, asks
+from rag.details import PHRASE, asked_details, asks
 from rag.errors import QueryError
 from rag.lexical import shared_tokenizer
 from rag.vocabulary import (
@@ -279,14 +279,13 @@ def asked_focus(text: str) -> tuple[str, ...]:
 # "个体户算不算服务对象？", "港资控股的公司，算不算民营企业？": whether a thing belongs to a group the documents name. Not
 # "算不算数" (whether it counts at all).
 _MEMBERSHIP = re.compile(r"算不算(?!数)|属不属于|属于不属于|是不是属于|在不在")
-_PHRASES = re.compile(r"[^，,；;。？?！!]+")
 
 
 def asked_member(text: str) -> tuple[str, ...]:
     """The content words of the thing a membership question asks about: 个体户 of "个体户算不算服务对象？"; for "我们是港资
     控股、在内地注册的公司，算不算民营企业？" the phrase before, which describes it. () when it asks none, or only of "这"
     ("这算不算传销？" asks for a judgement of what was told, not whether a group includes it)."""
-    phrases = _PHRASES.findall(text)
+    phrases = PHRASE.findall(text)
     for n, phrase in enumerate(phrases):
         found = _MEMBERSHIP.search(phrase)
         if not found:
@@ -315,8 +314,10 @@ def asked_choices(text: str) -> tuple[tuple[str, ...], ...]:
     sides = [content_terms(match.group(1).split("是")[-1]), content_terms(match.group(2))]
     shared = set(sides[0]) & set(sides[1])
     choices = tuple(tuple(t for t in side if t not in shared) for side in sides)
+    if not all(choices):  # before any tagging: the tag table loads at its first use
+        return ()
     named = all(any(shared_tokenizer().names_a_thing(word) for word in choice) for choice in choices)
-    return choices if all(choices) and named else ()
+    return choices if named else ()
 
 
 def _is_no_thing(word: str) -> bool:
