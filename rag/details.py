@@ -84,7 +84,7 @@ DETAILS: tuple[Detail, ...] = tuple(Detail(*row) for row in (
     ("比例", re.compile(r"比例|百分之|百分比|几成|占多少|权重|比重|配比"),
      re.compile(r"\d(\.\d+)?\s*(%|％)|百分之|(?<![一二三四五六七八九十])[一二三四五六七八九十]成(?![立员为果效本都长熟品绩])|\d+\s*[:：]\s*\d+|倍"),
      None, None),
-    ("数量", re.compile(r"多少(家|个|项|名|人|位)|(?<!十)几(家|项|名|位|人)|(?<![这那十])几个|几次|多少次|合格率|达到多少"),
+    ("数量", re.compile(r"多少(家|个|项|名|人|位)|(?<!十)几(家|项|名|位|人)|(?<![这那十好])几个|几次|多少次|合格率|达到多少"),
      # A count or a rate (合格率), not any digit: "到2025年" states no number of 计量标准, "建设一批" no number at all.
      re.compile(r"\d(\.\d+)?\s*(%|％|家|个|项|名|批|次(?!全会)|人|台|件|所|座|条|种|类|倍|万|亿|部门|部委)|百分之"
                 r"|[一二三四五六七八九十百千两]+\s*(家|个|项|名|次(?!全会)|所|座|条|种|类|倍|部门|部委)|[二三四五六七八九十百千两]+\s*批"), None,
@@ -125,7 +125,7 @@ DETAILS: tuple[Detail, ...] = tuple(Detail(*row) for row in (
      re.compile(r"分配|按[^，。；]{0,12}比例|平均|分成"), None),
     # Which items a named set holds ("25个重点产业链具体是哪些？"): stated only by a list of them.
     ("具体名单", re.compile(r"具体(是|有)?哪些|都有哪些|分别(是|指)(的是)?(哪些|什么)|名单(有|是|上有)|哪些.{0,8}名单|是哪[两三四五六七八九十\d]+(个|项|类|条|家|种)"
-                          r"|(具体|详细)清单|有没有(名单|清单)|在不在(里头|里面|名单|目录|范围)|算不算(在)?(里头|里面|其中|之列|范围)|包不包括|(具体|都)包括(哪些|什么)|(说|指)的是(哪些|哪几)|指(哪些|哪几)"),
+                          r"|(具体|详细)清单|有没有(名单|清单)|(划|定|圈)(了|个|出)?(个)?范围|范围(是|有)(什么|哪些)|什么范围|在不在(里头|里面|名单|目录|范围)|算不算(在)?(里头|里面|其中|之列|范围)|包不包括|(具体|都)包括(哪些|什么)|(说|指)的是(哪些|哪几)|指(哪些|哪几)"),
      re.compile(_LISTED), None, _LIST_NEAR),
     # Which place or body by name ("哪个县评上了", "哪家机构来评", "覆盖哪几个镇"): stated by a name of one (在海丰县…,
     # 由…研究院…) or a list, beside the topic. Which department is responsible is the department answer's to give.
@@ -141,7 +141,10 @@ DETAILS: tuple[Detail, ...] = tuple(Detail(*row) for row in (
      re.compile(r"《[^》]{2,}》|“[^”]{2,}”|GB(/T)?\s*\d+|" + _LISTED), None, _SAME_PHRASE),
     # A document's number ("文号是多少"): 国办发〔2014〕18号, not a year or a count.
     ("文号", re.compile(r"文号|发文字号|文件编号"), re.compile(r"[〔\[]\d{4}[〕\]]\s*\d+\s*号"), None, None),
-    ("人员", re.compile(r"(负责人|主任|召集人|[^，。？！]长)是谁|谁是(组长|负责人|召集人)|(由|是)(哪位|哪个|什么)领导|(什么|哪个|哪一?级)(职位|职务|级别)的人|由谁(来)?(担任|当)|谁来(当|担任)"),
+    # Whether rules of detail were issued ("有没有个章程", "出没出实施细则"): stated only where one is named.
+    ("配套细则", re.compile(r"(有没有|有无|是否|出没出|出了)[^，。？！]{0,8}(章程|细则|实施办法|管理办法|操作办法)"),
+     re.compile(r"章程|细则|《[^》]*办法》"), None),
+    ("人员", re.compile(r"(负责人|主任|召集人|[^，。？！]长)是谁|谁是(组长|负责人|召集人)|(由|是)(哪位|哪几位|哪个|什么)[^，。？！]{0,3}领导|(什么|哪个|哪一?级)(职位|职务|级别)的人|由谁(来)?(担任|当)|谁来(当|担任)"),
      re.compile(r"(组长|负责人|主任|局长|召集人)(由|为|是)|由[^，。；]{1,12}(担任|兼任)"), None),
 ))
 # After 十 a 几 says a rough number (二十几条, 十几个), it asks none.
@@ -173,17 +176,32 @@ _NAMING = ("具体名单", "地址", "所在单位", "地点")  # details whose 
 _BY_NAME = {detail.name: detail for detail in (*DETAILS, ANY_NUMBER, PER_UNIT, STATUS)}
 
 
+# A threshold, fee, period or procedure to be eased ("把门槛和花费降下来", "能不能缩短办理时限") is the topic of the
+# question, not a value it asks for: the documents answer in the same words (降低技术门槛). Not when the phrase asks
+# how much ("减免多少").
+_EASING = re.compile(r"降|减|放宽|放低|压缩|缩短|简化|精简|省去|少花")
+_EASED = ("收费", "期限", "申请程序", "资格条件")
+
+
 def asked_details(text: str, question: str = "") -> tuple[str, ...]:
     """The kinds of detail an ask (`question.asking_part`: its spoken words written, 啥 as 什么) asks for ("金额",
     "网址", …), in DETAILS order. A question may ask several. `question`, the whole question the ask is part of,
     may say the unit an amount is asked for (PER_UNIT)."""
-    named = tuple(d.name for d in DETAILS if d.asked.search(text))
+    named = tuple(d.name for d in DETAILS if any(not _eased(d.name, ask, text) for ask in d.asked.finditer(text)))
     if "具体名称" in named and any(other in named for other in _NAMING):  # "设在哪个城市": where it sits names it
         named = tuple(name for name in named if name != "具体名称")
     if "金额" in named and PER_UNIT.asked.search(question or text):
         named += (PER_UNIT.name,)
     named = named or ((ANY_NUMBER.name,) if ANY_NUMBER.asked.search(text) else ())
     return named + ((STATUS.name,) if asks_status(question or text) else ())
+
+
+def _eased(name: str, ask: re.Match[str], text: str) -> bool:
+    """Whether the `ask` of detail `name` names something to be eased, in a phrase that asks no number (_EASING)."""
+    if name not in _EASED:
+        return False
+    phrase = next((p for p in PHRASE.finditer(text) if p.start() <= ask.start() < p.end()), None)
+    return bool(phrase and _EASING.search(phrase.group()) and not ANY_NUMBER.asked.search(phrase.group()))
 
 
 def asks_status(question: str) -> bool:

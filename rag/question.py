@@ -133,9 +133,9 @@ class Query:
     @cached_property
     def details(self) -> tuple[str, ...]:
         """The kinds of detail asked for ("金额", "网址", …, see rag.details). A department answer is itself the count
-        asked for ("哪几个部门" is no count to look for), not the deadline asked beside it ("报给哪个部门、几天内报")."""
+        asked for ("哪几个部门" is no count to look for, "都有哪些部门在管" no list), not the deadline asked beside it ("报给哪个部门、几天内报")."""
         return tuple(d for d in asked_details(self.detail_ask, self.text)
-                     if self.intent != "department" or d not in ("数量", "具体名称"))
+                     if self.intent != "department" or d not in ("数量", "具体名称", "具体名单"))
 
     @property
     def search_text(self) -> str:
@@ -284,7 +284,8 @@ _MEMBERSHIP = re.compile(r"算不算(?!数)|属不属于|属于不属于|是不�
 def asked_member(text: str) -> tuple[str, ...]:
     """The content words of the thing a membership question asks about: 个体户 of "个体户算不算服务对象？"; for "我们是港资
     控股、在内地注册的公司，算不算民营企业？" the phrase before, which describes it. () when it asks none, or only of "这"
-    ("这算不算传销？" asks for a judgement of what was told, not whether a group includes it)."""
+    ("这算不算传销？" asks for a judgement of what was told, not whether a group includes it); "这种算不算专利转化" asks
+    about what the phrase before describes."""
     phrases = PHRASE.findall(text)
     for n, phrase in enumerate(phrases):
         found = _MEMBERSHIP.search(phrase)
@@ -292,7 +293,7 @@ def asked_member(text: str) -> tuple[str, ...]:
             continue
         before = phrase[:found.start()]
         if re.fullmatch(r"\s*(这|那|这样|那样|这种|那种|这个|那个)?(也|就|还|都)?\s*", before):
-            if before.strip() or n == 0:
+            if re.fullmatch(r"\s*(这|那)?(也|就|还|都)?\s*", before) and before.strip() or n == 0:
                 return ()
             before = phrases[n - 1]
         return tuple(t for t in content_terms(before) if t not in GENERIC_WORDS)
@@ -316,7 +317,7 @@ def asked_choices(text: str) -> tuple[tuple[str, ...], ...]:
     choices = tuple(tuple(t for t in side if t not in shared) for side in sides)
     if not all(choices):  # before any tagging: the tag table loads at its first use
         return ()
-    named = all(any(shared_tokenizer().names_a_thing(word) for word in choice) for choice in choices)
+    named = any(any(shared_tokenizer().names_a_thing(word) for word in choice) for choice in choices)
     return choices if named else ()
 
 

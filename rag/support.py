@@ -140,6 +140,7 @@ def assess_support(query: Query, hits: Sequence[Hit], index: ClauseStore, *,
     unstated += unnamed_focus(query, [h.clause for h in top], index)
     unstated += unnamed_choice(query, [h.clause for h in top])
     unstated += unnamed_member(query, [h.clause for h in top])
+    unstated += unnamed_department(query, [h.clause for h in top])
     if unstated:
         return Support("partly", similarity, coverage, unknown, disagree, missing, details, unstated,
                        (f"相关条款没有写明{'、'.join(unstated)}",))
@@ -185,6 +186,22 @@ def unnamed_member(query: Query, clauses: Sequence[Clause]) -> tuple[str, ...]:
     words = longest_forms(query.member)
     alternatives = stand_ins(query, words)
     return () if all(_covered(word, text, alternatives[word]) for word in words) else ("是否在其列",)
+
+
+# A body a clause names in its sentences ("市级财政和行业主管部门要…", "各省、自治区、直辖市人民政府"), without an attribution.
+_BODY = re.compile(r"部门|(?<![布格大结全开当])局(?![面势部限])|委员会|办公室|厅|政府|(?<![内外全局干细头底顶背])部(?![分署门位件])"
+                   r"|总会|工商联")
+
+
+def unnamed_department(query: Query, clauses: Sequence[Clause]) -> tuple[str, ...]:
+    """("负责部门",) when a department question ("该找国内哪个机构出面调解？") is best answered by a clause that names no
+    body: it is attributed to no departments and names none in its sentences (a preamble names those it is sent to).
+    Another clause's departments are its own matter's, not the one asked about."""
+    if query.intent != "department" or query.asks_issuer or not clauses:
+        return ()
+    best = clauses[0]
+    named = bool(best.departments) or bool(_BODY.search(best.text))
+    return () if named else ("负责部门",)
 
 
 def searches_disagree(hits: Sequence[Hit]) -> bool:

@@ -46,7 +46,7 @@ FILLER_WORDS = frozenset(
 # Nouns that ask for the shape of an answer, not a thing a clause names ("有什么说法", "都叫什么名字", "点名了哪些方向").
 ASKING_NOUNS = frozenset(
     "说法 名字 名称 名堂 方向 意思 含义 内容 作用 好处 意义 区别 不同 关系 联系 影响 用处 态度 角色 立场 看法 想法 定位 "
-    "讲究 门道 规矩 做法 方式 形式 途径 思路 路子 路数 套路 打算 安排 举措 动作 帮助 东西 事儿 地方 方面 领域 环节 位置 地位"
+    "讲究 门道 规矩 水准 程度 档次 层次 做法 方式 形式 途径 思路 路子 路数 套路 打算 安排 举措 动作 帮助 东西 事儿 地方 方面 领域 环节 位置 地位"
     .split()
 )
 

@@ -595,3 +595,63 @@ def test_each_default_model_has_its_own_calibration_and_a_setting_overrides_it()
 def test_a_threshold_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RAG_MIN_SUPPORT", "0.85")
     assert thresholds_from(load_settings(path=os.devnull)).min_support == 0.85
+
+
+def test_a_rough_number_said_asks_no_count() -> None:
+    assert asked_details("我们厂有好几个车间，能不能一起申报？") == ()
+    assert asked_details("一共建几个试点？") == ("数量",)
+    assert "人员" in asked_details("链长分别由哪几位市领导担任？")
+
+
+def test_a_level_asked_for_is_answered_in_the_documents_words(corpus_pipeline: Pipeline) -> None:
+    """"做到什么水准" asks for a level, which a clause states as 国际先进, not with the word 水准."""
+    answer = corpus_pipeline.ask("汕尾的质量基础设施管理体系，打算做到什么水准？")
+    assert answer.outcome == "answered" and "先进" in answer.text
+
+
+def test_something_to_be_eased_is_the_topic_not_a_value_asked(corpus_pipeline: Pipeline) -> None:
+    """"把门槛降下来" asks whether the documents ease it (降低技术门槛), not what the threshold is."""
+    assert asked_details("能不能把申报门槛降下来？") == ()
+    assert asked_details("申报门槛是什么？") == ("资格条件",)
+    assert "收费" in asked_details("检测费用能减免多少？")  # how much is a value asked
+    answer = corpus_pipeline.ask("民企那份质量意见，有没有提到要帮我们把技术门槛和做质量的成本降下来？")
+    assert answer.outcome == "answered" and "降低民营企业技术门槛和质量成本" in answer.text
+
+
+def test_a_list_of_departments_is_the_department_answer(corpus_pipeline: Pipeline) -> None:
+    question = "2014年计划里加大对小微企业品牌建设的扶持，由哪个部门领头？都有哪些部门在管？"
+    assert corpus_pipeline.retriever.analyze(question).details == ()
+    answer = corpus_pipeline.ask(question)
+    assert answer.outcome == "answered" and "质检总局" in answer.text
+
+
+def test_a_department_question_the_clauses_name_no_body_for_is_partly_answered(corpus_pipeline: Pipeline) -> None:
+    """The 2021 opinion says 重视民营企业海外质量纠纷解决 and names no body that handles it."""
+    support = support_for(corpus_pipeline, "出口的货在海外闹了质量纠纷，民企意见说要重视，那该找国内哪个机构出面调解？")
+    assert support.outcome == "partly" and support.unstated == ("负责部门",)
+    assert support_for(corpus_pipeline, "哪些部门负责质量基础设施一站式服务？").outcome == "answered"
+
+
+def test_this_kind_asks_about_what_the_phrase_before_describes(corpus_pipeline: Pipeline) -> None:
+    assert asked_member("我们把一项专利作价入股到合资公司，这种算不算专利转化？") == ("一项", "专利", "作价", "入股", "合资")
+    assert asked_member("再拉人进来还有提成，这算不算传销？") == ()
+    answer = corpus_pipeline.ask("我们把一项专利作价入股到合资公司，这种算不算市里说的专利转化？")
+    assert answer.outcome == "partly" and "是否在其列" in answer.reasons[0]
+
+
+def test_an_either_or_between_measures_asks_which(corpus_pipeline: Pipeline) -> None:
+    """One alternative naming a thing (提示函) is enough: the clause on 行政指导 names neither."""
+    assert asked_choices("具体是发个提示函，还是上门告诫一下？") != ()
+    assert asked_choices("是多搞还是少搞？") == ()
+    support = support_for(corpus_pipeline, "市里对新设立的新业态企业搞行政指导，是发个提示函，还是上门告诫一下？")
+    assert support.outcome == "partly" and "二者中的哪一种" in support.unstated
+
+
+def test_rules_of_detail_and_a_scope_are_asks_of_their_own(corpus_pipeline: Pipeline) -> None:
+    assert asked_details("有没有个章程？") == ("配套细则",) and asked_details("出没出实施细则？") == ("配套细则",)
+    assert asked_details("有没有划个范围？") == ("具体名单",)
+    clause = corpus_pipeline.index.clauses_matching(SearchFilters())[0]
+    named = dataclasses.replace(clause, text="印发《2013-2014年度省级人民政府质量工作考核评分细则》。")
+    unnamed = dataclasses.replace(clause, text="开展省级人民政府质量工作考核。")
+    assert detail_stated("配套细则", [named], ["考核"]) and not detail_stated("配套细则", [unnamed], ["考核"])
+
