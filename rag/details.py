@@ -94,11 +94,12 @@ DETAILS: tuple[Detail, ...] = tuple(Detail(*row) for row in (
      re.compile(r"证书|结业证|颁发|发证|职业资格"), None),
     # A ceiling ("奖励有没有封顶", "最多算几项"): stated only by one (最高, 不超过), not by the amount for each project.
     ("上限", re.compile(r"封顶|上限|限额|有没有(个)?顶|最多(能|可以)?(算|报|申报)(几|多少)"), re.compile(r"最高|最多|不超过|不得超过|上限|封顶|限额"), None),
-    # When an office is open ("周末开不开门", "节假日能不能办"): stated by its hours or days.
-    ("办理时间", re.compile(r"周末|节假日|双休|几点(开|上班|下班|关)|开不开门|开门时间|(上班|营业|办公|工作)时间"),
+    # When an office is open ("周末开不开门", "节假日能不能办", "办公时间是几点到几点"): stated by its hours or days. Not
+    # working hours told ("员工上班时间用公司设备搞出的发明").
+    ("办理时间", re.compile(r"周末|节假日|双休|几点(开|上班|下班|关)|开不开门|开门时间|(上班|营业|办公|工作)时间(是|几点|怎么|从几点|到几点|多长)"),
      re.compile(r"工作日|周末|节假日|双休|\d{1,2}\s*[:：]\s*\d{2}|\d{1,2}\s*(点|时)(?!代)|全天|24小时|全年无休|延时|错时"), None),
     # "…许可怎么办？" asks how to get it; "公司不让看怎么办？" asks what to do, which the clauses answer.
-    ("申请程序", re.compile(r"(什么|哪些|申请|申报)材料|材料清单|流程|手续|(哪些|什么)程序|怎么(申请|申报|报|办理|评|预约)|填(什么|哪些)[^，。？！]{0,3}表|(证|照|许可|手续|备案|登记|卡)(要|该|应该)?怎么办|如何(申请|申报|办理|评定)|去哪(里|儿)?(申请|报|考|办|备案|领)|自动发|自己(去)?报"),
+    ("申请程序", re.compile(r"(什么|哪些|申请|申报)材料|(什么|哪些)[^，。？！]{0,4}(资料|台账)|材料清单|流程|手续|(哪些|什么)程序|怎么(申请|申报|报|办理|评|预约)|填(什么|哪些)[^，。？！]{0,3}表|(证|照|许可|手续|备案|登记|卡)(要|该|应该)?怎么办|如何(申请|申报|办理|评定)|去哪(里|儿)?(申请|报|考|办|备案|领)|自动发|自己(去)?报"),
      re.compile(r"程序|流程|(申请|申报|相关|所需|证明)材料|提交|报送|办理|申请表|受理"), None),
     # What a term means ("这个“双创”是啥意思？", "首负指个啥", "反溯该怎么理解"): stated only by a definition beside it
     # (是指, 即, 所谓, a bracket explaining it), not by the clause that merely names the term.
@@ -109,7 +110,7 @@ DETAILS: tuple[Detail, ...] = tuple(Detail(*row) for row in (
     # How a figure is worked out ("研发投入强度是怎么算的？"): a formula or a basis of calculation.
     # …and how it is scored ("按什么口径算", "怎么打分"): the basis or the scoring rules.
     ("计算方法", re.compile(r"怎么(算|计算)(?!.{0,2}(违法|侵权|犯罪))|如何(计算|算)|计算(方法|公式|标准)|算法|(什么|哪个)口径|口径是"
-                          r"|(怎么|如何)(打分|评分)|(打分|评分)(标准|办法|细则|规则)"),
+                          r"|(怎么|如何)(打分|评分)|(打分|评分)(标准|办法|细则|规则)|及格线|分数线|合格线|多少分(才)?算"),
      re.compile(r"计算|公式|除以|乘以|之比|比值|按[^，。；]{1,30}(计|算|标准|支付)|每满|口径|评分|分值|得分"), None, None),  # a basis spans phrases
     # Whether two benefits add up ("省里资助过了，市里的还能叠加拿吗？"): stated by a rule on stacking.
     ("能否叠加", re.compile(r"叠加|重复(享受|拿|领|申报|奖励|资助|补贴)|同时享受|兼得|(两|几)笔[^，。？！]{0,6}(都|一起)(能|可以)?拿"

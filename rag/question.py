@@ -317,7 +317,7 @@ def asked_choices(text: str) -> tuple[tuple[str, ...], ...]:
     choices = tuple(tuple(t for t in side if t not in shared) for side in sides)
     if not all(choices):  # before any tagging: the tag table loads at its first use
         return ()
-    named = any(any(shared_tokenizer().names_a_thing(word) for word in choice) for choice in choices)
+    named = all(any(shared_tokenizer().names_a_thing(word) for word in choice) for choice in choices)
     return choices if named else ()
 
 

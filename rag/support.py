@@ -188,19 +188,19 @@ def unnamed_member(query: Query, clauses: Sequence[Clause]) -> tuple[str, ...]:
     return () if all(_covered(word, text, alternatives[word]) for word in words) else ("是否在其列",)
 
 
-# A body a clause names in its sentences ("市级财政和行业主管部门要…", "各省、自治区、直辖市人民政府"), without an attribution.
+# A body a clause names in its sentences ("市级财政和行业主管部门要…", "各省、自治区、直辖市人民政府"), without an attribution,
+# or a party it makes answer for something (a law's "损失，由电子支付服务提供者承担").
 _BODY = re.compile(r"部门|(?<![布格大结全开当])局(?![面势部限])|委员会|办公室|厅|政府|(?<![内外全局干细头底顶背])部(?![分署门位件])"
-                   r"|总会|工商联")
+                   r"|总会|工商联|由[^，。；]{1,16}(承担|负责|赔偿|支付|处理|组织|管理)")
 
 
 def unnamed_department(query: Query, clauses: Sequence[Clause]) -> tuple[str, ...]:
-    """("负责部门",) when a department question ("该找国内哪个机构出面调解？") is best answered by a clause that names no
-    body: it is attributed to no departments and names none in its sentences (a preamble names those it is sent to).
-    Another clause's departments are its own matter's, not the one asked about."""
+    """("负责部门",) when a department question ("该找国内哪个机构出面调解？") meets top clauses none of which is attributed
+    to departments, the best of which names no body in its sentences either (a preamble names those it is sent to).
+    A city's clause without departments may sit above the national plan's on the same matter, which has them."""
     if query.intent != "department" or query.asks_issuer or not clauses:
         return ()
-    best = clauses[0]
-    named = bool(best.departments) or bool(_BODY.search(best.text))
+    named = any(c.departments for c in clauses) or bool(_BODY.search(clauses[0].text))
     return () if named else ("负责部门",)
 
 
