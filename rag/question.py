@@ -293,7 +293,8 @@ def asked_member(text: str) -> tuple[str, ...]:
             continue
         before = phrase[:found.start()]
         if re.fullmatch(r"\s*(这|那|这样|那样|这种|那种|这个|那个)?(也|就|还|都)?\s*", before):
-            if re.fullmatch(r"\s*(这|那)?(也|就|还|都)?\s*", before) and before.strip() or n == 0:
+            bare_this = bool(before.strip()) and re.fullmatch(r"\s*(这|那)?(也|就|还|都)?\s*", before)  # not 这种, 这个
+            if bare_this or n == 0:
                 return ()
             before = phrases[n - 1]
         return tuple(t for t in content_terms(before) if t not in GENERIC_WORDS)
