@@ -114,9 +114,10 @@ def assess_support(query: Query, hits: Sequence[Hit], index: ClauseStore, *,
                    thresholds: SupportThresholds) -> Support:
     """Decide whether `hits` answer `query`, partly answer it, or do not."""
     top = hits[:TOP_FOR_SUPPORT]
+    clauses = [h.clause for h in top]
     similarities = [h.similarity for h in top if h.similarity is not None]
     similarity = max(similarities) if similarities else None
-    coverage, missing = term_coverage(query, [h.clause for h in top], index)
+    coverage, missing = term_coverage(query, clauses, index)
     unknown, unknown_terms = unknown_share(query, index)
     disagree = searches_disagree(hits)
     ask_text, details = query.detail_ask, query.details
@@ -134,13 +135,13 @@ def assess_support(query: Query, hits: Sequence[Hit], index: ClauseStore, *,
         return Support("not_found", similarity, coverage, unknown, disagree, missing, details, details, tuple(reasons))
     terms = specific_terms(query.terms, index, ask_phrases(ask_text))
     unstated = tuple(d for d in details
-                     if not detail_stated(d, [h.clause for h in top], terms, asked_events(d, ask_text),
+                     if not detail_stated(d, clauses, terms, asked_events(d, ask_text),
                                           asked_kinds(d, ask_text), query.numbers,
                                           meaning_shape(ask_text) if d == "含义" else None))
-    unstated += unnamed_focus(query, [h.clause for h in top], index)
-    unstated += unnamed_choice(query, [h.clause for h in top])
-    unstated += unnamed_member(query, [h.clause for h in top])
-    unstated += unnamed_department(query, [h.clause for h in top])
+    unstated += unnamed_focus(query, clauses, index)
+    unstated += unnamed_choice(query, clauses)
+    unstated += unnamed_member(query, clauses)
+    unstated += unnamed_department(query, clauses)
     if unstated:
         return Support("partly", similarity, coverage, unknown, disagree, missing, details, unstated,
                        (f"相关条款没有写明{'、'.join(unstated)}",))
