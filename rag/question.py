@@ -379,6 +379,11 @@ def content_terms(text: str, words: Sequence[str] = ()) -> list[str]:
     return [t for t in query_terms(text, words) if is_content_word(t)]
 
 
+def is_asking_word(word: str) -> bool:
+    """A word that asks rather than names: 哪几个, 有没有, 多少钱."""
+    return bool(_ASKING.search(word))
+
+
 def is_document_kind(term: str) -> bool:
     """A word that only says what kind of document is meant (方案, 行动计划, 实施意见): it names no topic. Not 意见,
     决定 or 规定 alone: "提点意见" gives comments, "有什么规定" asks for a rule."""

@@ -11,7 +11,9 @@ Signals of the top clauses for a `Query`:
   (`DISAGREEING_RANK`): for a question the documents do not cover, each search finds its own unrelated
   clause;
 - asked detail: what a figure or detail question asks for (an amount, a date, a web address, a phone
-  number…) and whether the top clauses hold it.
+  number…) and whether the top clauses hold it;
+- asked past a quote: a question that repeats a top clause's measure and asks with words no clause holds
+  ("18部门说要加强技术性贸易措施研判应对，政府能不能出面去交涉？") asks beyond what that clause says.
 Outcomes: "answered"; "partly" (the topic is covered, the asked detail is not stated); "not_found".
 """
 
@@ -21,6 +23,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 
 from rag.chunk import split_sentences
 from rag.clause_store import ClauseStore
@@ -36,7 +39,7 @@ from rag.details import (
 from rag.e5_model import TUNED_MODEL_NAME
 from rag.embed import DEFAULT_NAMES
 from rag.lexical import holds_term
-from rag.question import NUMBER, Query, content_terms, is_document_kind
+from rag.question import NUMBER, Query, content_terms, is_asking_word, is_document_kind
 from rag.schema import Clause, Hit
 from rag.vocabulary import colloquial_in
 
@@ -47,6 +50,9 @@ SPECIFIC_SHARE = 0.1  # a word in more than this share of the clauses is too com
 # The searches disagree when the keyword search's best clause ranks this low or lower by meaning alone (or
 # when no clause holds a word of the question). Chosen with the weight on the dev splits (3 of 4, 6, 11).
 DISAGREEING_RANK = 4
+QUOTED_CHARS = 9  # characters of a top clause a question repeats in a row: it quotes the measure it asks about
+BEYOND_QUOTE_WORDS = 2  # words of its ask that no clause holds: it asks past what the measure says
+SHOWN_WORDS = 4
 _FIELD_LABEL = re.compile(r"^\s*([^：:，。]{1,8})[：:]")
 _PHRASE_END = re.compile(r"[，,；;。]")
 _INTRODUCING = re.compile(r"[：:（(]|包括|包含|涵盖|覆盖|分别|即|有|为|是|如|等")
@@ -142,6 +148,7 @@ def assess_support(query: Query, hits: Sequence[Hit], index: ClauseStore, *,
     unstated += unnamed_choice(query, clauses)
     unstated += unnamed_member(query, clauses)
     unstated += unnamed_department(query, clauses)
+    unstated = unstated or asked_beyond_quote(query, clauses, index)
     if unstated:
         return Support("partly", similarity, coverage, unknown, disagree, missing, details, unstated,
                        (f"相关条款没有写明{'、'.join(unstated)}",))
@@ -203,6 +210,32 @@ def unnamed_department(query: Query, clauses: Sequence[Clause]) -> tuple[str, ..
         return ()
     named = any(c.departments for c in clauses) or bool(_BODY.search(clauses[0].text))
     return () if named else ("负责部门",)
+
+
+def asked_beyond_quote(query: Query, clauses: Sequence[Clause], index: ClauseStore) -> tuple[str, ...]:
+    """("您问的“出面、交涉”",) when the question quotes a top clause (`QUOTED_CHARS` of its characters in a row: "18部门说要
+    加强技术性贸易措施研判应对，…") and then asks with `BEYOND_QUOTE_WORDS` or more words that no clause of the library
+    holds, nor a policy term for them ("政府能不能出面替企业去跟对方国家交涉？": 出面, 交涉). A caller who repeats the
+    measure knows the documents say it; the clause that says only the measure does not answer what is asked past
+    it. Not for a department question: its answer is the clause's attribution."""
+    if query.intent == "department" or not clauses:
+        return ()
+    quoted = max(_longest_common_run(query.text, c.text) for c in clauses)
+    if quoted < QUOTED_CHARS:
+        return ()
+    text = _clauses_text(clauses)
+    words = [w for w in longest_forms(content_terms(query.ask, query.words))
+             if not is_asking_word(w) and not is_document_kind(w)]
+    alternatives = stand_ins(query, words)
+    unknown = [w for w in words if not _covered(w, text, alternatives[w]) and not index.clauses_containing(w)
+               and not any(index.clauses_containing(a) for a in alternatives[w])]
+    if len(unknown) < BEYOND_QUOTE_WORDS:
+        return ()
+    return (f"您问的“{'、'.join(unknown[:SHOWN_WORDS])}”",)
+
+
+def _longest_common_run(a: str, b: str) -> int:
+    return SequenceMatcher(None, a, b, autojunk=False).find_longest_match(0, len(a), 0, len(b)).size
 
 
 def searches_disagree(hits: Sequence[Hit]) -> bool:

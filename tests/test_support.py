@@ -17,6 +17,7 @@ from rag.question import asked_choices, asked_member, asking_part
 from rag.support import (
     CALIBRATED,
     Support,
+    asked_beyond_quote,
     assess_support,
     detail_stated,
     searches_disagree,
@@ -669,3 +670,22 @@ def test_rules_of_detail_and_a_scope_are_asks_of_their_own(corpus_pipeline: Pipe
 def test_papers_to_keep_and_a_pass_mark_are_asks_of_their_own() -> None:
     assert asked_details("检查前要备好哪些台账和资料？") == ("申请程序",)
     assert asked_details("自评有没有一条及格线？") == ("计算方法",)
+
+
+def test_a_question_that_quotes_a_measure_and_asks_past_it_is_partly_answered(corpus_pipeline: Pipeline) -> None:
+    """汕尾 五（十三） says only "推行工程质量潜在缺陷保险制度": a caller who repeats it and asks whom to claim from asks
+    what no clause says (房子, 漏水, 维修, 索赔 are in none). Asked in the library's words, the same quote is answered."""
+    support = support_for(corpus_pipeline, "汕尾推行工程质量潜在缺陷保险制度，房子漏水了是找物业维修还是找保险公司索赔？")
+    assert support.outcome == "partly" and support.unstated == ("您问的“房子、漏水、维修、索赔”",)
+    answer = corpus_pipeline.ask("汕尾推行工程质量潜在缺陷保险制度，房子漏水了是找物业维修还是找保险公司索赔？")
+    assert answer.text.startswith("文件中有相关规定，但没有写明您问的“房子、漏水、维修、索赔”。")
+    assert "推行工程质量潜在缺陷保险制度" in answer.text
+    assert support_for(corpus_pipeline, "汕尾推行工程质量潜在缺陷保险制度，这个保险是为了强化工程质量保障吗？").outcome == "answered"
+
+
+def test_a_question_that_does_not_quote_its_clause_is_left_to_the_other_signals(corpus_pipeline: Pipeline) -> None:
+    """Fewer than nine characters of the clause in a row ("潜在缺陷保险" is six): the rule does not read the ask."""
+    retriever = corpus_pipeline.retriever
+    query = retriever.analyze("潜在缺陷保险出险了，房子漏水是找物业维修还是找保险公司索赔？")
+    clauses = [h.clause for h in retriever.search(query, k=3)]
+    assert asked_beyond_quote(query, clauses, retriever.index) == ()
