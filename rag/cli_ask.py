@@ -42,12 +42,12 @@ def render_answer(answer: Answer) -> str:
     lines = [answer.text]
     if answer.citations:
         lines += ["", _label("来源：", answer)]
-        lines += [f"[{c.n}] {source_line(c.clause)}" for c in answer.citations]
+        lines += [_label(f"[{c.n}] {source_line(c.clause)}", answer) for c in answer.citations]  # 責任部門, （牽頭）
     if answer.reasons:
         lines += ["", _label("原因：", answer) + "；".join(answer.reasons)]
     if answer.related:
         lines += ["", _label("可能相关：", answer)]
-        lines += [f"- {source_line(hit.clause)}" for hit in answer.related]
+        lines += [_label(f"- {source_line(hit.clause)}", answer) for hit in answer.related]
     if answer.warnings:
         lines += ["", *(f"{_label('注意：', answer)}{warning}" for warning in answer.warnings)]
     return "\n".join(lines)

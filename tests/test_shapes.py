@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
+from rag.answer import in_script_of
 from rag.chunk import split_clauses
 from rag.cli import main, render_hits
 from rag.cli_ask import render_answer
@@ -117,6 +118,14 @@ def test_every_listing_uses_the_same_lines(clauses: dict[str, Clause]) -> None:
     assert listing[1].startswith(f" 1. {citation_line(clause)}") and listing[2] == f"    {departments_line(clause)}"
     prompt = LlmGenerator(FakeListChatModel(responses=["x"])).messages(query, hits)[1][1]  # the LLM prompt
     assert f"[1] {citation_line(clause)}\n（{departments_line(clause)}）\n" in prompt
+
+
+def test_a_traditional_answer_lists_its_sources_in_traditional_script(clauses: dict[str, Clause]) -> None:
+    clause = clauses[f"{PLAN_2014}#三（九）"]
+    question = "2014年加快製造業、服務業質量升級的牽頭部門是哪個？"
+    answer = in_script_of(True, ExtractiveGenerator().answer(analyze_question(question), [Hit(clause, 1.0, 1)]))
+    sources = render_answer(dataclasses.replace(answer, question=question)).split("來源：")[1]
+    assert "責任部門：" in sources and "（牽頭）" in sources and "责任部门" not in sources
 
 
 def test_cli_json_outputs_are_the_records(clauses: dict[str, Clause], tmp_path: Path) -> None:
