@@ -90,6 +90,12 @@ def is_traditional(text: str) -> bool:
     return changed >= max(1, len(sample) // 50)
 
 
+def to_script_of(question: str, text: str) -> str:
+    """`text` in traditional characters when `question` was asked in them: the labels and source lines printed
+    beside a traditional answer (來源, 責任部門, 牽頭) read as the answer does."""
+    return to_traditional(text) if is_traditional(question) else text
+
+
 def normalize_width(text: str) -> str:
     """Full-width ASCII letters/digits → half-width; ASCII punctuation next to CJK → full-width."""
     text = text.translate(_HALF_WIDTH_ALNUM)

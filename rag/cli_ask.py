@@ -6,7 +6,7 @@ import json
 
 import click
 
-from rag.clean import is_traditional, to_traditional
+from rag.clean import to_script_of
 from rag.config import load_settings
 from rag.errors import RagError
 from rag.schema import Answer
@@ -41,18 +41,14 @@ def render_answer(answer: Answer) -> str:
     """The answer, then its numbered sources: [1] 《…》六（十六）「提升质量基础设施服务效能」（责任部门：…）."""
     lines = [answer.text]
     if answer.citations:
-        lines += ["", _label("来源：", answer)]
-        lines += [_label(f"[{c.n}] {source_line(c.clause)}", answer) for c in answer.citations]  # 責任部門, （牽頭）
+        lines += ["", "来源："]
+        lines += [f"[{c.n}] {source_line(c.clause)}" for c in answer.citations]
     if answer.reasons:
-        lines += ["", _label("原因：", answer) + "；".join(answer.reasons)]
+        lines += ["", "原因：" + "；".join(answer.reasons)]
     if answer.related:
-        lines += ["", _label("可能相关：", answer)]
-        lines += [_label(f"- {source_line(hit.clause)}", answer) for hit in answer.related]
+        lines += ["", "可能相关："]
+        lines += [f"- {source_line(hit.clause)}" for hit in answer.related]
     if answer.warnings:
-        lines += ["", *(f"{_label('注意：', answer)}{warning}" for warning in answer.warnings)]
-    return "\n".join(lines)
-
-
-def _label(text: str, answer: Answer) -> str:
-    return to_traditional(text) if is_traditional(answer.question) else text
+        lines += ["", *(f"注意：{warning}" for warning in answer.warnings)]
+    return to_script_of(answer.question, "\n".join(lines))
 

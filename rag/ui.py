@@ -12,6 +12,7 @@ from html import escape
 from typing import Any
 
 from rag.clause_store import DocumentEntry
+from rag.clean import to_script_of
 from rag.question import Query, query_terms
 from rag.schema import Answer, Clause, Hit
 from rag.shapes import source_line
@@ -223,7 +224,7 @@ def answer_plain_text(answer: Answer) -> str:
     elif answer.related:
         lines += ["", "可能相关（仅供参考）："]
         lines += [f"- {source_line(hit.clause)}" for hit in answer.related]
-    return "\n".join(lines)
+    return to_script_of(answer.question, "\n".join(lines))
 
 
 def search_results(hits: Sequence[Hit], *, terms: Sequence[str] = (), matching: Collection[str] = ()) -> str:

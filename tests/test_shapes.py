@@ -124,8 +124,10 @@ def test_a_traditional_answer_lists_its_sources_in_traditional_script(clauses: d
     clause = clauses[f"{PLAN_2014}#三（九）"]
     question = "2014年加快製造業、服務業質量升級的牽頭部門是哪個？"
     answer = in_script_of(True, ExtractiveGenerator().answer(analyze_question(question), [Hit(clause, 1.0, 1)]))
-    sources = render_answer(dataclasses.replace(answer, question=question)).split("來源：")[1]
-    assert "責任部門：" in sources and "（牽頭）" in sources and "责任部门" not in sources
+    answer = dataclasses.replace(answer, question=question)
+    for printed, heading in ((render_answer(answer), "來源："), (answer_plain_text(answer), "出處：")):  # rag ask, the chat's copy
+        sources = printed.split(heading)[1]
+        assert "責任部門：" in sources and "（牽頭）" in sources and "责任部门" not in sources
 
 
 def test_cli_json_outputs_are_the_records(clauses: dict[str, Clause], tmp_path: Path) -> None:
