@@ -68,6 +68,7 @@ _ASKING = re.compile(r"吗|嘛|么|呢|能否|是否|可否|有没有|(.)不\1|�
 HAS_CONTENT = re.compile(r"[0-9A-Za-z\u3400-\u4dbf\u4e00-\u9fff]")
 MAX_FOLLOW_UP_TURNS = 3
 EMPTY_QUESTION = "问题是空的：请输入问题或关键词，例如“哪些部门负责质量基础设施一站式服务？”"
+NOT_UTF8_QUESTION = "问题不是有效的 UTF-8 文本：请检查终端或文件的编码"
 NO_TOPIC_QUESTION = ("问题里只有问法，没有问的是哪件事：请补上事项，例如“哪些部门负责质量基础设施一站式服务？”"
                      "（接着上一个问题追问时，请在同一对话里提问）")
 
@@ -165,7 +166,7 @@ def check_question(text: object) -> str:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:  # undecodable bytes from argv arrive as lone surrogates
-        raise QueryError("问题不是有效的 UTF-8 文本：请检查终端或文件的编码") from None
+        raise QueryError(NOT_UTF8_QUESTION) from None
     if not HAS_CONTENT.search(text):
         raise QueryError(EMPTY_QUESTION)
     return text
