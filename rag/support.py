@@ -41,7 +41,7 @@ from rag.embed import DEFAULT_NAMES
 from rag.lexical import holds_term
 from rag.question import NUMBER, Query, content_terms, is_asking_word, is_document_kind
 from rag.schema import Clause, Hit
-from rag.vocabulary import colloquial_in
+from rag.vocabulary import ASKING_NOUNS, colloquial_in
 
 TOP_FOR_SUPPORT = 3
 WORDS_ONLY_MIN_COVERAGE = 0.5  # lexical search, no cosine: the words decide alone
@@ -215,7 +215,8 @@ def unnamed_department(query: Query, clauses: Sequence[Clause]) -> tuple[str, ..
 def asked_beyond_quote(query: Query, clauses: Sequence[Clause], index: ClauseStore) -> tuple[str, ...]:
     """("您问的“出面、交涉”",) when the question quotes a top clause (`QUOTED_CHARS` of its characters in a row: "18部门说要
     加强技术性贸易措施研判应对，…") and then asks with `BEYOND_QUOTE_WORDS` or more words that no clause of the library
-    holds, nor a policy term for them ("政府能不能出面替企业去跟对方国家交涉？": 出面, 交涉). A caller who repeats the
+    holds, nor a policy term for them ("政府能不能出面替企业去跟对方国家交涉？": 出面, 交涉; not a word that asks, such as
+    哪几个 or the 水准 of "打算做到什么水准"). A caller who repeats the
     measure knows the documents say it; the clause that says only the measure does not answer what is asked past
     it. Not for a department question: its answer is the clause's attribution."""
     if query.intent == "department" or not clauses:
@@ -225,7 +226,7 @@ def asked_beyond_quote(query: Query, clauses: Sequence[Clause], index: ClauseSto
         return ()
     text = _clauses_text(clauses)
     words = [w for w in longest_forms(content_terms(query.ask, query.words))
-             if not is_asking_word(w) and not is_document_kind(w)]
+             if not is_asking_word(w) and w not in ASKING_NOUNS and not is_document_kind(w)]
     alternatives = stand_ins(query, words)
     unknown = [w for w in words if not _covered(w, text, alternatives[w]) and not index.clauses_containing(w)
                and not any(index.clauses_containing(a) for a in alternatives[w])]
