@@ -216,9 +216,9 @@ def asked_beyond_quote(query: Query, clauses: Sequence[Clause], index: ClauseSto
     """("您问的“出面、交涉”",) when the question quotes a top clause (`QUOTED_CHARS` of its characters in a row: "18部门说要
     加强技术性贸易措施研判应对，…") and then asks with `BEYOND_QUOTE_WORDS` or more words that no clause of the library
     holds, nor a policy term for them ("政府能不能出面替企业去跟对方国家交涉？": 出面, 交涉; not a word that asks, such as
-    哪几个 or the 水准 of "打算做到什么水准"). A caller who repeats the
-    measure knows the documents say it; the clause that says only the measure does not answer what is asked past
-    it. Not for a department question: its answer is the clause's attribution."""
+    哪几个 or the 水准 of "打算做到什么水准"). A caller who repeats the measure knows the documents say it; the clause
+    that says only the measure does not answer what is asked past it. Not for a department question: its answer is
+    the clause's attribution."""
     if query.intent == "department" or not clauses:
         return ()
     quoted = max(_longest_common_run(query.text, c.text) for c in clauses)
@@ -228,8 +228,7 @@ def asked_beyond_quote(query: Query, clauses: Sequence[Clause], index: ClauseSto
     words = [w for w in longest_forms(content_terms(query.ask, query.words))
              if not is_asking_word(w) and w not in ASKING_NOUNS and not is_document_kind(w)]
     alternatives = stand_ins(query, words)
-    unknown = [w for w in words if not _covered(w, text, alternatives[w]) and not index.clauses_containing(w)
-               and not any(index.clauses_containing(a) for a in alternatives[w])]
+    unknown = [w for w in words if not _covered(w, text, alternatives[w]) and _in_no_clause(w, alternatives[w], index)]
     if len(unknown) < BEYOND_QUOTE_WORDS:
         return ()
     return (f"您问的“{'、'.join(unknown[:SHOWN_WORDS])}”",)
@@ -370,10 +369,14 @@ def unknown_share(query: Query, index: ClauseStore) -> tuple[float, tuple[str, .
     if not query.terms:
         return 0.0, ()
     alternatives = stand_ins(query)
-    unknown = [t for t in query.terms if index.clauses_containing(t) == 0
-               and not any(index.clauses_containing(a) for a in alternatives[t])]
+    unknown = [t for t in query.terms if _in_no_clause(t, alternatives[t], index)]
     total = sum(min(len(t), 4) for t in query.terms)
     return sum(min(len(t), 4) for t in unknown) / total, tuple(unknown)
+
+
+def _in_no_clause(term: str, alternatives: Sequence[str], index: ClauseStore) -> bool:
+    """Whether no clause of the library holds `term` or a policy term standing in for it."""
+    return index.clauses_containing(term) == 0 and not any(index.clauses_containing(a) for a in alternatives)
 
 
 def _partial(term: str, text: str) -> bool:
