@@ -381,8 +381,8 @@ def content_terms(text: str, words: Sequence[str] = ()) -> list[str]:
 
 
 def is_asking_word(word: str) -> bool:
-    """A word that asks rather than names: 哪几个, 有没有, 多少钱."""
-    return bool(_ASKING.search(word))
+    """A word that asks rather than names: 哪几个, 有没有, 多少钱, and the asking nouns (水准, 做法, 打算)."""
+    return bool(_ASKING.search(word)) or word in ASKING_NOUNS
 
 
 def is_document_kind(term: str) -> bool:

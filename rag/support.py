@@ -41,7 +41,7 @@ from rag.embed import DEFAULT_NAMES
 from rag.lexical import holds_term
 from rag.question import NUMBER, Query, content_terms, is_asking_word, is_document_kind
 from rag.schema import Clause, Hit
-from rag.vocabulary import ASKING_NOUNS, colloquial_in
+from rag.vocabulary import colloquial_in
 
 TOP_FOR_SUPPORT = 3
 WORDS_ONLY_MIN_COVERAGE = 0.5  # lexical search, no cosine: the words decide alone
@@ -226,7 +226,7 @@ def asked_beyond_quote(query: Query, clauses: Sequence[Clause], index: ClauseSto
         return ()
     text = _clauses_text(clauses)
     words = [w for w in longest_forms(content_terms(query.ask, query.words))
-             if not is_asking_word(w) and w not in ASKING_NOUNS and not is_document_kind(w)]
+             if not is_asking_word(w) and not is_document_kind(w)]
     alternatives = stand_ins(query, words)
     unknown = [w for w in words if not _covered(w, text, alternatives[w]) and _in_no_clause(w, alternatives[w], index)]
     if len(unknown) < BEYOND_QUOTE_WORDS:
