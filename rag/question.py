@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from rag.clause_store import DocumentEntry
 
 DEPARTMENT_QUESTION = re.compile(
-    r"(哪些|哪个|哪几个|什么|哪一个)(部门|单位|部委|机构)|谁(来)?(负责|牵头|管|主管|跟踪|督促|组织|建立|推动)"
+    r"(哪些|哪个|哪几个|什么|哪一个)(部门|单位|部委|机构|局|委|厅)|谁(来)?(负责|牵头|管|主管|跟踪|督促|组织|建立|推动)"
     r"|由谁|归谁|牵头的|牵头部门|牵头单位|负责部门|主管部门|责任部门|联合(印)?发"
 )
 DEPARTMENT_WORDS = re.compile(r"牵头|负责|部门|单位|分工|职责|主管")
@@ -476,6 +476,7 @@ _ANY_KIND = "文件"  # "全国工商联那份文件": any document, named by it
 _SHORT_NAME_CHARS = 12  # how far before the kind word a short name may start
 _SHORT_NAME_MIN = 3  # "实施意见", "质量方案" are too generic to name one document
 _YEAR = re.compile(r"(?:19|20)\d{2}(?=年)")
+_YEAR_CHARS = 20  # how far before the kind word the year naming a document may stand
 # Said between a document's words and its kind, naming nothing: "国务院办公厅那份计划", "全国工商联发的意见".
 _POINTING_WORDS = re.compile(r"的|那份|这份|那个|这个|那|这|该|(?:联合)?(?:印发|发布|出台|下发|发)(?=的|$)")
 _JOINING = re.compile(r"[和与及跟]")  # "市场监管总局和全国工商联": as the issuer line lists them, with 、
@@ -504,7 +505,10 @@ class _KindWindow:
     kind: str
     window: str  # up to _SHORT_NAME_CHARS characters before the kind word
     readings: tuple[tuple[str, ...], ...]  # per start in `window`: its words as said, then with colloquial words as policy terms
-    year: re.Match[str] | None  # a year in `window` ("2014年那份质量计划"), naming the document of that year and kind
+    # From a year before the kind word to it ("2014年那份质量计划", "2014年国务院那份质量行动计划"), naming the document of
+    # that year and kind; "" when no year is said close enough. Read further back than a short name: a year opens the
+    # whole description.
+    dated: str
 
 
 def kind_windows(text: str) -> list[_KindWindow]:
@@ -518,7 +522,9 @@ def kind_windows(text: str) -> list[_KindWindow]:
             words = _JOINING.sub("、", _POINTING_WORDS.sub("", window[start:])).rstrip("里中")
             spoken = [words.replace(word, term) for word, terms in colloquial_in(words) for term in terms]
             readings.append(tuple(said for said in (words, *spoken) if len(said) >= _SHORT_NAME_MIN))
-        windows.append(_KindWindow(kind.group(), window, tuple(readings), _YEAR.search(window)))
+        before = text[max(0, kind.start() - _YEAR_CHARS):kind.start()]
+        year = _YEAR.search(before)
+        windows.append(_KindWindow(kind.group(), window, tuple(readings), before[year.start():] if year else ""))
     return windows
 
 
@@ -537,9 +543,9 @@ def short_names(document: DocumentEntry, windows: Sequence[_KindWindow]) -> list
                 names.append(found.window[start:] + found.kind)
                 break
         else:
-            year = found.year
-            if year and (f"{year.group()}年" in document.title or (document.date or "").startswith(year.group())):
-                names.append(found.window[year.start():] + found.kind)  # "2014年那份质量计划": its year and its kind
+            year = found.dated[:4]
+            if year and (f"{year}年" in document.title or (document.date or "").startswith(year)):
+                names.append(found.dated + found.kind)  # "2014年那份质量计划": its year and its kind
     return names
 
 

@@ -39,6 +39,8 @@ PLAN_2014 = "2014-quality-outline-action-plan"
 @pytest.mark.parametrize(("question", "intent"), [
     ("哪些部门负责质量基础设施一站式服务？", "department"),
     ("质量共治由谁牵头？", "department"),
+    ("推进技术专利化这事在市里归哪几个局？", "department"),  # a bureau is a department
+    ("这个许可去哪个厅办？", "department"),
     ("企业主导制定国际标准，市里每个项目奖励多少钱？", "figure"),
     ("2014年质量工作行动计划是国务院办公厅哪天印发的？", "figure"),
     ("民营企业想参加质量管理体系认证，有哪些支持？", "measures"),
@@ -156,6 +158,9 @@ def test_named_documents(corpus_pipeline: Pipeline) -> None:
     query = analyze_question("国务院2014年那份质量计划里，对交通工程的质量执法提过啥要求？", documents=documents)
     assert query.documents == ("2014-quality-outline-action-plan",) and query.naming == ("2014年那份质量计划",)
     assert mentioned_documents("2019年的计划里有什么？", documents) == ()  # no document of that year
+    # The year may open a longer description than a short name: its issuer and a few words of the title between.
+    query = analyze_question("2014年国务院那份质量行动计划发下来，要地方自己再定工作方案吗？", documents=documents)
+    assert query.documents == (PLAN_2014,) and query.naming == ("2014年国务院那份质量行动计划",)
     # By its issuers, however joined or counted, and with 那份 or a verb of issuing between.
     assert mentioned_documents("国务院办公厅那份计划里有什么？", documents) == ("2014-quality-outline-action-plan",)
     assert mentioned_documents("市场监管总局和全国工商联发的意见", documents) == (PRIVATE,)

@@ -419,6 +419,9 @@ def test_a_membership_question_needs_the_thing_it_asks_about_named(corpus_pipeli
     assert unnamed.outcome == "partly" and "是否在其列" in unnamed.reasons[0]
     named = corpus_pipeline.ask("市里到2025年参与制修订100项以上标准的目标里，团体标准算不算在里面？")
     assert named.outcome == "answered"
+    # Named by its full name: 公交 is the 公共交通 汕尾 lists among its life services (the colloquial lexicon).
+    short = corpus_pipeline.ask("我们在汕尾跑公交线路，坐公交这种事算不算在汕尾说的生活服务里头？")
+    assert short.outcome == "answered" and short.citations[0].clause.clause_id == "2023-shanwei-quality-strong-city-opinion#六（十七）"
 
 
 def test_a_certificate_and_a_name_asked_colloquially(corpus_pipeline: Pipeline) -> None:
