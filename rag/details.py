@@ -173,8 +173,6 @@ STATUS = Detail("目前进展",
 PHRASE = re.compile(r"[^，,；;。？?！!]+")  # a phrase of a question: commas, semicolons and sentence ends close it
 _ASKING_IN_PHRASE = re.compile(r"吗|呢|么|没有|多少|几|哪|什么|啥|是否|是不是|(.)不\1")
 _POLICY_NOUN = re.compile(r"政策|规定|文件|措施|办法|意见|方案|支持|扶持|要求|说法|标准")
-# Asks for the items by name ("具体是哪几个变革", "都是哪几个全", "分别对应哪件事").
-_WHICH_ONES = re.compile(r"哪几|哪些|分别|都是哪|具体是哪")
 _NAMING = ("具体名单", "地址", "所在单位", "地点")  # details whose statement names the place or body asked for
 _BY_NAME = {detail.name: detail for detail in (*DETAILS, ANY_NUMBER, PER_UNIT, STATUS)}
 
@@ -197,19 +195,6 @@ def asked_details(text: str, question: str = "") -> tuple[str, ...]:
         named += (PER_UNIT.name,)
     named = named or ((ANY_NUMBER.name,) if ANY_NUMBER.asked.search(text) else ())
     return named + ((STATUS.name,) if asks_status(question or text) else ())
-
-
-def listed_for(name: str, text: str) -> bool:
-    """Whether the detail `name` asked in `text` is also stated by a list of the items: a count asked of things the
-    question asks to be named ("搞几方面的“变革”？具体是哪几个变革？", "说要做到好几个“全”，都是哪几个全？") is given by naming
-    them ("质量变革、效率变革、动力变革") as well as by a number. Only as well: "验收打分看哪几项" is not answered by
-    any list beside 平安工地 that is not the scoring items (stop 33 measured reading it as a list only)."""
-    return name == "数量" and asks_which_ones(text)
-
-
-def asks_which_ones(text: str) -> bool:
-    """Whether `text` asks for items by name: "具体是哪几个变革", "分别对应哪件事"."""
-    return bool(_WHICH_ONES.search(text))
 
 
 def _eased(name: str, ask: re.Match[str], text: str) -> bool:

@@ -17,7 +17,7 @@ import cn2an
 
 from rag.chunk import CN_DIGITS, chinese_number
 from rag.clean import is_traditional, normalize_width, to_simplified
-from rag.details import PHRASE, asked_details, asks, asks_which_ones
+from rag.details import PHRASE, asked_details, asks
 from rag.errors import QueryError
 from rag.lexical import shared_tokenizer
 from rag.vocabulary import (
@@ -41,7 +41,6 @@ LEAD_QUESTION = re.compile(r"牵头|主要负责|谁(来)?主管|主管部门")
 # Who issued the document: the issuing verb closes its phrase ("是哪几个部门联合发的？", "谁印发的"), unlike a task that
 # issues something ("发布节能产品认证管理办法，哪个部门牵头？" asks who leads the task).
 ISSUER_QUESTION = re.compile(r"(?:联合|共同)?(?:印发|发布|发文|下发|出台|发)(?:的|了)?(?:文件|文)?(?:吗|呢)?(?=[，。？！?!,；;\s]|$)")
-_COUNT_ASK = re.compile(r"几(个|家|项)")
 FIGURE_QUESTION = re.compile(
     r"多少|几(个|家|项|年|天|次|倍|成)|哪(一)?年|哪(一)?天|何时|什么时候|截止|期限|日期|比例|合格率|符合率|优良率"
     r"|目标|金额|奖金|额度|最多|最高|最低|不低于|不少于|文号"
@@ -350,9 +349,7 @@ def question_intent(text: str) -> str:
     text = asking_part(text)
     if DEPARTMENT_QUESTION.search(text):
         return "department"
-    figures = [found.group() for found in FIGURE_QUESTION.finditer(text)]
-    # "都是哪几个全？", "一共几个“心”？分别对应哪件事？": a count of things asked by name is answered by naming them.
-    if figures and not (asks_which_ones(text) and all(_COUNT_ASK.fullmatch(f) for f in figures)):
+    if FIGURE_QUESTION.search(text):
         return "figure"
     if MEASURES_QUESTION.search(text):
         return "measures"

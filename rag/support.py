@@ -34,7 +34,6 @@ from rag.details import (
     asked_events,
     asked_kinds,
     detail_named,
-    listed_for,
     meaning_shape,
 )
 from rag.e5_model import TUNED_MODEL_NAME
@@ -144,8 +143,7 @@ def assess_support(query: Query, hits: Sequence[Hit], index: ClauseStore, *,
     unstated = tuple(d for d in details
                      if not detail_stated(d, clauses, terms, asked_events(d, ask_text),
                                           asked_kinds(d, ask_text), query.numbers,
-                                          meaning_shape(ask_text) if d == "含义" else None)
-                     and not (listed_for(d, ask_text) and detail_stated("具体名单", clauses, terms, given=query.numbers)))
+                                          meaning_shape(ask_text) if d == "含义" else None))
     unstated += unnamed_focus(query, clauses, index)
     unstated += unnamed_choice(query, clauses)
     unstated += unnamed_member(query, clauses)

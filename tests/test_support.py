@@ -10,7 +10,7 @@ import pytest
 
 from rag.clause_store import SearchFilters
 from rag.config import Settings, load_settings
-from rag.details import ask_phrases, asked_details, asked_events, asked_kinds, listed_for
+from rag.details import ask_phrases, asked_details, asked_events, asked_kinds
 from rag.embed import Embedder
 from rag.pipeline import Pipeline, thresholds_from
 from rag.question import asked_choices, asked_member, asking_part
@@ -406,16 +406,6 @@ def test_a_ceiling_opening_hours_a_web_page_and_a_work_licence_are_asks_of_their
     assert capped.outcome == "partly" and "上限" in capped.reasons[0]
     hours = corpus_pipeline.ask("汕尾的政务服务说要一窗通办，办事大厅节假日开不开门？")
     assert hours.outcome == "partly" and "办理时间" in hours.reasons[0]
-
-
-def test_a_count_of_things_asked_by_name_is_stated_by_listing_them(corpus_pipeline: Pipeline) -> None:
-    """"几个变革，分别是哪些？" asks for a count and for the items: 汕尾 四（十一） lists 质量变革、效率变革、动力变革 and
-    gives no number, which answers both. A count asked alone still needs a number ("现在有几家")."""
-    assert listed_for("数量", "汕尾说消费品工业要搞几个变革，分别是哪些？")
-    assert not listed_for("数量", "汕尾现在有几家单项冠军企业？")
-    listed = corpus_pipeline.ask("汕尾说消费品工业要搞几个变革，分别是哪些？")
-    assert listed.outcome == "answered" and "质量变革、效率变革、动力变革" in listed.text
-    assert listed.citations[0].clause.clause_id == "2023-shanwei-quality-strong-city-opinion#四（十一）"
 
 
 def test_a_membership_question_needs_the_thing_it_asks_about_named(corpus_pipeline: Pipeline) -> None:
