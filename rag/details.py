@@ -35,6 +35,10 @@ class Detail:
     # The kind of name asked for ("哪几个镇": 镇), read inside the ask: a statement names one of that kind
     # ("海城镇、梅陇镇"), not any list beside the topic ("甘薯、丝苗米、生猪").
     kind: re.Pattern[str] | None = None
+    # Whether the statement must sit beside a topic word even in a clause that holds none of them. A sanction
+    # belongs to the act its clause is about, which a caller names in their own words ("小店第一次被查出问题…还会
+    # 被罚款吗？": 初次违法…可以不予行政处罚); in a clause that names the caller's words, beside them still.
+    placed: bool = True
 
 
 # What money is called: a share of it is an amount (补贴50%), and the word names no topic ("有没有奖励？奖多少？").
@@ -55,7 +59,8 @@ DETAILS: tuple[Detail, ...] = tuple(Detail(*row) for row in (
      re.compile(r"\d\s*(万|亿)?元|[一二三四五六七八九十百千]+\s*(万|亿)?元|[\d一二三四五六七八九十]+\s*倍"
                 rf"|{_MONEY}[^，。；,;]{{0,20}}(\d\s*(%|％)|百分之)|(\d\s*(%|％)|百分之)[^，。；,;]{{0,10}}{_MONEY}"),
      None, None, True),
-    ("收费", re.compile(r"收费|收不收|要钱|免费|费用|交钱|(要|得|需要)花钱|花钱吗|(收|交|缴)[^，。？！]{0,4}费"), re.compile(r"免费|收费|费用|无偿|不收取"), None),
+    ("收费", re.compile(r"收费|收不收|要钱|免费|费用|交钱|(要|得|需要)花钱|花钱吗|(收|交|缴)[^，。？！]{0,4}费|谁来?(付|出钱)|付费|自费|报销"),
+     re.compile(r"免费|收费|费用|无偿|不收取|报销|自费"), None),
     ("日期", re.compile(r"几月|几号|哪天|哪一天|日期"), re.compile(r"\d{1,2}\s*月|[一二三四五六七八九十]{1,2}月"), None),
     # When something happens (a year will do) and how long one has (a year named is no period).
     # A deadline ("投入使用后三十日内") says when as well as a year does.
@@ -63,17 +68,17 @@ DETAILS: tuple[Detail, ...] = tuple(Detail(*row) for row in (
      re.compile(r"\d{4}\s*年|年底|年内|年前|截至|之前|[\d一二三四五六七八九十百两]+\s*(个)?(日|天|月|年|工作日)以?内|之日起"),
      _TIMED, None),  # "到2025年，…" dates every phrase after it
     # How long (多久之内, 多久能到账, 几年内) and how often (多久一次, 几年一次): "每年" answers only the second.
-    ("期限", re.compile(r"期限|多久(?!.{0,4}一次)|多长时间(?!一次)|周期|多少天|几天|到账|有效期|期[^，。？！]{0,4}(几|多少)个?年"
+    ("期限", re.compile(r"期限|多久(?!.{0,4}一次)|多长时间(?!一次)|周期|多少天|几天|到账|有效期|时限|期[^，。？！]{0,4}(几|多少)个?年"
                       r"|(几|多少)个?(年|月)(以)?内"),
      re.compile(r"(?<![\d年])\d{1,3}\s*(个)?(月|日|天|年|工作日|小时)|[一二三四五六七八九十两]+\s*(个)?(月|天|日|年|工作日)"
                 r"|届满"), None),
-    ("频次", re.compile(r"多久.{0,4}一[次回]|几年一[次回]|[一几每][年月季][^，。？！]{0,3}[一几][次回]|频次|多长时间一次"),
+    ("频次", re.compile(r"多久.{0,4}一[次回]|几年一[次回]|[一几每][年月季][^，。？！]{0,3}[一几][次回]|频次|频率|是不是每年|每年都要|定期吗|多长时间一次"),
      re.compile(r"每[\d一二三四五六七八九十两]*\s*(个)?(年|季度|月|周|半年)|定期|[\d一二三四五六七八九十两]+\s*(个)?(年|月)一次"),
      None),
-    ("网址", re.compile(r"网址|网站|网页|官网|链接|在哪(里)?查|哪个平台|哪里能查|入口|小程序|公众号|(?i:app)(?![a-z])"),
+    ("网址", re.compile(r"网址|网站|网页|官网|链接|在哪(里)?查|哪个平台|哪里能查|入口|(在|从)?哪(里|儿)?(登录|登陆|下载)|网上怎么办|小程序|公众号|(?i:app)(?![a-z])"),
      re.compile(r"https?://|www\.|\.gov\.cn|\.com|网址"), None),
-    ("电话", re.compile(r"电话|热线|手机号|号码|联系方式"), re.compile(r"\d{3,4}-?\d{7,8}|1\d{10}|12345|热线"), None),
-    ("地址", re.compile(r"地址|(寄|送|交)到哪|(在|去)哪(里|儿)?(交|寄|送)|哪(个|条)(区|路|街|镇|街道)|具体位置"),
+    ("电话", re.compile(r"电话|热线|手机号|号码|联系方式|(怎么|如何)(联系|联络)|微信号"), re.compile(r"\d{3,4}-?\d{7,8}|1\d{10}|12345|热线"), None),
+    ("地址", re.compile(r"地址|(寄|送|交)到哪|(在|去)哪(里|儿)?(交|寄|送)|哪(个|条)(区|路|街|镇|街道)|具体位置|位置在哪|(窗口|大厅)在哪|怎么走|去哪(里|儿)?找"),
      re.compile(r"地址[:：]|[\u4e00-\u9fff]{2,}(路|街|大道)[\d一二三四五六七八九十]*号?"), None),
     ("邮箱", re.compile(r"邮箱|电子邮件|(?i:e-?mail)"), re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+"), None),
     # Where a body sits ("秘书处设在哪个城市", "办公室放在哪个单位"), not which department is responsible.
@@ -99,14 +104,16 @@ DETAILS: tuple[Detail, ...] = tuple(Detail(*row) for row in (
     ("办理时间", re.compile(r"周末|节假日|双休|几点(开|上班|下班|关)|开不开门|开门时间|(上班|营业|办公|工作)时间(是|几点|怎么|从几点|到几点|多长)"),
      re.compile(r"工作日|周末|节假日|双休|\d{1,2}\s*[:：]\s*\d{2}|\d{1,2}\s*(点|时)(?!代)|全天|24小时|全年无休|延时|错时"), None),
     # "…许可怎么办？" asks how to get it; "公司不让看怎么办？" asks what to do, which the clauses answer.
-    ("申请程序", re.compile(r"(什么|哪些|申请|申报)材料|(什么|哪些)[^，。？！]{0,4}(资料|台账)|材料清单|流程|手续|(哪些|什么)程序|怎么(申请|申报|报|办理|评|预约)|填(什么|哪些)[^，。？！]{0,3}表|(证|照|许可|手续|备案|登记|卡)(要|该|应该)?怎么办|如何(申请|申报|办理|评定)|去哪(里|儿)?(申请|报|考|办|备案|领)|自动发|自己(去)?报"),
+    ("申请程序", re.compile(r"(什么|哪些|申请|申报)材料|(什么|哪些)[^，。？！]{0,4}(资料|台账)|材料清单|流程|手续|(哪些|什么)程序|怎么(申请|申报|报|办理|评|预约)|填(什么|哪些)[^，。？！]{0,3}表|(证|照|许可|手续|备案|登记|卡)(要|该|应该)?怎么办|如何(申请|申报|办理|评定)|去哪(里|儿)?(申请|报|考|办|备案|领)|自动发|自己(去)?报"
+                          r"|在哪(里|儿)?报名|(怎么|怎样|如何)(参加|参与|加入|提交|报名)|(要|需要|得)(带|准备)(什么|哪些)|带哪些|通过(什么|哪个|哪些)渠道"),
      re.compile(r"程序|流程|(申请|申报|相关|所需|证明)材料|提交|报送|办理|申请表|受理"), None),
     # What a term means ("这个“双创”是啥意思？", "首负指个啥", "反溯该怎么理解"): stated only by a definition beside it
     # (是指, 即, 所谓, a bracket explaining it), not by the clause that merely names the term.
     ("含义", re.compile(r"什么是|什么意思|(?<!分别)指(的是|个)?什么|指(的是)?哪一?(类|种)|怎么理解|如何理解|什么叫|何为|何谓|含义|定义"
-                      r"|是个什么"),
+                      r"|是个什么|怎么解释"),
      re.compile(r"是指|指的是|(?<![立随])即(?![将时使])|也就是|所谓|（[^）]{4,}）|\([^)]{4,}\)"), None),
-    ("资格条件", re.compile(r"资格|证书|条件|门槛|要求是什么|够不够格|才(能)?算|持证|考(个|什么)?证|上岗证"), re.compile(r"资格|条件|具备|取得.{0,8}(证|资质)"), None),
+    ("资格条件", re.compile(r"资格|证书|条件|门槛|要求是什么|够不够格|才(能)?算|持证|考(个|什么)?证|上岗证"
+                          r"|谁(能|可以)申请|哪些(人|企业|单位)(能|可以)|符不符合|(年龄|户籍|学历)(限制|要求)|有没有限制"), re.compile(r"资格|条件|具备|取得.{0,8}(证|资质)"), None),
     # How a figure is worked out ("研发投入强度是怎么算的？"): a formula or a basis of calculation.
     # …and how it is scored ("按什么口径算", "怎么打分"): the basis or the scoring rules.
     ("计算方法", re.compile(r"怎么(算|计算)(?!.{0,2}(违法|侵权|犯罪))|如何(计算|算)|计算(方法|公式|标准)|算法|(什么|哪个)口径|口径是"
@@ -145,6 +152,15 @@ DETAILS: tuple[Detail, ...] = tuple(Detail(*row) for row in (
     # Whether rules of detail were issued ("有没有个章程", "出没出实施细则"): stated only where one is named.
     ("配套细则", re.compile(r"(有没有|有无|是否|出没出|出了)[^，。？！]{0,8}(章程|细则|实施办法|管理办法|操作办法)"),
      re.compile(r"章程|细则|《[^》]*办法》"), None),
+    # What befalls one who does not comply ("没设首席质量官会不会被罚？", "错过了会怎么样"): stated by a sanction beside the topic.
+    ("处罚后果", re.compile(r"会不会被罚|会被罚|(怎么|如何)处罚|什么后果|会怎么?样|承担什么责任|会不会(被)?吊销|坐牢|处罚标准"),
+     re.compile(r"处罚|罚款|罚没|查处|打击|追究|吊销|惩戒|曝光|约谈|问责|通报|责令|移送|违法|违规|失信|黑名单|取消"), None,
+     None, False, None, False),
+    # Whether one must give one's name, or may stay anonymous ("举报要不要实名？").
+    ("实名或匿名", re.compile(r"实名|匿名|保密|泄露"), re.compile(r"实名|匿名|保密|身份"), None),
+    # How a matter is handled ("能不能代办", "要本人到场吗", "线上还是线下", "要不要预约").
+    ("办理方式", re.compile(r"(需要|要)本人|本人到场|代办|(可以|能)委托|(能|可以)(不能)?网上办|网上(能|可以)办|线上还是线下|现场办|书面还是口头|签字|(需要|要|得)预约|要不要预约"),
+     re.compile(r"本人|代办|委托|网上|线上|现场|书面|签字|预约|一网通办|不见面|掌上"), None),
     ("人员", re.compile(r"(负责人|主任|召集人|[^，。？！]长)是谁|谁是(组长|负责人|召集人)|(由|是)(哪位|哪几位|哪个|什么)[^，。？！]{0,3}领导|(什么|哪个|哪一?级)(职位|职务|级别)的人|由谁(来)?(担任|当)|谁来(当|担任)"),
      re.compile(r"(组长|负责人|主任|局长|召集人)(由|为|是)|由[^，。；]{1,12}(担任|兼任)"), None),
 ))
@@ -167,7 +183,8 @@ PER_UNIT = Detail("每个单位的金额", re.compile(rf"每[^，。？！]{{0,4
 STATUS = Detail("目前进展",
                 re.compile(r"(目前|眼下|现在|如今|当前|至今|迄今)[^，。？！]{0,12}(实际|已经|已|做到|达到|建成|建起|拿到|评上|认定|入驻|挂牌"
                            r"|运转|落地|有几|有多少|一共|有哪几|有没有哪)"
-                           r"|(有没有|是否|是不是)[^，。？！]{0,16}(拿|评|得|获|建|办|报|申报|入选|参加|获评)(上|到)?过(?![程期度来去渡])"),
+                           r"|(有没有|是否|是不是)[^，。？！]{0,16}(拿|评|得|获|建|办|报|申报|入选|参加|获评)(上|到)?过(?![程期度来去渡])"
+                           r"|(是不是|是否|有没有)已经"),
                 re.compile(r"目前|现有|现已|已经?(建成|建有|形成|获得|拥有|认定|入驻|挂牌|达到|开展)|截至|(试点|已有|现有)的?基础上"),
                 None, None)
 PHRASE = re.compile(r"[^，,；;。？?！!]+")  # a phrase of a question: commas, semicolons and sentence ends close it

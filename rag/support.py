@@ -273,11 +273,14 @@ def detail_stated(detail: str, clauses: Sequence[Clause], terms: Sequence[str],
                 if (not kinds or any(k in m.group() for k in kinds)) and not _restates(m, sentence, given)]
 
     for clause in clauses:
+        # A detail that need not sit beside the words (a sanction): beside them where the clause names them, anywhere
+        # in a clause that states the act in its own words ("初次违法…可以不予行政处罚" for "第一次被查出问题…").
+        unplaced = not kind.placed and not any(holds_term(clause.text, t) for t in terms)
         for sentence in split_sentences(clause.text):
             statements = statements_in(sentence)
             if not statements or (events and not any(e in sentence for e in events)):
                 continue
-            if not terms:
+            if not terms or unplaced:
                 return True
             if kind.topic_first:  # what each amount is for, read from the words before it
                 sentence = "\n".join(_amount_topics(shape, sentence))

@@ -13,7 +13,7 @@ from rag.config import Settings, load_settings
 from rag.details import ask_phrases, asked_details, asked_events, asked_kinds
 from rag.embed import Embedder
 from rag.pipeline import Pipeline, thresholds_from
-from rag.question import asked_choices, asked_member, asking_part
+from rag.question import asked_choices, asked_member, asking_part, normalize_query
 from rag.support import (
     CALIBRATED,
     Support,
@@ -171,6 +171,60 @@ def test_asked_details() -> None:
     assert asked_details(asking_part("后来出台的规划叫啥名？")) == ("名称",)
     assert asked_details("我们这一片，算不算其中一个？") == ("具体名单",)
     assert asked_details("超市里的散装食品谁来管？") == ()  # no 市 asked for
+
+
+ASK_PHRASES = Path(__file__).parent / "data" / "ask_phrases.tsv"
+# Kinds of that list that are no detail of a document: who to call is the department answer's (谁负责, 归谁管), and
+# how one's own case stands (办好了吗, 批下来了吗) no policy says.
+ASKED_ELSEWHERE = {"负责人/联系人", "现状/进展"}
+# Phrases too general to read as asking a detail: 在哪 (在哪些方面), 有什么要求 (what a policy requires), 违法吗 (whether
+# it is allowed: a prohibition answers it), 包括哪些 (a list), 是啥; and which one by name, read only with the kind
+# of thing asked (哪家机构, 哪个县) or as a department question (哪个部门, 哪些单位).
+NOT_READ_AS_DETAILS = {"在哪里", "在哪儿", "在哪", "怎么找到他们", "经常吗", "谁可以", "有什么要求", "违法吗", "算违规吗",
+                       "是啥", "包括哪些", "所谓", "是哪一家", "哪一家", "哪家", "哪个部门", "全称是什么", "具体名称", "哪一个",
+                       "是哪个", "指定的是哪家", "哪些单位"}
+
+
+def test_an_independent_vocabulary_of_asks_is_read() -> None:
+    rows = [line.split("\t") for line in ASK_PHRASES.read_text(encoding="utf-8").splitlines()
+            if line and not line.startswith("#")]
+    assert len(rows) == 263
+    unread = [phrase for kind, phrase in rows if kind not in ASKED_ELSEWHERE and phrase not in NOT_READ_AS_DETAILS
+              and not asked_details(asking_part(normalize_query(phrase, max_chars=100)))]
+    assert unread == []
+
+
+def test_asks_from_a_vocabulary_written_apart_from_the_eval_set() -> None:
+    """Asking phrases a writer listed by kind of detail from how callers talk, without seeing eval/ or these rules."""
+    assert asked_details("没按时设首席质量官，会不会被罚？") == ("处罚后果",)
+    assert asked_details("错过了会怎么样？") == ("处罚后果",)
+    assert asked_details("这样违法吗？") == ()  # whether it is allowed: a prohibition answers it
+    assert asked_details("举报要不要实名？") == ("实名或匿名",)
+    assert asked_details("能不能找中介代办？") == ("办理方式",)
+    assert asked_details("培训费能报销吗？") == ("收费",)
+    assert asked_details("这个平台从哪登录？") == ("网址",)
+    assert asked_details("在哪报名？") == ("申请程序",)
+    assert asked_details("怎么联系他们？") == ("电话",)
+    assert asked_details("办理时限是多久？") == ("期限",)
+    assert asked_details("是不是每年都要查？") == ("频次",)
+    assert asked_details("那个检测中心是不是已经建成了？") == ("目前进展",)
+    # The avenues a policy opens are what the documents say, not a procedure to follow
+    assert asked_details("想参与制定国家标准，有什么渠道或者支持？") == ()
+
+
+def test_a_sanction_is_stated_beside_the_act_it_punishes(corpus_pipeline: Pipeline) -> None:
+    """A clause naming the caller's words states a sanction for them only in a sentence holding them; a clause
+    matched by meaning (the act in the statute's words) states it anywhere."""
+    support = support_for(corpus_pipeline, "我们厂一直没设首席质量官，会被罚吗？")
+    assert support.outcome == "partly" and support.unstated == ("处罚后果",)
+    assert support_for(corpus_pipeline, "检测机构出具虚假报告，会被怎么处罚？").outcome == "answered"
+    assert support_for(corpus_pipeline, "有奖举报要实名吗？").unstated == ("实名或匿名",)
+    clauses = {c.clause_id: c for c in corpus_pipeline.index.clauses_matching(SearchFilters())}
+    officer = clauses["city-product-quality-implementation-opinion#二（五）"]  # 全面推行企业首席质量官制度
+    elsewhere = dataclasses.replace(officer, text=officer.text + "对质量违法行为依法查处。")
+    assert not detail_stated("处罚后果", [elsewhere], ["首席质量官"])
+    statute = dataclasses.replace(officer, text="初次违法且危害后果轻微并及时改正的，可以不予行政处罚。")
+    assert detail_stated("处罚后果", [statute], ["小店", "查出"])
 
 
 def test_a_detail_counts_only_beside_the_question_words(corpus_pipeline: Pipeline) -> None:
