@@ -185,8 +185,11 @@ class ExtractiveGenerator:
         if asks_issuer:
             issued = [h for h in hits[: self.top_hits] if h.clause.issuer]
             if issued:
-                clause = issued[0].clause
-                return [f"《{clause.doc_title}》由{clause.issuer}印发。{citations.marker(clause)}"]
+                # The signature ("汕尾市市场监督管理局 2023年9月26日") names the issuer and says when: cite it when retrieved.
+                signed = [h for h in issued if signature_date(h.clause)]
+                clause = (signed or issued)[0].clause
+                when = f"于{signature_date(clause)}" if signature_date(clause) else ""
+                return [f"《{clause.doc_title}》由{clause.issuer}{when}印发。{citations.marker(clause)}"]
         weights = _term_weights(terms, [f"{h.clause.title} {h.clause.text}" for h in hits])
         # A preamble or signature names no one's duty: it never stands in for an attributed clause.
         scored_all = [(_overlap(f"{h.clause.title} {h.clause.title} {clause_body(h.clause)}", weights)
@@ -403,6 +406,16 @@ def figure_fragments(sentence: str, *, year: str = "") -> list[str]:
 def _national_first(hits: Sequence[Hit]) -> list[Hit]:
     """Among the top hits, a national document's clauses before a local one's; rank order otherwise."""
     return sorted(hits, key=lambda h: (h.rank > 3 or is_local(h.clause), h.rank))
+
+
+def signature_date(clause: Clause) -> str:
+    """The document's date as its own text writes it ("2014年4月21日"), when `clause` holds it; "" otherwise (a date
+    known only from the manifest, such as a repost's, is said by no clause)."""
+    parts = clause.date.split("-")
+    if len(parts) != 3 or not all(part.isdigit() for part in parts):
+        return ""
+    written = f"{int(parts[0])}年{int(parts[1])}月{int(parts[2])}日"
+    return written if written in clause.text else ""
 
 
 def _responsibility(clause: Clause, *, asks_lead: bool = False) -> str:

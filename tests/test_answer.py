@@ -162,6 +162,16 @@ def test_issuers_of_a_named_document(corpus_pipeline: Pipeline) -> None:
     assert {c.clause.doc_id for c in answer.citations} == {PRIVATE}
 
 
+def test_an_issuer_answer_says_when_where_the_signature_is_retrieved(corpus_pipeline: Pipeline) -> None:
+    """The signature ("国务院办公厅 2014年4月21日") says who and when: "谁发的" is answered with both and cites it. A
+    date known only from the manifest (the 18-department plan's is a repost's) is not said."""
+    answer = ask(corpus_pipeline, "国务院2014年那份质量行动计划是谁印发的？")
+    assert "由国务院办公厅于2014年4月21日印发" in answer.text
+    assert "2014年4月21日" in answer.citations[0].clause.text
+    answer = ask(corpus_pipeline, "18部门那个方案是谁发的？")
+    assert "由市场监管总局等18部门印发。" in answer.text
+
+
 def test_a_count_of_departments_in_chinese_numerals_is_a_number_stated(corpus_pipeline: Pipeline) -> None:
     """The 序言's "市场监管总局等六部门联合发布" answers how many issued it."""
     answer = ask(corpus_pipeline, "支持民营企业用好质量基础设施的那份意见，是几个部门一起发的？")

@@ -125,6 +125,8 @@ def test_colloquial_words_bring_policy_terms_into_the_lexical_query() -> None:
 def test_issuer_questions() -> None:
     assert analyze_question("《关于进一步发挥质量基础设施支撑引领民营企业提质增效升级作用的意见》是哪几个部门联合发的？").asks_issuer
     assert not analyze_question("发布节能产品认证管理办法，哪个部门牵头？").asks_issuer  # a task that issues something
+    who = analyze_question("18部门那个方案是谁发的？")  # who issued it: the issuers are the answer
+    assert who.asks_issuer and who.intent == "department"
 
 
 def test_lead_questions() -> None:
