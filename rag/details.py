@@ -184,11 +184,13 @@ STATUS = Detail("目前进展",
                 re.compile(r"(目前|眼下|现在|如今|当前|至今|迄今)[^，。？！]{0,12}(实际|已经|已|做到|达到|建成|建起|拿到|评上|认定|入驻|挂牌"
                            r"|运转|落地|有几|有多少|一共|有哪几|有没有哪)"
                            r"|(有没有|是否|是不是)[^，。？！]{0,16}(拿|评|得|获|建|办|报|申报|入选|参加|获评)(上|到)?过(?![程期度来去渡])"
-                           r"|(是不是|是否|有没有)已经"),
+                           r"|(是不是|是否|有没有)已经|进展如何|进度(怎么样|如何)|到哪一步"
+                           # "平台建好了吗", "投入使用了没有": whether a measure is done yet (the writer's list: 实施了吗, 生效了吗…)
+                           r"|(开始|实施|落实|生效|出来|通过|批下来|建好|建成|建完|办好|办完|上线|投入使用|启用|开通)了(吗|没有?)"),
                 re.compile(r"目前|现有|现已|已经?(建成|建有|形成|获得|拥有|认定|入驻|挂牌|达到|开展)|截至|(试点|已有|现有)的?基础上"),
                 None, None)
 PHRASE = re.compile(r"[^，,；;。？?！!]+")  # a phrase of a question: commas, semicolons and sentence ends close it
-_ASKING_IN_PHRASE = re.compile(r"吗|呢|么|没有|多少|几|哪|什么|啥|是否|是不是|(.)不\1")
+_ASKING_IN_PHRASE = re.compile(r"吗|呢|么|没有|多少|几|哪|什么|啥|如何|是否|是不是|(.)不\1")
 _POLICY_NOUN = re.compile(r"政策|规定|文件|措施|办法|意见|方案|支持|扶持|要求|说法|标准")
 _NAMING = ("具体名单", "地址", "所在单位", "地点")  # details whose statement names the place or body asked for
 _BY_NAME = {detail.name: detail for detail in (*DETAILS, ANY_NUMBER, PER_UNIT, STATUS)}

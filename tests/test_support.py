@@ -174,15 +174,16 @@ def test_asked_details() -> None:
 
 
 ASK_PHRASES = Path(__file__).parent / "data" / "ask_phrases.tsv"
-# Kinds of that list that are no detail of a document: who to call is the department answer's (谁负责, 归谁管), and
-# how one's own case stands (办好了吗, 批下来了吗) no policy says.
-ASKED_ELSEWHERE = {"负责人/联系人", "现状/进展"}
+# A kind of that list that is no detail of a document: who to call is the department answer's (谁负责, 归谁管).
+ASKED_ELSEWHERE = {"负责人/联系人"}
 # Phrases too general to read as asking a detail: 在哪 (在哪些方面), 有什么要求 (what a policy requires), 违法吗 (whether
 # it is allowed: a prohibition answers it), 包括哪些 (a list), 是啥; and which one by name, read only with the kind
 # of thing asked (哪家机构, 哪个县) or as a department question (哪个部门, 哪些单位).
 NOT_READ_AS_DETAILS = {"在哪里", "在哪儿", "在哪", "怎么找到他们", "经常吗", "谁可以", "有什么要求", "违法吗", "算违规吗",
                        "是啥", "包括哪些", "所谓", "是哪一家", "哪一家", "哪家", "哪个部门", "全称是什么", "具体名称", "哪一个",
-                       "是哪个", "指定的是哪家", "哪些单位"}
+                       "是哪个", "指定的是哪家", "哪些单位",
+                       # how a caller's own matter stands, which no document is about
+                       "现在怎么样了", "处理了吗", "受理了吗", "还在办吗", "结果出来没"}
 
 
 def test_an_independent_vocabulary_of_asks_is_read() -> None:
@@ -208,6 +209,9 @@ def test_asks_from_a_vocabulary_written_apart_from_the_eval_set() -> None:
     assert asked_details("办理时限是多久？") == ("期限",)
     assert asked_details("是不是每年都要查？") == ("频次",)
     assert asked_details("那个检测中心是不是已经建成了？") == ("目前进展",)
+    assert asked_details("这个监测平台现在建好投入使用了没有？") == ("目前进展",)  # whether a measure is done yet
+    assert asked_details("首席质量官制度落实了吗？") == ("目前进展",)
+    assert asked_details("这个办法生效了吗？") == ()  # what policy there is: the documents are that
     # The avenues a policy opens are what the documents say, not a procedure to follow
     assert asked_details("想参与制定国家标准，有什么渠道或者支持？") == ()
 
