@@ -114,7 +114,15 @@ def infer_date(cleaned: str, *, original: str = "") -> str:
     )
     if not dates:
         return ""
-    year, month, day = dates[-1]
+    return _iso(*dates[-1])
+
+
+def dates_written(text: str) -> dict[str, str]:
+    """Each date `text` writes ("2014年4月21日"), as written, by its ISO form (the form `infer_date` gives)."""
+    return {_iso(*found.groups()): found.group() for found in _DATE.finditer(text)}
+
+
+def _iso(year: str, month: str, day: str) -> str:
     return f"{year}-{int(month):02d}-{int(day):02d}"
 
 

@@ -16,6 +16,7 @@ from typing import Protocol
 from rag.chunk import split_sentences
 from rag.departments import parse_attribution
 from rag.details import asked_details, stated_shape
+from rag.doc_meta import dates_written
 from rag.lexical import holds_term
 from rag.question import PLACE, Query, query_terms
 from rag.schema import Answer, Citation, Clause, Hit
@@ -188,8 +189,8 @@ class ExtractiveGenerator:
                 # The signature ("汕尾市市场监督管理局 2023年9月26日") names the issuer and says when: cite it when retrieved.
                 signed = [h for h in issued if signature_date(h.clause)]
                 clause = (signed or issued)[0].clause
-                when = f"于{signature_date(clause)}" if signature_date(clause) else ""
-                return [f"《{clause.doc_title}》由{clause.issuer}{when}印发。{citations.marker(clause)}"]
+                when = signature_date(clause)
+                return [f"《{clause.doc_title}》由{clause.issuer}{f'于{when}' if when else ''}印发。{citations.marker(clause)}"]
         weights = _term_weights(terms, [f"{h.clause.title} {h.clause.text}" for h in hits])
         # A preamble or signature names no one's duty: it never stands in for an attributed clause.
         scored_all = [(_overlap(f"{h.clause.title} {h.clause.title} {clause_body(h.clause)}", weights)
@@ -411,11 +412,7 @@ def _national_first(hits: Sequence[Hit]) -> list[Hit]:
 def signature_date(clause: Clause) -> str:
     """The document's date as its own text writes it ("2014年4月21日"), when `clause` holds it; "" otherwise (a date
     known only from the manifest, such as a repost's, is said by no clause)."""
-    parts = clause.date.split("-")
-    if len(parts) != 3 or not all(part.isdigit() for part in parts):
-        return ""
-    written = f"{int(parts[0])}年{int(parts[1])}月{int(parts[2])}日"
-    return written if written in clause.text else ""
+    return dates_written(clause.text).get(clause.date, "") if clause.date else ""
 
 
 def _responsibility(clause: Clause, *, asks_lead: bool = False) -> str:
