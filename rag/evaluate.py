@@ -43,6 +43,9 @@ class EvalQuery:
     kind: str = ""  # for unanswerable questions: "off-domain" | "near-domain" | "detail"
     # For a question asking a fact: phrases of its gold clauses, one of which a correct answer quotes
     answer_contains: tuple[str, ...] = ()
+    # For a "detail" question: the clauses on its topic, which do not state the detail; not gold, but what an
+    # honest "partly" answer cites
+    topic: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,10 @@ class EvalSet:
     def expected_phrases(self) -> dict[str, tuple[str, ...]]:
         """Query id → the phrases one of which its answer must quote, for questions that list them."""
         return {q.query_id: q.answer_contains for q in self.queries if q.answer_contains}
+
+    def topics(self) -> dict[str, tuple[str, ...]]:
+        """Query id → the clauses on the topic of a detail question the documents leave unstated."""
+        return {q.query_id: q.topic for q in self.queries if q.topic}
 
 
 @dataclass(frozen=True)
@@ -187,8 +194,11 @@ def _parse_query(record: Any, *, where: str, default_set: str) -> EvalQuery:
     phrases = metadata.get("answer_contains", [])
     if not isinstance(phrases, list) or not all(isinstance(p, str) and p.strip() for p in phrases):
         raise EvalError(f"{where}: metadata.answer_contains must be a list of non-empty strings")
+    topic = metadata.get("topic", [])
+    if not isinstance(topic, list) or not all(isinstance(t, str) and t.strip() for t in topic):
+        raise EvalError(f"{where}: metadata.topic must be a list of clause ids")
     return EvalQuery(query_id, text, style, split, set_name, tuple(departments), str(metadata.get("kind", "")),
-                     tuple(phrases))
+                     tuple(phrases), tuple(topic))
 
 
 def _read_qrels(file: Path) -> dict[str, dict[str, int]]:
@@ -345,7 +355,7 @@ def evaluate_answers(eval_set: EvalSet, ask: Callable[[str], Any], *, split: str
     metrics = score_answers(records, answerable_ids=answerable, gold_departments=eval_set.gold_departments(),
                             known_departments=known_departments, canonical=canonical, qrels=eval_set.qrels,
                             kinds={q.query_id: q.kind for q in eval_set.queries if q.kind},
-                            expected_phrases=eval_set.expected_phrases())
+                            expected_phrases=eval_set.expected_phrases(), topics=eval_set.topics())
     return {"questions": len(records), "metrics": metrics, "failures": failures}
 
 

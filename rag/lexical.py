@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rag.departments import known_department_names
-from rag.vocabulary import STOPWORDS
+from rag.vocabulary import INTENT_WORDS, STOPWORDS
 
 jieba.setLogLevel(logging.WARNING)
 
@@ -25,6 +25,10 @@ _TOKEN_KEEP = re.compile(r"[0-9A-Za-z\u3400-\u4dbf\u4e00-\u9fff%]")
 # questions, after it (要考, 能查, 我想, 老说). A guess holding one is no word of the question.
 _GLUED_ENDINGS = frozenset("要是了的在有就也都会吗呢吧想才")
 _GLUED_OPENINGS = frozenset("能要想就还会再先来去被没只都也我老有按在")
+# Asking words jieba's guesser glues onto the verb after them (哪天发 of "哪天发的？", 什么时候出): split off, the
+# ask is no word of any clause.
+_GLUED_ASKS = tuple(sorted((w for w in STOPWORDS | INTENT_WORDS
+                            if len(w) >= 2 and re.search("哪|什么|多少|怎|几|谁|如何|是否|有没有", w)), key=len, reverse=True))
 
 
 _LATIN = re.compile(r"[a-z]")
@@ -79,6 +83,9 @@ class JiebaTokenizer:
             return (token,)
         if token[0] in _GLUED_OPENINGS:
             return token[0], *self._unglued(token[1:])
+        ask = next((w for w in _GLUED_ASKS if token.startswith(w) and len(token) > len(w)), "")
+        if ask:
+            return ask, *self._unglued(token[len(ask):])
         if token[-1] in _GLUED_ENDINGS:
             return *self._unglued(token[:-1]), token[-1]
         return (token,)

@@ -274,6 +274,14 @@ def states_expected(answer: AnswerRecord, phrases: Collection[str]) -> bool:
     return any(phrase in text for phrase in phrases)
 
 
+def _first_cited_in(answer: AnswerRecord, clause_ids: Collection[str]) -> bool:
+    """Whether the answer's first citation is one of `clause_ids` (a part of a long clause: its clause)."""
+    if not answer.citation_ids:
+        return False
+    first = answer.citation_ids[0]
+    return first in clause_ids or first.rsplit("-", 1)[0] in clause_ids
+
+
 def score_answers(
     answers: Mapping[str, AnswerRecord],
     *,
@@ -284,6 +292,7 @@ def score_answers(
     qrels: Mapping[str, Mapping[str, int]] | None = None,
     kinds: Mapping[str, str] | None = None,
     expected_phrases: Mapping[str, Collection[str]] | None = None,
+    topics: Mapping[str, Collection[str]] | None = None,
 ) -> dict[str, float]:
     """Answer-level rates over the questions in `answers`; a key is absent when no question fits it.
 
@@ -296,6 +305,8 @@ def score_answers(
     - "states_expected": share of the questions with `expected_phrases` (a fact: an amount, a deadline, a
       count) whose answer quotes one of them; a "not found" answer quotes none. The clause cited can be
       right while the sentence quoted is not (a signature's date for a deadline)
+    - "partly_cites_topic": share of the unanswerable questions with `topics` (the clauses on a topic whose
+      detail they leave unstated) answered "partly" whose first citation is one of those clauses
     - "citations_grounded": share of answers whose every citation is a retrieved clause
     - "department_precision" / "department_recall": macro means over the questions with gold
       departments; names are looked for among `known_departments` and every gold name, and
@@ -309,14 +320,15 @@ def score_answers(
             samples.setdefault("answerable_declined", []).append(1.0 if answer.not_found else 0.0)
             samples.setdefault("answerable_partly", []).append(1.0 if answer.partly else 0.0)
             if qrels is not None:
-                first = answer.citation_ids[0].rsplit("-", 1)[0] if answer.citation_ids else ""
-                gold = relevant_ids(qrels.get(query_id, {}))
                 samples.setdefault("first_citation_gold", []).append(
-                    1.0 if answer.citation_ids and (answer.citation_ids[0] in gold or first in gold) else 0.0)
+                    1.0 if _first_cited_in(answer, relevant_ids(qrels.get(query_id, {}))) else 0.0)
         else:
             samples.setdefault("unanswerable_declined", []).append(1.0 if answer.declined else 0.0)
             if kinds and kinds.get(query_id):
                 samples.setdefault(f"declined:{kinds[query_id]}", []).append(1.0 if answer.declined else 0.0)
+            if topics and topics.get(query_id) and answer.partly:
+                samples.setdefault("partly_cites_topic", []).append(
+                    1.0 if _first_cited_in(answer, topics[query_id]) else 0.0)
         if expected_phrases and expected_phrases.get(query_id):
             samples.setdefault("states_expected", []).append(
                 1.0 if states_expected(answer, expected_phrases[query_id]) else 0.0)

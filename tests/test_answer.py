@@ -172,6 +172,12 @@ def test_an_issuer_answer_says_when_where_the_signature_is_retrieved(corpus_pipe
     assert "由市场监管总局等18部门印发。" in answer.text
 
 
+def test_an_asking_word_glued_to_its_verb_is_no_unknown_word(corpus_pipeline: Pipeline) -> None:
+    """jieba guesses 哪天发 as one word; no document holds it, and the question is about 汕尾's opinion."""
+    answer = ask(corpus_pipeline, "汕尾那份意见是谁发的，哪天发的？")
+    assert answer.found and "2023年9月26日" in answer.text
+
+
 def test_a_count_of_departments_in_chinese_numerals_is_a_number_stated(corpus_pipeline: Pipeline) -> None:
     """The 序言's "市场监管总局等六部门联合发布" answers how many issued it."""
     answer = ask(corpus_pipeline, "支持民营企业用好质量基础设施的那份意见，是几个部门一起发的？")

@@ -268,6 +268,21 @@ def test_score_answers() -> None:
     )
 
 
+def test_a_partial_answer_is_scored_on_whether_it_cites_the_topic_first() -> None:
+    """Only unanswerable questions answered "partly" count; a part of a long clause is its clause."""
+    answers = {
+        "d1": AnswerRecord(True, "没有写明金额[1][2]", citation_ids=("t#1", "x#2"), retrieved_ids=("t#1", "x#2"),
+                           outcome="partly"),
+        "d2": AnswerRecord(True, "没有写明期限[1][2]", citation_ids=("x#2", "t#1"), retrieved_ids=("x#2", "t#1"),
+                           outcome="partly"),
+        "d3": AnswerRecord(True, "没有写明电话[1]", citation_ids=("t#1-2",), retrieved_ids=("t#1-2",), outcome="partly"),
+        "d4": AnswerRecord(False, "未找到", outcome="not_found"),
+    }
+    topics = {query_id: ("t#1",) for query_id in answers}
+    scores = score_answers(answers, answerable_ids=set(), gold_departments={}, topics=topics)
+    assert scores["partly_cites_topic"] == pytest.approx(2 / 3)  # d1 and d3 of the three partly answers
+
+
 def test_an_answer_states_the_expected_fact_only_by_quoting_it() -> None:
     """The right clause cited with the wrong sentence quoted (a signature's date for a deadline) fails; an answer
     in traditional script is read in simplified; a "not found" answer repeats the question and states nothing."""

@@ -329,6 +329,8 @@ def test_a_function_character_glued_to_a_guessed_word_is_split_off() -> None:
     # …and in a spoken question the one before it: 要考, 能查, 货都 are no words a clause could hold
     terms = content_terms("厂里叉车司机要考特种设备作业人员证，能查吗？货都卖不出去")
     assert not {"要考", "能查", "货都"} & set(terms) and "特种设备" in terms
+    # …and an asking word before the verb it asks about: 哪天发 of "哪天发的", no word of any clause
+    assert content_terms("汕尾那份意见是谁发的，哪天发的？") == ["汕尾", "意见"]
 
 
 def test_a_follow_up_on_what_a_named_plan_says_keeps_its_topic(corpus_pipeline: Pipeline) -> None:

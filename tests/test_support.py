@@ -13,7 +13,7 @@ from rag.config import Settings, load_settings
 from rag.details import ask_phrases, asked_details, asked_events, asked_kinds
 from rag.embed import Embedder
 from rag.pipeline import Pipeline, thresholds_from
-from rag.question import asked_choices, asked_member, asking_part, normalize_query
+from rag.question import analyze_question, asked_choices, asked_member, asking_part, normalize_query
 from rag.support import (
     CALIBRATED,
     Support,
@@ -176,10 +176,10 @@ def test_asked_details() -> None:
 ASK_PHRASES = Path(__file__).parent / "data" / "ask_phrases.tsv"
 # A kind of that list that is no detail of a document: who to call is the department answer's (谁负责, 归谁管).
 ASKED_ELSEWHERE = {"负责人/联系人"}
-# Phrases too general to read as asking a detail: 在哪 (在哪些方面), 有什么要求 (what a policy requires), 违法吗 (whether
+# Phrases too general to read as asking a detail: 在哪 (在哪些方面; "…在哪里？" closing a question asks where), 有什么要求 (what a policy requires), 违法吗 (whether
 # it is allowed: a prohibition answers it), 包括哪些 (a list), 是啥; and which one by name, read only with the kind
 # of thing asked (哪家机构, 哪个县) or as a department question (哪个部门, 哪些单位).
-NOT_READ_AS_DETAILS = {"在哪里", "在哪儿", "在哪", "怎么找到他们", "经常吗", "谁可以", "有什么要求", "违法吗", "算违规吗",
+NOT_READ_AS_DETAILS = {"在哪", "怎么找到他们", "经常吗", "谁可以", "有什么要求", "违法吗", "算违规吗",
                        "是啥", "包括哪些", "所谓", "是哪一家", "哪一家", "哪家", "哪个部门", "全称是什么", "具体名称", "哪一个",
                        "是哪个", "指定的是哪家", "哪些单位",
                        # how a caller's own matter stands, which no document is about
@@ -193,6 +193,27 @@ def test_an_independent_vocabulary_of_asks_is_read() -> None:
     unread = [phrase for kind, phrase in rows if kind not in ASKED_ELSEWHERE and phrase not in NOT_READ_AS_DETAILS
               and not asked_details(asking_part(normalize_query(phrase, max_chars=100)))]
     assert unread == []
+
+
+ASK_QUESTIONS = Path(__file__).parent / "data" / "ask_questions.tsv"
+# The kinds of the table a writer's label stands for: a day by 日期 or a year by 时间, an agent by 办理方式, a fine
+# by any amount, a place by 地点 or 所在单位, a contact by e-mail too.
+READ_AS = {"日期": {"日期", "时间"}, "实名或匿名": {"实名或匿名", "办理方式"}, "金额": {"金额", "每个单位的金额", "具体数字"},
+           "地址": {"地址", "地点", "所在单位"}, "电话": {"电话", "邮箱"}, "期限": {"期限", "时间"}}
+
+
+def test_whole_caller_questions_are_read_as_the_detail_they_ask() -> None:
+    """361 questions a writer labelled by the detail they ask, without seeing eval/ or these rules (stop 40). The rules
+    were extended on every other question of each label (0.702 → 0.936 read as their kind); the questions between
+    went 0.693 → 0.857. Of 80 asking what a policy states (有哪些支持, 谁牵头, 目标是什么), few read as a detail."""
+    rows = [line.split("\t") for line in ASK_QUESTIONS.read_text(encoding="utf-8").splitlines()
+            if line and not line.startswith("#")]
+    assert len(rows) == 361
+    details = {question: analyze_question(question, max_chars=200).details for _, question in rows}
+    asking = [(label, question) for label, question in rows if label != "无"]
+    right = [question for label, question in asking if set(details[question]) & READ_AS.get(label, {label})]
+    assert len(right) / len(asking) >= 0.88
+    assert sum(bool(details[question]) for label, question in rows if label == "无") <= 4
 
 
 def test_asks_from_a_vocabulary_written_apart_from_the_eval_set() -> None:
@@ -214,6 +235,20 @@ def test_asks_from_a_vocabulary_written_apart_from_the_eval_set() -> None:
     assert asked_details("这个办法生效了吗？") == ()  # what policy there is: the documents are that
     # The avenues a policy opens are what the documents say, not a procedure to follow
     assert asked_details("想参与制定国家标准，有什么渠道或者支持？") == ()
+    # Stop 40, from whole questions written apart (ask_questions.tsv): how often said with its verb, a penalty by
+    # what it is, one's name, an agent, a place closing the ask, a measure done yet.
+    assert asked_details("检定多长时间做一次？") == ("频次",)
+    assert asked_details("这种认证一年审几回？") == ("频次",)
+    assert asked_details("多长时间能办完？") == ("期限",)
+    assert asked_details("商家要受到什么处罚？") == ("处罚后果",)
+    assert asked_details("要负什么法律责任？") == ("处罚后果",)
+    assert asked_details("政府会怎样扶持这些企业？") == ()  # how it helps, not what befalls anyone
+    assert asked_details("反映问题要留真实姓名吗？") == ("实名或匿名",)
+    assert asked_details("能让代理机构代我们办吗？") == ("办理方式",)
+    assert asked_details("服务中心在哪儿？") == ("地址",)
+    assert asked_details("那个检测平台已经建起来了吗？") == ("目前进展",)
+    assert asked_details("检测报告要企业自己出钱吗？") == ("收费",)
+    assert asked_details("市里会不会在网上平台帮着宣传？") == ()  # a platform to promote on, no web address asked
 
 
 def test_a_sanction_is_stated_beside_the_act_it_punishes(corpus_pipeline: Pipeline) -> None:
