@@ -117,6 +117,9 @@ def test_colloquial_words_bring_policy_terms_into_the_lexical_query() -> None:
     query = analyze_question("我是开小厂的，产品老是被抽检不合格，政府有啥帮扶？")
     assert {"中小企业", "监督抽查"} <= set(query.expansions)
     assert "追溯" in analyze_question("卖的酒得能查到来路吗？").expansions  # 来路: where it came from
+    # entries from a writer who saw neither eval/ nor rag/ (stop 40), in either script
+    assert "劳动报酬" in analyze_question("老板跑路了，底薪还没发，找谁要？").expansions
+    assert "带薪年休假" in analyze_question("我們公司沒有特休，合法嗎？").expansions
     assert "老是" not in query.terms  # a filler of spoken questions
     assert query.lexical_text.endswith(" ".join(query.expansions))
     assert query.search_text == query.text  # the vector sees the question as asked

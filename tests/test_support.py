@@ -242,6 +242,8 @@ def test_asks_from_a_vocabulary_written_apart_from_the_eval_set() -> None:
     assert asked_details("多长时间能办完？") == ("期限",)
     assert asked_details("商家要受到什么处罚？") == ("处罚后果",)
     assert asked_details("要负什么法律责任？") == ("处罚后果",)
+    assert asked_details("检测不达标的机构会不会被约谈？") == ("处罚后果",)  # any sanction of the stated list
+    assert asked_details("会罚多少钱？") == ("金额",)  # how much, not whether
     assert asked_details("政府会怎样扶持这些企业？") == ()  # how it helps, not what befalls anyone
     assert asked_details("反映问题要留真实姓名吗？") == ("实名或匿名",)
     assert asked_details("能让代理机构代我们办吗？") == ("办理方式",)
