@@ -154,15 +154,16 @@ DETAILS: tuple[Detail, ...] = tuple(Detail(*row) for row in (
     # Whether rules of detail were issued ("有没有个章程", "出没出实施细则"): stated only where one is named.
     ("配套细则", re.compile(r"(有没有|有无|是否|出没出|出了)[^，。？！]{0,8}(章程|细则|实施办法|管理办法|操作办法)"),
      re.compile(r"章程|细则|《[^》]*办法》"), None),
-    # What befalls one who does not comply ("没设首席质量官会不会被罚？", "错过了会怎么样"): stated by a sanction beside the topic.
+    # What befalls one who does not comply ("没设首席质量官会不会被罚？", "错过了会怎么样", "会受到什么处罚", "会不会被通报问责",
+    # "要退回补贴吗"): stated by a sanction beside the topic.
     ("处罚后果", re.compile(r"((会不会|是否)被?|会被)(罚|处罚|补罚|通报|问责|曝光|追责|追究|约谈|列入[^，。？！]{0,8}名单|拉黑)|(怎么|如何)处罚|什么后果|后果是什么|会怎么?样(了|呢|啊)?(?=[？?！!。，,]|$)|(承担|负)(什么|哪些)[^，。？！]{0,2}责任"
                         r"|会不会(被)?吊销|坐牢|处罚标准|(受到|给予|有)(什么|哪些)(处罚|处分|罚则)|罚则|会有(什么|哪些)影响|(会|要)被?(怎么|如何)(罚|处理|处置)"
                         r"|(要|会)被?(退回|收回|追回|撤销)"),
      re.compile(r"处罚|罚款|罚没|查处|打击|追究|吊销|惩戒|曝光|约谈|问责|通报|责令|移送|违法|违规|失信|黑名单|取消"), None,
      None, False, None, False),
-    # Whether one must give one's name, or may stay anonymous ("举报要不要实名？").
+    # Whether one must give one's name, or may stay anonymous ("举报要不要实名？", "要留真实姓名吗", "他会不会知道是我").
     ("实名或匿名", re.compile(r"实名|匿名|保密|泄露|真实姓名|真名|具名|身份证|知道是我"), re.compile(r"实名|匿名|保密|身份"), None),
-    # How a matter is handled ("能不能代办", "要本人到场吗", "线上还是线下", "要不要预约").
+    # How a matter is handled ("能不能代办", "可以找代理人吗", "要本人到场吗", "线上还是线下", "要不要预约").
     ("办理方式", re.compile(r"(需要|要)本人|本人到场|代办|(可以|能)委托|代理人|代(为|我|我们)?(提交|办理|申请|办)|(能|可以)(不能)?网上办|网上(能|可以)办|线上还是线下|现场办|书面还是口头|签字|(需要|要|得)预约|要不要预约"),
      re.compile(r"本人|代办|委托|网上|线上|现场|书面|签字|预约|一网通办|不见面|掌上"), None),
     ("人员", re.compile(r"(负责人|主任|召集人|[^，。？！]长)是谁|谁是(组长|负责人|召集人)|(由|是)(哪位|哪几位|哪个|什么)[^，。？！]{0,3}领导|(什么|哪个|哪一?级)(职位|职务|级别)的人|由谁(来)?(担任|当)|谁来(当|担任)"),
