@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rag.departments import known_department_names
-from rag.vocabulary import INTENT_WORDS, STOPWORDS
+from rag.vocabulary import ASKING, INTENT_WORDS, STOPWORDS
 
 jieba.setLogLevel(logging.WARNING)
 
@@ -27,8 +27,8 @@ _GLUED_ENDINGS = frozenset("要是了的在有就也都会吗呢吧想才")
 _GLUED_OPENINGS = frozenset("能要想就还会再先来去被没只都也我老有按在")
 # Asking words jieba's guesser glues onto the verb after them (哪天发 of "哪天发的？", 什么时候出): split off, the
 # ask is no word of any clause.
-_GLUED_ASKS = tuple(sorted((w for w in STOPWORDS | INTENT_WORDS
-                            if len(w) >= 2 and re.search("哪|什么|多少|怎|几|谁|如何|是否|有没有", w)), key=len, reverse=True))
+_GLUED_ASKS = tuple(sorted((w for w in STOPWORDS | INTENT_WORDS if len(w) >= 2 and ASKING.search(w)),
+                           key=len, reverse=True))
 
 
 _LATIN = re.compile(r"[a-z]")

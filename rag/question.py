@@ -21,6 +21,7 @@ from rag.details import PHRASE, asked_details, asks
 from rag.errors import QueryError
 from rag.lexical import shared_tokenizer
 from rag.vocabulary import (
+    ASKING,
     ASKING_NOUNS,
     GENERIC_WORDS,
     INTENT_WORDS,
@@ -62,9 +63,6 @@ _NATIONAL = re.compile(r"国家层面|中央层面|(?<![哪各外别他些个方
 # The city's own documents ("市里有没有奖励？"), not a supermarket's (超市里).
 _LOCAL = re.compile(r"(?<![超城都门夜])市[里裡]|本市|我们市")
 NUMBER = re.compile(r"\d+(?:\.\d+)?")  # a figure in digits, read whole: 96333, 2.5
-# Before the clause that asks, a question often describes the situation ("本地几家同行约好一起涨价，这样违法吗？",
-# "我们产品有几个关键部件老依赖进口，…，国家有什么说法？"): a count or an amount there is not what is asked.
-_ASKING = re.compile(r"吗|嘛|么|呢|能否|是否|可否|有没有|(.)不\1|什么|啥|哪|怎|如何|多少|多久|多长|几|谁")
 HAS_CONTENT = re.compile(r"[0-9A-Za-z\u3400-\u4dbf\u4e00-\u9fff]")
 MAX_FOLLOW_UP_TURNS = 3
 EMPTY_QUESTION = "问题是空的：请输入问题或关键词，例如“哪些部门负责质量基础设施一站式服务？”"
@@ -210,7 +208,7 @@ def analyze_question(question: str, *, max_chars: int = 2_000, history: Sequence
         named = local_documents(documents)
     terms = tuple(t for t in content_terms(full, words) if not any(t in word for word in naming))
     expansions = policy_terms_for(full)
-    if not (terms or expansions or named or context) and _ASKING.search(text):
+    if not (terms or expansions or named or context) and ASKING.search(text):
         # "谁负责？", "多少钱？" with nothing before them: any clause would be a guess, so ask what it is about.
         raise QueryError(NO_TOPIC_QUESTION)
     return Query(raw=question, text=text, traditional=is_traditional(question), intent=intent,
@@ -239,8 +237,10 @@ _REQUESTING = re.compile(r"请|麻烦|帮(我|忙)|告诉")
 
 
 def _asking_clause(sentence: str) -> str:
+    # Before the clause that asks, a question often describes the situation ("本地几家同行约好一起涨价，这样违法吗？",
+    # "我们产品有几个关键部件老依赖进口，…，国家有什么说法？"): a count or an amount there is not what is asked.
     clauses = re.split(r"(?<=[，,；;])", sentence)
-    if len(clauses) < 2 or not _ASKING.search(clauses[-1]):
+    if len(clauses) < 2 or not ASKING.search(clauses[-1]):
         return sentence
     return clauses[-1]
 
@@ -382,7 +382,7 @@ def content_terms(text: str, words: Sequence[str] = ()) -> list[str]:
 
 def is_asking_word(word: str) -> bool:
     """A word that asks rather than names: 哪几个, 有没有, 多少钱, and the asking nouns (水准, 做法, 打算)."""
-    return bool(_ASKING.search(word)) or word in ASKING_NOUNS
+    return bool(ASKING.search(word)) or word in ASKING_NOUNS
 
 
 def is_document_kind(term: str) -> bool:

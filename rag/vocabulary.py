@@ -43,6 +43,9 @@ FILLER_WORDS = frozenset(
     "请问 谢谢 您好 你好 这项 那项 该项 此项 这件 那件 这条 那条 这份 那份 一共 总共 原话 原文 原句".split()
 )
 
+# What makes words ask: question particles and question words (吗, 有没有, 是不是, 什么, 哪, 多少, 谁…).
+ASKING = re.compile(r"吗|嘛|么|呢|能否|是否|可否|有没有|(.)不\1|什么|啥|哪|怎|如何|多少|多久|多长|几|谁")
+
 # Nouns that ask for the shape of an answer, not a thing a clause names ("有什么说法", "都叫什么名字", "点名了哪些方向").
 ASKING_NOUNS = frozenset(
     "说法 名字 名称 名堂 方向 意思 含义 内容 作用 好处 意义 区别 不同 关系 联系 影响 用处 态度 角色 立场 看法 想法 定位 "
