@@ -191,14 +191,18 @@ def _parse_query(record: Any, *, where: str, default_set: str) -> EvalQuery:
         raise EvalError(f"{where}: metadata.set must be a string")
     if not isinstance(departments, list) or not all(isinstance(d, str) for d in departments):
         raise EvalError(f"{where}: metadata.departments must be a list of strings")
-    phrases = metadata.get("answer_contains", [])
-    if not isinstance(phrases, list) or not all(isinstance(p, str) and p.strip() for p in phrases):
-        raise EvalError(f"{where}: metadata.answer_contains must be a list of non-empty strings")
-    topic = metadata.get("topic", [])
-    if not isinstance(topic, list) or not all(isinstance(t, str) and t.strip() for t in topic):
-        raise EvalError(f"{where}: metadata.topic must be a list of clause ids")
+    phrases = _filled_strings(metadata, "answer_contains", "non-empty strings", where=where)
+    topic = _filled_strings(metadata, "topic", "clause ids", where=where)
     return EvalQuery(query_id, text, style, split, set_name, tuple(departments), str(metadata.get("kind", "")),
-                     tuple(phrases), tuple(topic))
+                     phrases, topic)
+
+
+def _filled_strings(metadata: dict[str, Any], key: str, what: str, *, where: str) -> tuple[str, ...]:
+    """metadata[key], a list of non-blank strings (none when absent)."""
+    values = metadata.get(key, [])
+    if not isinstance(values, list) or not all(isinstance(v, str) and v.strip() for v in values):
+        raise EvalError(f"{where}: metadata.{key} must be a list of {what}")
+    return tuple(values)
 
 
 def _read_qrels(file: Path) -> dict[str, dict[str, int]]:
