@@ -187,9 +187,8 @@ class ExtractiveGenerator:
             issued = [h for h in hits[: self.top_hits] if h.clause.issuer]
             if issued:
                 # The signature ("汕尾市市场监督管理局 2023年9月26日") names the issuer and says when: cite it when retrieved.
-                signed = [h for h in issued if signature_date(h.clause)]
-                clause = (signed or issued)[0].clause
-                when = signature_date(clause)
+                dated = [(h.clause, signature_date(h.clause)) for h in issued]
+                clause, when = next(((c, w) for c, w in dated if w), dated[0])
                 return [f"《{clause.doc_title}》由{clause.issuer}{f'于{when}' if when else ''}印发。{citations.marker(clause)}"]
         weights = _term_weights(terms, [f"{h.clause.title} {h.clause.text}" for h in hits])
         # A preamble or signature names no one's duty: it never stands in for an attributed clause.
