@@ -234,6 +234,8 @@ def asking_part(text: str) -> str:
 
 
 _REQUESTING = re.compile(r"请|麻烦|帮(我|忙)|告诉")
+# A closing clause that only asks leave ("…印到产品包装上去宣传，行不行？"): the act it asks about is the clause before.
+_BARE_LEAVE = re.compile(r"\s*(行不行|可不可以|可以吗|行吗|能行吗)[？?!！\s]*")
 
 
 def _asking_clause(sentence: str) -> str:
@@ -242,7 +244,7 @@ def _asking_clause(sentence: str) -> str:
     clauses = re.split(r"(?<=[，,；;])", sentence)
     if len(clauses) < 2 or not ASKING.search(clauses[-1]):
         return sentence
-    return clauses[-1]
+    return "".join(clauses[-2:]) if _BARE_LEAVE.fullmatch(clauses[-1]) else clauses[-1]
 
 
 # "主题口号是什么", "对学历有什么要求": the words just before these name what is asked, unless they only measure ("这一块

@@ -253,6 +253,35 @@ def test_asks_from_a_vocabulary_written_apart_from_the_eval_set() -> None:
     assert asked_details("市里会不会在网上平台帮着宣传？") == ()  # a platform to promote on, no web address asked
 
 
+def test_yes_no_asks_about_a_specific_act() -> None:
+    """Stop 41, from yes/no questions written apart (the `ze` batch's dev half): a sanction a few words after 会不会,
+    whether one may apply, and what a package or label may show are details a clause has to state."""
+    assert asked_details("一直没发布质量信用报告，会不会因为这个被罚款？") == ("处罚后果",)
+    assert asked_details("包容期过了，会不会回过头来补罚？") == ("处罚后果",)
+    assert asked_details("没买这个保险，投标时会不会被扣分？") == ("处罚后果",)
+    assert asked_details("会不会加大抽查力度？") == ()  # what the measure does: no sanction asked
+    assert asked_details("排不上头部的企业能不能自己申请进培育名单？") == ("申请资格",)
+    assert asked_details("整改好了，可不可以申请撤出黑榜？") == ("申请资格",)
+    assert asked_details("获奖字样能不能印到产品包装上？") == ("标注要求",)
+    assert asked_details("标签上要不要写明产地？") == ("标注要求",)
+    assert asked_details("我们卖保健品的，打广告这块查得严不严？") == ()  # advertising as a topic, not a mark
+    assert ask_phrases("产品包装上印“驰名商标”四个字当卖点行不行？") == ("包装上印",)  # the name is the topic
+    # A closing "行不行？" asks leave for the clause before it, which holds what is asked.
+    assert asking_part("公司评上了奖，把获奖字样印到产品包装上，行不行？") == "把获奖字样印到产品包装上，行不行？"
+    assert asking_part("本地几家同行约好一起涨价，这样违法吗？") == "这样违法吗？"
+
+
+def test_whether_one_may_apply_is_stated_by_who_may(corpus_pipeline: Pipeline) -> None:
+    """A clause that lets someone apply answers "能不能申请…" (a law's 可以申请); one that only names the measure does not."""
+    support = support_for(corpus_pipeline, "我们评上了中国标准创新贡献奖，能不能把获奖字样印到产品包装上？")
+    assert support.outcome == "partly" and support.unstated == ("标注要求",)
+    clauses = {c.clause_id: c for c in corpus_pipeline.index.clauses_matching(SearchFilters())}
+    award = clauses["2021-qi-private-enterprises-opinion#二（九）"]  # 鼓励民营企业申报中国质量奖、中国标准创新贡献奖
+    assert detail_stated("申请资格", [award], ["中国质量奖"])
+    listed = clauses["city-product-quality-implementation-opinion#五（十七）"]  # 头部企业全部列入…培育名单
+    assert not detail_stated("申请资格", [listed], ["培育名单"])
+
+
 def test_a_sanction_is_stated_beside_the_act_it_punishes(corpus_pipeline: Pipeline) -> None:
     """A clause naming the caller's words states a sanction for them only in a sentence holding them; a clause
     matched by meaning (the act in the statute's words) states it anywhere."""
