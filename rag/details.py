@@ -39,6 +39,10 @@ class Detail:
     # belongs to the act its clause is about, which a caller names in their own words ("小店第一次被查出问题…还会
     # 被罚款吗？": 初次违法…可以不予行政处罚); in a clause that names the caller's words, beside them still.
     placed: bool = True
+    # Whether the detail is asked of the words before it in its phrase, and stated only beside one of them that a
+    # clause names: whether a product has a standard of its own ("电热毯有没有强制的国家标准？") is not said by a clause
+    # on standards in general, nor beside the other words of the question ("冬天想进一批…在网上卖").
+    of_subject: bool = False
 
 
 # What money is called: a share of it is an amount (补贴50%), and the word names no topic ("有没有奖励？奖多少？").
@@ -172,6 +176,9 @@ DETAILS: tuple[Detail, ...] = tuple(Detail(*row) for row in (
     # someone apply ("当事人可以申请再审", "鼓励民营企业申报中国质量奖"), not by the measure applied for.
     ("申请资格", re.compile(r"(能不能|可不可以|能否|可否)(自己|主动|直接)?(去)?(申请|申报)"),
      re.compile(r"资格|条件|具备|(可以|可|有权|准予|允许|支持|鼓励|引导)[^，。；]{0,12}(申请|申报)"), None),
+    # Whether a thing has a standard of its own ("头盔有没有强制性国家标准？", "服务这一行有没有统一的质量标准？").
+    ("适用标准", re.compile(r"(有没有|有无|是否有)(专门|强制|强制性|统一|相关|具体)?的?(国家|行业|检测|质量|产品|安全)?标准(?![化体])"),
+     re.compile(r"标准|规范|GB(/T)?\s*\d+"), None, _SAME_PHRASE, False, None, True, True),  # of its subject
     # Whether or what a label, package or advert may or must show ("能不能印到包装上", "标签上要不要写明"): stated only
     # where a clause speaks of marking goods, not by the measure the mark would advertise.
     ("标注要求", re.compile(r"(包装|标签|广告|瓶身|吊牌|说明书)上[^，。？！“”\"]{0,6}?(印|贴|标|写|打|喷)|(印|贴|标注|标明|喷)(到|在|上)[^，。？！“”\"]{0,8}?(包装|标签|广告|吊牌|说明书)"),
@@ -268,6 +275,15 @@ def detail_named(name: str) -> Detail:
 def stated_shape(name: str) -> re.Pattern[str]:
     """What a sentence stating the detail `name` looks like."""
     return _BY_NAME[name].stated
+
+
+def asked_subject(name: str, text: str) -> str:
+    """What the detail `name` is asked of, for a detail asked of its subject (`Detail.of_subject`): the words before the
+    ask in its phrase, "电热毯" of "电热毯有没有强制的国家标准？"; "" when the phrase names none before it."""
+    detail = _BY_NAME[name]
+    if not detail.of_subject:
+        return ""
+    return " ".join(phrase[:ask.start()] for phrase in PHRASE.findall(text) if (ask := detail.asked.search(phrase)))
 
 
 def asked_events(name: str, text: str) -> tuple[str, ...]:

@@ -33,13 +33,14 @@ from rag.details import (
     ask_phrases,
     asked_events,
     asked_kinds,
+    asked_subject,
     detail_named,
     meaning_shape,
 )
 from rag.e5_model import TUNED_MODEL_NAME
 from rag.embed import DEFAULT_NAMES
 from rag.lexical import holds_term
-from rag.question import NUMBER, Query, content_terms, is_asking_word, is_document_kind
+from rag.question import NUMBER, Query, content_terms, is_asking_word, is_document_kind, query_terms
 from rag.schema import Clause, Hit
 from rag.vocabulary import colloquial_in
 
@@ -141,7 +142,7 @@ def assess_support(query: Query, hits: Sequence[Hit], index: ClauseStore, *,
         return Support("not_found", similarity, coverage, unknown, disagree, missing, details, details, tuple(reasons))
     terms = specific_terms(query.terms, index, ask_phrases(ask_text))
     unstated = tuple(d for d in details
-                     if not detail_stated(d, clauses, terms, asked_events(d, ask_text),
+                     if not detail_stated(d, clauses, _or(subject_terms(query, d, index), terms), asked_events(d, ask_text),
                                           asked_kinds(d, ask_text), query.numbers,
                                           meaning_shape(ask_text) if d == "含义" else None))
     unstated += unnamed_focus(query, clauses, index)
@@ -153,6 +154,24 @@ def assess_support(query: Query, hits: Sequence[Hit], index: ClauseStore, *,
         return Support("partly", similarity, coverage, unknown, disagree, missing, details, unstated,
                        (f"相关条款没有写明{'、'.join(unstated)}",))
     return Support("answered", similarity, coverage, unknown, disagree, missing, details, (), ())
+
+
+def subject_terms(query: Query, detail: str, index: ClauseStore) -> tuple[str, ...] | None:
+    """For a detail asked of its subject (`details.asked_subject`: 电热毯 of "电热毯有没有强制的国家标准？"), the subject's
+    words and the policy terms standing in for them that some clause holds, () when no clause names it; None when the
+    ask names no subject ("有没有专门的国家标准？") or the detail is not asked of one."""
+    subject = asked_subject(detail, query.detail_ask)
+    # Generic nouns too: "服务这一行" is asked of 服务.
+    words = [w for w in query_terms(subject, query.words) if not is_asking_word(w)] if subject.strip() else []
+    if not words:
+        return None
+    alternatives = stand_ins(query, words)
+    named = [t for w in words for t in (w, *alternatives[w]) if index.clauses_containing(t)]
+    return tuple(dict.fromkeys(named))
+
+
+def _or(terms: tuple[str, ...] | None, otherwise: Sequence[str]) -> Sequence[str]:
+    return otherwise if terms is None else terms
 
 
 def longest_forms(terms: Sequence[str]) -> tuple[str, ...]:
@@ -267,6 +286,8 @@ def detail_stated(detail: str, clauses: Sequence[Clause], terms: Sequence[str],
     shape, near = shape or kind.stated, kind.near
     # What the detail belongs to places nothing: "每年什么时候开始申报" is not answered by any year beside 申报.
     terms = [t for t in terms if t not in events] or terms
+    if kind.of_subject and not terms:  # no clause names what it is asked of
+        return False
 
     def statements_in(sentence: str) -> list[re.Match[str]]:
         return [m for m in shape.finditer(sentence)

@@ -10,7 +10,7 @@ import pytest
 
 from rag.clause_store import SearchFilters
 from rag.config import Settings, load_settings
-from rag.details import ask_phrases, asked_details, asked_events, asked_kinds
+from rag.details import ask_phrases, asked_details, asked_events, asked_kinds, asked_subject
 from rag.embed import Embedder
 from rag.pipeline import Pipeline, thresholds_from
 from rag.question import analyze_question, asked_choices, asked_member, asking_part, normalize_query
@@ -269,6 +269,19 @@ def test_yes_no_asks_about_a_specific_act() -> None:
     # A closing "行不行？" asks leave for the clause before it, which holds what is asked.
     assert asking_part("公司评上了奖，把获奖字样印到产品包装上，行不行？") == "把获奖字样印到产品包装上，行不行？"
     assert asking_part("本地几家同行约好一起涨价，这样违法吗？") == "这样违法吗？"
+
+
+def test_a_standard_is_asked_of_its_subject(corpus_pipeline: Pipeline) -> None:
+    """"电热毯有没有强制的国家标准？" asks for a standard of 电热毯, which no clause names: the clauses on standards in
+    general do not state one. "服务这一行有没有统一的质量标准？" is asked of 服务, for which the clauses do."""
+    assert asked_details("电热毯有没有强制的国家标准？") == ("适用标准",)
+    assert asked_subject("适用标准", "电热毯有没有强制的国家标准？") == "电热毯"
+    assert asked_details("国家有没有说要把这类标准加紧修一修？") == ()  # whether a measure was taken
+    assert "适用标准" not in asked_details("有没有标准化的流程？")
+    support = support_for(corpus_pipeline, "冬天想进一批电热毯在网上卖，电热毯有没有强制的国家标准？")
+    assert support.outcome == "partly" and support.unstated == ("适用标准",)
+    services = "我开了几家连锁洗衣店，服务这一行有没有统一的质量标准？国家提过要把服务业的标准弄完善吗？"
+    assert support_for(corpus_pipeline, services).outcome == "answered"
 
 
 def test_whether_one_may_apply_is_stated_by_who_may(corpus_pipeline: Pipeline) -> None:
