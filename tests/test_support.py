@@ -269,6 +269,11 @@ def test_yes_no_asks_about_a_specific_act() -> None:
     # A closing "行不行？" asks leave for the clause before it, which holds what is asked.
     assert asking_part("公司评上了奖，把获奖字样印到产品包装上，行不行？") == "把获奖字样印到产品包装上，行不行？"
     assert asking_part("本地几家同行约好一起涨价，这样违法吗？") == "这样违法吗？"
+    # Asks the dev half's other detail questions were missed by: an office's building, paper or online, how long paid.
+    assert asked_details("那个服务中心具体在哪栋楼办公？") == ("地址",)
+    assert asked_details("是网上报还是交纸质材料？") == ("办理方式",)
+    assert "办理方式" not in asked_details("说明书只印个二维码，不再附纸质说明书，这样合规吗？")
+    assert asked_details("评上以后的津贴能发几年？") == ("期限",)
 
 
 def test_a_standard_is_asked_of_its_subject(corpus_pipeline: Pipeline) -> None:
