@@ -142,7 +142,7 @@ def assess_support(query: Query, hits: Sequence[Hit], index: ClauseStore, *,
         return Support("not_found", similarity, coverage, unknown, disagree, missing, details, details, tuple(reasons))
     terms = specific_terms(query.terms, index, ask_phrases(ask_text))
     unstated = tuple(d for d in details
-                     if not detail_stated(d, clauses, _or(subject_terms(query, d, index), terms), asked_events(d, ask_text),
+                     if not detail_stated(d, clauses, placing_terms(query, d, index, terms), asked_events(d, ask_text),
                                           asked_kinds(d, ask_text), query.numbers,
                                           meaning_shape(ask_text) if d == "含义" else None))
     unstated += unnamed_focus(query, clauses, index)
@@ -156,22 +156,18 @@ def assess_support(query: Query, hits: Sequence[Hit], index: ClauseStore, *,
     return Support("answered", similarity, coverage, unknown, disagree, missing, details, (), ())
 
 
-def subject_terms(query: Query, detail: str, index: ClauseStore) -> tuple[str, ...] | None:
-    """For a detail asked of its subject (`details.asked_subject`: 电热毯 of "电热毯有没有强制的国家标准？"), the subject's
-    words and the policy terms standing in for them that some clause holds, () when no clause names it; None when the
-    ask names no subject ("有没有专门的国家标准？") or the detail is not asked of one."""
+def placing_terms(query: Query, detail: str, index: ClauseStore, topic: Sequence[str]) -> Sequence[str]:
+    """The words a statement of `detail` must sit beside: the question's `topic` words, or, for a detail asked of its
+    subject (`details.asked_subject`: 电热毯 of "电热毯有没有强制的国家标准？"), the subject's words and the policy terms
+    standing in for them that some clause holds — none when no clause names it. A subject-less ask ("有没有专门的国家
+    标准？") is placed by the topic words."""
     subject = asked_subject(detail, query.detail_ask)
     # Generic nouns too: "服务这一行" is asked of 服务.
     words = [w for w in query_terms(subject, query.words) if not is_asking_word(w)] if subject.strip() else []
     if not words:
-        return None
+        return topic
     alternatives = stand_ins(query, words)
-    named = [t for w in words for t in (w, *alternatives[w]) if index.clauses_containing(t)]
-    return tuple(dict.fromkeys(named))
-
-
-def _or(terms: tuple[str, ...] | None, otherwise: Sequence[str]) -> Sequence[str]:
-    return otherwise if terms is None else terms
+    return tuple(dict.fromkeys(t for w in words for t in (w, *alternatives[w]) if index.clauses_containing(t)))
 
 
 def longest_forms(terms: Sequence[str]) -> tuple[str, ...]:
