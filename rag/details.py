@@ -186,6 +186,9 @@ DETAILS: tuple[Detail, ...] = tuple(Detail(*row) for row in (
     ("人员", re.compile(r"(负责人|主任|召集人|[^，。？！]长)是谁|谁是(组长|负责人|召集人)|(由|是)(哪位|哪几位|哪个|什么)[^，。？！]{0,3}领导|(什么|哪个|哪一?级)(职位|职务|级别)的人|由谁(来)?(担任|当)|谁来(当|担任)"),
      re.compile(r"(组长|负责人|主任|局长|召集人)(由|为|是)|由[^，。；]{1,12}(担任|兼任)"), None),
 ))
+# Details stated in words a question also names as its topic (标准, 包装, 资格): such a word of a question still places
+# the other details it asks ("参与制定国家标准，市里奖励多少？": the amount beside 国家标准).
+TOPIC_WORDS_STATED = ("申请资格", "标注要求", "适用标准")
 # After 十 a 几 says a rough number (二十几条, 十几个), it asks none.
 # Any other "多少…"/"几…" asks for a number ("多少分钟能赶到", "过几年", "最高支持多少"), of any unit: asked only
 # when no detail of the table is.

@@ -30,6 +30,7 @@ from rag.clause_store import ClauseStore
 from rag.details import (
     AMOUNT_WORD,
     DETAILS,
+    TOPIC_WORDS_STATED,
     ask_phrases,
     asked_events,
     asked_kinds,
@@ -140,7 +141,7 @@ def assess_support(query: Query, hits: Sequence[Hit], index: ClauseStore, *,
         if disagree:
             reasons.append("关键词检索与语义检索没有找到同一条款")
         return Support("not_found", similarity, coverage, unknown, disagree, missing, details, details, tuple(reasons))
-    terms = specific_terms(query.terms, index, ask_phrases(ask_text))
+    terms = specific_terms(query.terms, index, ask_phrases(ask_text), details)
     unstated = tuple(d for d in details
                      if not detail_stated(d, clauses, placing_terms(query, d, index, terms), asked_events(d, ask_text),
                                           asked_kinds(d, ask_text), query.numbers,
@@ -351,14 +352,17 @@ def _inside_first_item(stated: re.Match[str], found: re.Match[str], gap: str) ->
     return stated.group().startswith("、") and found.end() <= stated.start() and not _INTRODUCING.search(gap)
 
 
-def specific_terms(terms: Sequence[str], index: ClauseStore, asking: Sequence[str] = ()) -> tuple[str, ...]:
+def specific_terms(terms: Sequence[str], index: ClauseStore, asking: Sequence[str] = (),
+                   details: Sequence[str] = ()) -> tuple[str, ...]:
     """The question's topic words that few clauses contain: an amount beside 行动 (in every clause of an
-    action plan) says nothing about the 经费 asked for; the words asking for the detail (多久, 资格证书, the
-    奖励 of "什么奖励" among the `asking` phrases), units (万元) and what money is called (奖励, 补贴: every
-    amount sits beside one) cannot place it, nor can a word for a kind of document (方案, 行动计划) or one no clause
-    holds. All topic words found when none is rare; none (any sentence stating the detail will do) when no clause
-    holds any."""
-    topic = [t for t in terms if not any(d.asked.search(t) or d.stated.search(t) for d in DETAILS)
+    action plan) says nothing about the 经费 asked for; the words asking for a detail (多久, 资格证书, the
+    奖励 of "什么奖励" among the `asking` phrases), a word shaped like a statement of a detail (每年, 万元), what money
+    is called (奖励, 补贴: every amount sits beside one) cannot place it, nor can a word for a kind of document (方案,
+    行动计划) or one no clause holds. A word of the vocabulary some details are stated in (`details.TOPIC_WORDS_STATED`:
+    国家标准, 包装) is a topic unless its detail is one of the `details` asked ("参与制定国家标准，市里奖励多少？").
+    All topic words found when none is rare; none (any sentence stating the detail will do) when no clause holds any."""
+    shapes = [d.stated for d in DETAILS if d.name not in TOPIC_WORDS_STATED or d.name in details]
+    topic = [t for t in terms if not any(d.asked.search(t) for d in DETAILS) and not any(s.search(t) for s in shapes)
              and not any(t in phrase for phrase in asking) and not AMOUNT_WORD.fullmatch(t) and not is_document_kind(t)]
     present = tuple(t for t in topic if index.clauses_containing(t))
     limit = max(3, int(SPECIFIC_SHARE * index.manifest.clauses))

@@ -289,6 +289,15 @@ def test_a_standard_is_asked_of_its_subject(corpus_pipeline: Pipeline) -> None:
     assert support_for(corpus_pipeline, services).outcome == "answered"
 
 
+def test_a_word_shaped_like_another_details_statement_is_still_a_topic(corpus_pipeline: Pipeline) -> None:
+    """国家标准 is how a standard is stated (适用标准), but "参与制定国家标准，市里奖励多少？" asks an amount, which the city's
+    一（二） states beside 国家标准; only the statements of the details asked stop a word from placing one."""
+    support = support_for(corpus_pipeline, "参与制定国家标准，市里奖励多少？")
+    assert support.outcome == "answered", support.reasons
+    assert "国家标准" in specific_terms(["国家标准", "奖励"], corpus_pipeline.index, (), ("金额",))
+    assert "国家标准" not in specific_terms(["国家标准", "头盔"], corpus_pipeline.index, (), ("适用标准",))
+
+
 def test_whether_one_may_apply_is_stated_by_who_may(corpus_pipeline: Pipeline) -> None:
     """A clause that lets someone apply answers "能不能申请…" (a law's 可以申请); one that only names the measure does not."""
     support = support_for(corpus_pipeline, "我们评上了中国标准创新贡献奖，能不能把获奖字样印到产品包装上？")
