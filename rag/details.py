@@ -63,18 +63,20 @@ DETAILS: tuple[Detail, ...] = tuple(Detail(*row) for row in (
      re.compile(r"\d\s*(万|亿)?元|[一二三四五六七八九十百千]+\s*(万|亿)?元|[\d一二三四五六七八九十]+\s*倍"
                 rf"|{_MONEY}[^，。；,;]{{0,20}}(\d\s*(%|％)|百分之)|(\d\s*(%|％)|百分之)[^，。；,;]{{0,10}}{_MONEY}"),
      None, None, True),
-    ("收费", re.compile(r"收费|收不收|要钱|免费|费用|交钱|(要|得|需要)花钱|花钱吗|(收|交|缴)[^，。？！]{0,4}费|谁来?(付|出钱)|付费|自费|报销|(要|需要|得)(付|掏)钱(吗|么|呢)|(自己|企业|个人)(出|掏|承担|负担)钱?(吗|么|呢)|(报名|工本|参赛|评审)费"),
+    ("收费", re.compile(r"收费|收不收|要钱|免费|费用|交钱|(要|得|需要)花钱|花钱吗|(收|交|缴)[^，。？！]{0,4}费(?!补贴|补助)|谁来?(付|出钱)|付费|自费|报销|(要|需要|得)(付|掏)钱(吗|么|呢)|(自己|企业|个人)(出|掏|承担|负担)钱?(吗|么|呢)|(报名|工本|参赛|评审)费"),
      re.compile(r"免费|收费|费用|无偿|不收取|报销|自费"), None),
-    ("日期", re.compile(r"几月|几号|哪天|哪一天|日期"), re.compile(r"\d{1,2}\s*月|[一二三四五六七八九十]{1,2}月"), None),
+    # From which day a period runs ("从哪天开始算") is a date too: "自…之日起计算".
+    ("日期", re.compile(r"几月|几号|哪天|哪一天|日期"), re.compile(r"\d{1,2}\s*月|[一二三四五六七八九十]{1,2}月|之日起"), None),
     # When something happens (a year will do) and how long one has (a year named is no period).
     # A deadline ("投入使用后三十日内") says when as well as a year does.
     ("时间", re.compile(r"截止|什么时候|何时|哪[一几]?年"),
-     re.compile(r"\d{4}\s*年|年底|年内|年前|截至|之前|[\d一二三四五六七八九十百两]+\s*(个)?(日|天|月|年|工作日)以?内|之日起"),
+     re.compile(r"\d{4}\s*年|年底|年内|年前|截至|之前|[\d一二三四五六七八九十百两]+\s*(个)?(日|天|月|年|工作日)以?内|之日起"
+                r"|[上下]半年|年初|年中|年末|第?[一二三四]季度|月底|月初"),
      _TIMED, None),  # "到2025年，…" dates every phrase after it
     # How long (多久之内, 多久能到账, 几年内) and how often (多久一次, 几年一次): "每年" answers only the second.
     ("期限", re.compile(r"期限|多久(?!.{0,4}一[次回])|多长时间(?![^，。？！]{0,4}一[次回])|周期|多少天|几天|到账|有效期|时限|期[^，。？！]{0,4}(几|多少)个?年"
                       r"|(几|多少)个?(年|月)(以)?内|(发|领|享受|补|拿|有效|管用)(几|多少)个?(年|月)(?!级)"),
-     re.compile(r"(?<![\d年])\d{1,3}\s*(个)?(月|日|天|年|工作日|小时)|[一二三四五六七八九十两]+\s*(个)?(月|天|日|年|工作日)"
+     re.compile(r"(?<![\d年])\d{1,3}\s*(个)?(月|日|天|年|工作日|小时)|[一二三四五六七八九十两]+\s*(个)?(月|天|日|年|工作日|小时|星期|周)"
                 r"|届满"), None),
     ("频次", re.compile(r"多久.{0,4}一[次回]|几年一[次回]|[一几每][年月季][^，。？！]{0,3}[一几][次回]|频次|频率|是不是每年|每年都要|定期吗|多长时间[^，。？！]{0,4}一[次回]|(几|多少)个?(年|月|天)[^，。？！]{0,4}一[次回]"
                       r"|[一每]个?(年|月|季度?|周)[^，。？！]{0,6}(几|多少)(次|回|期|批|轮)|每个?(年|月|季度?|周)都|一[年月季]一(批|次|期)还是"),
@@ -82,17 +84,21 @@ DETAILS: tuple[Detail, ...] = tuple(Detail(*row) for row in (
      None),
     ("网址", re.compile(r"网址|网站|网页|官网|链接|在哪(里)?查|哪个平台|哪里能查|入口|(在|从)?哪(里|儿)?(登录|登陆|下载)|网上怎么办|(线上|网上)的?(渠道|入口)|哪个系统|小程序|公众号|(?i:app)(?![a-z])"),
      re.compile(r"https?://|www\.|\.gov\.cn|\.com|网址"), None),
-    ("电话", re.compile(r"电话|热线|手机号|号码|联系方式|(怎么|如何)(联系|联络)|微信号"), re.compile(r"\d{3,4}-?\d{7,8}|1\d{10}|12345|热线"), None),
+    # 号码 is a phone's when it says so ("咨询号码是多少"), not "用什么号码来对应" (an ID number).
+    ("电话", re.compile(r"电话|热线|手机号|(咨询|联系|服务|举报|投诉|座机)号码|号码是多少|(打|拨)(哪个|什么)号码|联系方式|(怎么|如何)(联系|联络)|微信号"), re.compile(r"\d{3,4}-?\d{7,8}|1\d{10}|12345|热线"), None),
     ("地址", re.compile(r"地址|(寄|送|交)到哪|(在|去)哪(里|儿)?(交|寄|送)|哪(个|条)(区|路|街|镇|街道)|具体位置|位置在哪|(窗口|大厅)在哪|怎么走|去哪(里|儿)?找|(在|去)哪(里|儿)[啊呀呢]?(?=[？?！!。]|$)|(在|去)哪个地方|哪(一)?(栋|座|幢|层)楼|在哪(里|儿)?办公"),
      re.compile(r"地址[:：]|[\u4e00-\u9fff]{2,}(路|街|大道)[\d一二三四五六七八九十]*号?"), None),
-    ("邮箱", re.compile(r"邮箱|电子邮件|(?i:e-?mail)"), re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+"), None),
+    # Asked for an address ("发到哪个邮箱", "邮箱是多少"), not a way of delivery ("能直接发到我邮箱吗").
+    ("邮箱", re.compile(r"(什么|哪个|有没有)[^，。？！]{0,4}(邮箱|电子邮件)|(邮箱|电子邮件)(地址)?(是|多少|呢|在哪)|(?i:e-?mail)"
+                      r"|^\s*(电子)?(邮箱|邮件)(地址)?[？?]?\s*$"), re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+"), None),
     # Where a body sits ("秘书处设在哪个城市", "办公室放在哪个单位"), not which department is responsible.
     ("所在单位", re.compile(r"(?<![建开])(设|放)在哪(?!些)|(秘书处|办公室)在哪|挂靠(在)?哪"), re.compile(r"设在|设于|挂靠|(秘书处|办公室)在"),
      None),
     ("地点", re.compile(r"在哪(里|儿)?(开|办|举办|举行)|什么地方|地点"), re.compile(r"在[\u4e00-\u9fff]{2,8}(举办|举行|召开)|地点"), None),
     # A share ("按什么比例配套", "能占到几成"): stated by a percentage or a ratio, not by a count ("25个重点产业链").
     ("比例", re.compile(r"比例|百分之|百分比|几成|占多少|权重|比重|配比"),
-     re.compile(r"\d(\.\d+)?\s*(%|％)|百分之|(?<![一二三四五六七八九十])[一二三四五六七八九十]成(?![立员为果效本都长熟品绩])|\d+\s*[:：]\s*\d+|倍"),
+     re.compile(r"\d(\.\d+)?\s*(%|％)|百分之|(?<![一二三四五六七八九十])[一二三四五六七八九十]成(?![立员为果效本都长熟品绩])|\d+\s*[:：]\s*\d+|倍"
+                r"|(不单?设|取消)[^，。；]{0,16}比例限制"),
      None, None),
     ("数量", re.compile(r"多少(家|个|项|名|人|位)|(?<!十)几(家|项|名|位|人)|(?<![这那十好])几个|几次|多少次|合格率|达到多少"),
      # A count or a rate (合格率), not any digit: "到2025年" states no number of 计量标准, "建设一批" no number at all.
@@ -103,7 +109,7 @@ DETAILS: tuple[Detail, ...] = tuple(Detail(*row) for row in (
     ("证书", re.compile(r"结业证|毕业证|(发|颁)不(发|颁)[^，。？！]{0,4}证|(发|颁)(什么|哪种)[^，。？！]{0,2}证"),
      re.compile(r"证书|结业证|颁发|发证|职业资格"), None),
     # A ceiling ("奖励有没有封顶", "最多算几项"): stated only by one (最高, 不超过), not by the amount for each project.
-    ("上限", re.compile(r"封顶|上限|限额|有没有(个)?顶|最多(能|可以)?(算|报|申报)(几|多少)"), re.compile(r"最高|最多|不超过|不得超过|上限|封顶|限额"), None),
+    ("上限", re.compile(r"封顶|上限|限额|有没有(个)?顶|最多(能|可以)?(算|报|申报)(几|多少)"), re.compile(r"最高|最多|不超过|不得超过|上限|封顶|限额|不单?设[^，。；]{0,6}限制|取消[^，。；]{0,16}限制|不受[^，。；]{0,8}限制"), None),
     # When an office is open ("周末开不开门", "节假日能不能办", "办公时间是几点到几点"): stated by its hours or days. Not
     # working hours told ("员工上班时间用公司设备搞出的发明").
     ("办理时间", re.compile(r"周末|节假日|双休|几点(开|上班|下班|关)|开不开门|开门时间|(上班|营业|办公|工作)时间(是|几点|怎么|从几点|到几点|多长)"),
@@ -165,7 +171,9 @@ DETAILS: tuple[Detail, ...] = tuple(Detail(*row) for row in (
                         r"|(要|会)被?(退回|收回|追回|撤销)"
                         # "会不会因为这个被罚款", "会不会回过头来补罚", "会不会被扣分": the sanction a few words after the ask
                         r"|(会不会|是否会)[^，。？！]{1,8}?被?(罚|处罚|补罚|扣分|通报|问责|追责|约谈|吊销|拉黑)"),
-     re.compile(r"处罚|罚款|罚没|查处|打击|追究|吊销|惩戒|曝光|约谈|问责|通报|责令|移送|违法|违规|失信|黑名单|取消"), None,
+     # …or by sparing one ("依法免除相关责任", "不予行政处罚", "不作负面评价").
+     re.compile(r"处罚|罚款|罚没|查处|打击|追究|吊销|惩戒|曝光|约谈|问责|通报|责令|移送|违法|违规|失信|黑名单|取消"
+                r"|免除[^，。；]{0,6}责任|免予|不予|不作负面评价"), None,
      None, False, None, False),
     # Whether one must give one's name, or may stay anonymous ("举报要不要实名？", "要留真实姓名吗", "他会不会知道是我").
     ("实名或匿名", re.compile(r"实名|匿名|保密|泄露|真实姓名|真名|具名|身份证|知道是我"), re.compile(r"实名|匿名|保密|身份"), None),
@@ -184,7 +192,7 @@ DETAILS: tuple[Detail, ...] = tuple(Detail(*row) for row in (
     ("标注要求", re.compile(r"(包装|标签|广告|瓶身|吊牌|说明书)上[^，。？！“”\"]{0,6}?(印|贴|标|写|打|喷)|(印|贴|标注|标明|喷)(到|在|上)[^，。？！“”\"]{0,8}?(包装|标签|广告|吊牌|说明书)"),
      re.compile(r"包装|标签|标识|标注|标明|标示|字样|容器|吊牌|说明书"), None),
     ("人员", re.compile(r"(负责人|主任|召集人|[^，。？！]长)是谁|谁是(组长|负责人|召集人)|(由|是)(哪位|哪几位|哪个|什么)[^，。？！]{0,3}领导|(什么|哪个|哪一?级)(职位|职务|级别)的人|由谁(来)?(担任|当)|谁来(当|担任)"),
-     re.compile(r"(组长|负责人|主任|局长|召集人)(由|为|是)|由[^，。；]{1,12}(担任|兼任)"), None),
+     re.compile(r"(组长|负责人|主任|局长|召集人)(由|为|是)|由[^，。；]{1,12}(担任|兼任)|(聘请|选聘|邀请|推选)[^，。；]{2,30}(担任|作为)"), None),
 ))
 # Details stated in words a question also names as its topic (标准, 包装, 资格): such a word of a question still places
 # the other details it asks ("参与制定国家标准，市里奖励多少？": the amount beside 国家标准).
@@ -289,9 +297,13 @@ def asked_subject(name: str, text: str) -> str:
     return " ".join(phrase[:ask.start()] for phrase in PHRASE.findall(text) if (ask := detail.asked.search(phrase)))
 
 
+# Events said in other words: "每年什么时候公布" is answered by "于每年上半年向社会发布".
+_SAME_EVENT = (("印发", "发布", "出台", "公布"), ("申报", "报名"), ("开始", "启动"), ("召开", "举办"))
+
+
 def asked_events(name: str, text: str) -> tuple[str, ...]:
-    """What the detail `name` asked in `text` belongs to: "申报" in "每年什么时候开始申报？"; () when it
-    belongs to nothing said."""
+    """What the detail `name` asked in `text` belongs to: "申报" in "每年什么时候开始申报？", with the words that say the
+    same event (`_SAME_EVENT`); () when it belongs to nothing said."""
     detail = _BY_NAME[name]
     if detail.event is None:
         return ()
@@ -299,7 +311,31 @@ def asked_events(name: str, text: str) -> tuple[str, ...]:
     for ask in detail.asked.finditer(text):
         window = text[max(0, ask.start() - _EVENT_WINDOW) : ask.end() + _EVENT_WINDOW]
         found += [event.group() for event in detail.event.finditer(window)]
+    found += [other for event in found for same in _SAME_EVENT if event in same for other in same]
     return tuple(dict.fromkeys(found))
+
+
+# A figure asked for a target year ("到2035年…合格率要提到多少"): a sentence giving the figure for another year ("到2025年，…
+# 98%") does not state it.
+_TARGET_YEAR = re.compile(r"(?:到|至|在)\s*((?:19|20)\d\d)\s*年")
+_ANY_YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)\s*年")
+FIGURES = ("金额", "比例", "数量", "具体数字", "每个单位的金额", "上限")
+
+
+def target_years(text: str) -> tuple[str, ...]:
+    """The years `text` sets a target for: "2035" of "到2035年的时候…要提到多少" (not the 2014 of "2014年那份计划")."""
+    return tuple(dict.fromkeys(_TARGET_YEAR.findall(text)))
+
+
+def asked_years(name: str, text: str) -> tuple[str, ...]:
+    """The target years a figure `name` is asked for in the ask `text`; () for a detail that is no figure."""
+    return target_years(text) if name in FIGURES else ()
+
+
+def other_years(sentence: str, years: tuple[str, ...]) -> bool:
+    """Whether `sentence` is dated by years other than `years` and by none of them ("到2025年…" when 2035 is asked)."""
+    named = set(_ANY_YEAR.findall(sentence))
+    return bool(years) and bool(named) and not named & set(years)
 
 
 def asked_kinds(name: str, text: str) -> tuple[str, ...]:

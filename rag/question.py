@@ -234,8 +234,10 @@ def asking_part(text: str) -> str:
 
 
 _REQUESTING = re.compile(r"请|麻烦|帮(我|忙)|告诉")
-# A closing clause that only asks leave ("…印到产品包装上去宣传，行不行？"): the act it asks about is the clause before.
-_BARE_LEAVE = re.compile(r"\s*(行不行|可不可以|可以吗|行吗|能行吗)[？?!！\s]*")
+# A closing clause that only asks leave ("…印到产品包装上去宣传，行不行？") or whether a figure is set down ("…合格率要提到
+# 多少，有具体数吗？"): what it asks about is the clause before. Not "有没有说法？": that asks for any rule on the situation.
+_BARE_LEAVE = re.compile(r"\s*(行不行|可不可以|可以吗|行吗|能行吗"
+                         r"|(有没有|有)(具体|明确|准确|确切)?的?(数|数字|准数|定数)(吗|没有)?)[？?!！\s]*")
 
 
 def _asking_clause(sentence: str) -> str:
@@ -288,7 +290,8 @@ def asked_member(text: str) -> tuple[str, ...]:
     """The content words of the thing a membership question asks about: 个体户 of "个体户算不算服务对象？"; for "我们是港资
     控股、在内地注册的公司，算不算民营企业？" the phrase before, which describes it. () when it asks none, or only of "这"
     ("这算不算传销？" asks for a judgement of what was told, not whether a group includes it); "这种算不算专利转化" asks
-    about what the phrase before describes."""
+    about what the phrase before describes. A figure (the 40 of "我40岁…算不算扶持的青年？") is a value the group's rule is
+    read against ("三十五周岁以下"), not a word a clause must repeat."""
     phrases = PHRASE.findall(text)
     for n, phrase in enumerate(phrases):
         found = _MEMBERSHIP.search(phrase)
@@ -300,7 +303,7 @@ def asked_member(text: str) -> tuple[str, ...]:
             if bare_this or n == 0:
                 return ()
             before = phrases[n - 1]
-        return tuple(t for t in content_terms(before) if t not in GENERIC_WORDS)
+        return tuple(t for t in content_terms(before) if t not in GENERIC_WORDS and not NUMBER.fullmatch(t))
     return ()
 
 

@@ -19,6 +19,7 @@ Outcomes: "answered"; "partly" (the topic is covered, the asked detail is not st
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Sequence
@@ -35,8 +36,11 @@ from rag.details import (
     asked_events,
     asked_kinds,
     asked_subject,
+    asked_years,
     detail_named,
     meaning_shape,
+    other_years,
+    target_years,
 )
 from rag.e5_model import TUNED_MODEL_NAME
 from rag.embed import DEFAULT_NAMES
@@ -57,6 +61,9 @@ BEYOND_QUOTE_WORDS = 2  # words of its ask that no clause holds: it asks past wh
 SHOWN_WORDS = 4
 _FIELD_LABEL = re.compile(r"^\s*([^：:，。]{1,8})[：:]")
 _PHRASE_END = re.compile(r"[，,；;。]")
+_CONDITION_END = re.compile(r"的[，,]")
+_LIST_COLON = re.compile(r"[：:]")
+_LIST_ITEM = re.compile(r"\s*[（(][一二三四五六七八九十]+[）)]")
 _INTRODUCING = re.compile(r"[：:（(]|包括|包含|涵盖|覆盖|分别|即|有|为|是|如|等")
 _UNIT_CHARS = 3  # beside a figure: 万元, 个, 年
 _FOR_PHRASE = re.compile(r"(?:^|[，,；;：:])\s*(对(?!于是|此|外|口|接|标|比|照|称|象|话|待|应))")  # 对 opening a phrase: whom it is for
@@ -141,11 +148,11 @@ def assess_support(query: Query, hits: Sequence[Hit], index: ClauseStore, *,
         if disagree:
             reasons.append("关键词检索与语义检索没有找到同一条款")
         return Support("not_found", similarity, coverage, unknown, disagree, missing, details, details, tuple(reasons))
-    terms = specific_terms(query.terms, index, ask_phrases(ask_text), details)
+    terms = specific_terms(query.terms, index, ask_phrases(ask_text), details, target_years(query.text))
     unstated = tuple(d for d in details
                      if not detail_stated(d, clauses, placing_terms(query, d, index, terms), asked_events(d, ask_text),
                                           asked_kinds(d, ask_text), query.numbers,
-                                          meaning_shape(ask_text) if d == "含义" else None))
+                                          meaning_shape(ask_text) if d == "含义" else None, asked_years(d, ask_text)))
     unstated += unnamed_focus(query, clauses, index)
     unstated += unnamed_choice(query, clauses)
     unstated += unnamed_member(query, clauses)
@@ -212,10 +219,11 @@ def unnamed_member(query: Query, clauses: Sequence[Clause]) -> tuple[str, ...]:
     return () if all(_covered(word, text, alternatives[word]) for word in words) else ("是否在其列",)
 
 
-# A body a clause names in its sentences ("市级财政和行业主管部门要…", "各省、自治区、直辖市人民政府"), without an attribution,
-# or a party it makes answer for something (a law's "损失，由电子支付服务提供者承担").
+# A body a clause names in its sentences ("市级财政和行业主管部门要…", "各省、自治区、直辖市人民政府", "监察机关"), without an
+# attribution, a party it makes answer for something (a law's "损失，由电子支付服务提供者承担"), or whom a thing goes to
+# ("该新发明创造的权益归合作各方共有").
 _BODY = re.compile(r"部门|(?<![布格大结全开当])局(?![面势部限])|委员会|办公室|厅|政府|(?<![内外全局干细头底顶背])部(?![分署门位件])"
-                   r"|总会|工商联|由[^，。；]{1,16}(承担|负责|赔偿|支付|处理|组织|管理)")
+                   r"|总会|工商联|机关|由[^，。；]{1,16}(承担|负责|赔偿|支付|处理|组织|管理)|归[^，。；]{1,12}(所有|共有)")
 
 
 def unnamed_department(query: Query, clauses: Sequence[Clause]) -> tuple[str, ...]:
@@ -265,7 +273,7 @@ def searches_disagree(hits: Sequence[Hit]) -> bool:
 
 def detail_stated(detail: str, clauses: Sequence[Clause], terms: Sequence[str],
                   events: Sequence[str] = (), kinds: Sequence[str] = (), given: Sequence[str] = (),
-                  shape: re.Pattern[str] | None = None) -> bool:
+                  shape: re.Pattern[str] | None = None, years: tuple[str, ...] = ()) -> bool:
     """Whether a sentence of `clauses` holds the kind of detail asked for next to one of `terms` (and to
     one of `events`, what the detail belongs to: the date of 印发), naming one of `kinds` when the question asks
     for a kind of name (镇 in "哪几个镇"). A number of the question (`given`: the 96333 of "打了96333，多少分钟能
@@ -276,7 +284,8 @@ def detail_stated(detail: str, clauses: Sequence[Clause], terms: Sequence[str],
     named in a later phrase is another target's; "三倍的赔偿金" keeps its 赔偿金), from the phrase opening with 对
     before it when there is one (see `_amount_topics`). A compound term is there when
     both its halves are (国家标准 in "国际、国家、行业标准"). `shape`, when given, is what states the detail for this
-    question (`details.meaning_shape`: "46个…" says what the 46 of "这个46指的是啥" stands for). A field line ("电子邮箱：swsqsb@126.com", its label
+    question (`details.meaning_shape`: "46个…" says what the 46 of "这个46指的是啥" stands for). A figure asked for target
+`years` ("到2035年") is not stated by a sentence dated by other years only ("到2025年，…98%"). A field line ("电子邮箱：swsqsb@126.com", its label
     asking for the detail) states its detail for the whole clause: the topic words are in the lines above.
     """
     kind = detail_named(detail)
@@ -294,11 +303,15 @@ def detail_stated(detail: str, clauses: Sequence[Clause], terms: Sequence[str],
         # A detail that need not sit beside the words (a sanction): beside them where the clause names them, anywhere
         # in a clause that states the act in its own words ("初次违法…可以不予行政处罚" for "第一次被查出问题…").
         unplaced = not kind.placed and not any(holds_term(clause.text, t) for t in terms)
-        for sentence in split_sentences(clause.text):
+        sentences = split_sentences(clause.text)
+        for n, sentence in enumerate(sentences):
             statements = statements_in(sentence)
-            if not statements or (events and not any(e in sentence for e in events)):
+            if (not statements or (events and not any(e in sentence for e in events))
+                    or other_years(sentence, years)):
                 continue
             if not terms or unplaced:
+                return True
+            if any(holds_term(_listed_items(sentences, n), t) for t in terms):
                 return True
             if kind.topic_first:  # what each amount is for, read from the words before it
                 sentence = "\n".join(_amount_topics(shape, sentence))
@@ -311,6 +324,23 @@ def detail_stated(detail: str, clauses: Sequence[Clause], terms: Sequence[str],
             if near is not None and any(_within(stated, t, sentence, near) for stated in statements for t in terms):
                 return True
     return False
+
+
+def _listed_items(sentences: Sequence[str], n: int) -> str:
+    """The items that sentence `n` refers to as 下列 and lists after a colon, in it or in a later sentence of the same rule
+    ("有下列行为之一的，…处五万元以上十万元以下罚款；…依法追究刑事责任：（一）违法采集…；（二）…"): what its statement is
+    about. "" for any other sentence."""
+    if "下列" not in sentences[n]:
+        return ""
+    for start, sentence in enumerate(sentences[n:], start=n):
+        colon = _LIST_COLON.search(sentence, sentence.find("下列") if start == n else 0)
+        if colon:
+            items = [sentence[colon.end():]]
+            items += itertools.takewhile(_LIST_ITEM.match, sentences[start + 1:])
+            return "".join(items)
+        if _LIST_ITEM.match(sentence) or sentence.rstrip().endswith("。"):  # items without a colon, or the rule ended
+            return ""
+    return ""
 
 
 def _restates(stated: re.Match[str], sentence: str, numbers: Sequence[str]) -> bool:
@@ -338,10 +368,13 @@ def _amount_topics(shape: re.Pattern[str], sentence: str) -> list[str]:
 
 def _within(stated: re.Match[str], term: str, sentence: str, near: int) -> bool:
     """Whether `term` occurs in `sentence` in the same phrase as the `stated` match: at most `near`
-    characters apart, no comma between ("奋进“百千万工程”，完整、准确、全面贯彻…" lists no part of the 工程)."""
+    characters apart, no comma between ("奋进“百千万工程”，完整、准确、全面贯彻…" lists no part of the 工程) but one closing a
+    condition before the statement ("受理信用修复申请的，不得收取任何费用": a rule's "…的，" and what follows are one)."""
     for found in re.finditer(re.escape(term), sentence, flags=re.IGNORECASE):
-        gap = sentence[found.end():stated.start()] if found.end() <= stated.start() else sentence[stated.end():found.start()]
-        if len(gap) <= near and not _PHRASE_END.search(gap) and not _inside_first_item(stated, found, gap):
+        before = found.end() <= stated.start()
+        gap = sentence[found.end():stated.start()] if before else sentence[stated.end():found.start()]
+        breaks = _CONDITION_END.sub("的", gap) if before else gap
+        if len(gap) <= near and not _PHRASE_END.search(breaks) and not _inside_first_item(stated, found, gap):
             return True
     return False
 
@@ -353,17 +386,20 @@ def _inside_first_item(stated: re.Match[str], found: re.Match[str], gap: str) ->
 
 
 def specific_terms(terms: Sequence[str], index: ClauseStore, asking: Sequence[str] = (),
-                   details: Sequence[str] = ()) -> tuple[str, ...]:
+                   details: Sequence[str] = (), years: Sequence[str] = ()) -> tuple[str, ...]:
     """The question's topic words that few clauses contain: an amount beside 行动 (in every clause of an
     action plan) says nothing about the 经费 asked for; the words asking for a detail (多久, 资格证书, the
     奖励 of "什么奖励" among the `asking` phrases), a word shaped like a statement of a detail (每年, 万元), what money
     is called (奖励, 补贴: every amount sits beside one) cannot place it, nor can a word for a kind of document (方案,
     行动计划) or one no clause holds. A word of the vocabulary some details are stated in (`details.TOPIC_WORDS_STATED`:
     国家标准, 包装) is a topic unless its detail is one of the `details` asked ("参与制定国家标准，市里奖励多少？").
+    A target year of the question (`years`: 2025 of "到2025年…合格率要达到多少") names no topic: "到2025年，" opens a
+    paragraph whose later sentences give its figures (a year naming a document, "2014年那份计划", is a topic word).
     All topic words found when none is rare; none (any sentence stating the detail will do) when no clause holds any."""
     shapes = [d.stated for d in DETAILS if d.name not in TOPIC_WORDS_STATED or d.name in details]
     topic = [t for t in terms if not any(d.asked.search(t) for d in DETAILS) and not any(s.search(t) for s in shapes)
-             and not any(t in phrase for phrase in asking) and not AMOUNT_WORD.fullmatch(t) and not is_document_kind(t)]
+             and not any(t in phrase for phrase in asking) and not AMOUNT_WORD.fullmatch(t) and not is_document_kind(t)
+             and t not in years]
     present = tuple(t for t in topic if index.clauses_containing(t))
     limit = max(3, int(SPECIFIC_SHARE * index.manifest.clauses))
     return tuple(t for t in present if index.clauses_containing(t) <= limit) or present

@@ -1,0 +1,105 @@
+"""How often the answer decision turns away a question its documents do answer, on questions none of it was tuned on.
+
+    python bench/local_answers.py --half check            # ingests the 61 local regulations once (about 4 minutes)
+    python bench/local_answers.py --half tune --show partly
+
+`train/local_questions/` holds 2,903 questions written for 61 local regulations of `../shared/corpora/laws`
+(营商环境, 科技创新, 信用, 乡村振兴 …), each tied to the article that answers it. Neither the eval set nor the
+embedder's adapter has seen them, and the rules that read what a question asks were written from `eval/`
+dev questions only. So every "partly" or "not found" here, on a question whose article is ranked first, is the
+decision being wrong about a question its documents answer. Keyword-style questions are left out (they ask no
+detail). The questions are shuffled once (seed 42): the first 800 are the `tune` half, to read for what the
+rules get wrong; the other 1,668 the `check` half, to measure a change on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import os
+import random
+import re
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+LAWS = ROOT.parent / "shared" / "corpora" / "laws"
+QUESTIONS = ROOT / "train" / "local_questions"
+TUNE_HALF = 800
+SEED = 42
+
+
+def questions(half: str) -> list[dict[str, str]]:
+    rows = [json.loads(line) for path in sorted(QUESTIONS.glob("*.jsonl")) for line in path.open(encoding="utf-8")]
+    rows = [row for row in rows if row["style"] != "keyword"]
+    random.Random(SEED).shuffle(rows)
+    return rows[:TUNE_HALF] if half == "tune" else rows[TUNE_HALF:]
+
+
+def gold_id(row: dict[str, str]) -> str:
+    """The clause id of the article a question was written for: 广东省优化营商环境条例(2022-06-01).md, 第四条 →
+    广东省优化营商环境条例-2022-06-01#第四条."""
+    return re.sub(r"\((\d{4}-\d\d-\d\d)\)\.md$", r"-\1", Path(row["file"]).name) + "#" + row["article"]
+
+
+def build_index(index: Path) -> None:
+    from rag.config import load_settings
+    from rag.pipeline import Pipeline
+
+    files = sorted({str(LAWS / row["file"]) for half in ("tune", "check") for row in questions(half)})
+    Pipeline(load_settings(index_dir=str(index))).ingest(files)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--half", choices=("tune", "check"), default="check")
+    parser.add_argument("--index", type=Path, default=Path("/tmp/rag-local-regulations"))
+    parser.add_argument("--limit", type=int, help="only the first N questions of the half")
+    parser.add_argument("--show", choices=("partly", "not_found"), help="print these questions with their reasons")
+    parser.add_argument("--out", type=Path, help="write every question's outcome as JSON")
+    args = parser.parse_args()
+    if not LAWS.is_dir():
+        sys.exit(f"needs the laws corpus at {LAWS}")
+    if not (args.index / "CURRENT").exists():
+        print(f"building {args.index} …", flush=True)
+        build_index(args.index)
+
+    from rag.config import load_settings
+    from rag.pipeline import Pipeline
+
+    pipeline = Pipeline(load_settings(index_dir=str(args.index)))
+    rows = questions(args.half)[: args.limit]
+    started = time.perf_counter()
+    results = []
+    for row in rows:
+        answer = pipeline.ask(row["q"])
+        cited = [c.clause.clause_id for c in answer.citations]
+        results.append({"question": row["q"], "style": row["style"], "gold": gold_id(row), "outcome": answer.outcome,
+                        "gold_first": cited[:1] == [gold_id(row)], "reasons": list(answer.reasons)})
+    seconds = time.perf_counter() - started
+    n = len(results)
+    first = [r for r in results if r["gold_first"]]
+    print(f"{n} questions ({args.half} half), {seconds / max(n, 1) * 1000:.0f} ms each")
+    print("| | questions | answered | partly | not found |")
+    print("|---|---|---|---|---|")
+    for name, group in (("all", results), ("answer cited first", first)):
+        counts = collections.Counter(r["outcome"] for r in group)
+        m = max(len(group), 1)
+        print(f"| {name} | {len(group)} | {counts['answered'] / m:.3f} | {counts['partly'] / m:.3f} | "
+              f"{counts['not_found'] / m:.3f} |")
+    if args.show:
+        for r in results:
+            if r["outcome"] == args.show:
+                print(f"{'*' if r['gold_first'] else ' '} {r['reasons'][:1]} {r['question']}")
+    if args.out:
+        args.out.write_text(json.dumps(results, ensure_ascii=False, indent=0), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
