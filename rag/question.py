@@ -54,6 +54,9 @@ _FOLLOW_UP = re.compile(r"^(那|那么|那个|还有|另外|此外|其中|具体
 _REFERRING = ("这项", "这个", "这些", "上述", "该项", "该条", "其中", "它们", "这方面", "此项", "前面", "刚才")
 # A city, province or county name: 汕尾市 (not 市场), 广东省; group 1 is the bare name.
 PLACE = re.compile(r"([\u4e00-\u9fff]{2,3}?)(?:市(?!场)|省|县|自治区)")
+# A free-trade zone's regulation names its province in brackets (中国（山东）自由贸易试验区条例), a special economic zone's
+# its city (深圳经济特区社会信用条例).
+_TITLE_PLACE = re.compile(r"中国[（(]([\u4e00-\u9fff]{2,3})[）)]|([\u4e00-\u9fff]{2,3}?)经济特区")
 # Words that frame a question rather than name its topic: years, places and levels (省级), kinds of document.
 _FRAME_WORD = re.compile(r"\d|计划|纲要|意见|通知|方案|办法|条例|决定|规定|文件|法$|[市省县区级]$|^(本|全|地方)|层面")
 # "X呢？" asks the earlier question again about X; "申报要满足什么条件？" asks something more about the same topic.
@@ -554,6 +557,17 @@ def short_names(document: DocumentEntry, windows: Sequence[_KindWindow]) -> list
     return names
 
 
+def document_place(document: DocumentEntry) -> tuple[str, ...]:
+    """The place a document speaks for, as a question names it (汕尾市 before 汕尾): its issuer's, or, where no issuer is
+    known (a regulation added as a plain file), the place its title opens with — 上海市优化营商环境条例, 中国（山东）自由
+    贸易试验区条例, 深圳经济特区社会信用条例. () for a national document."""
+    place = PLACE.match(document.issuer or "") or (None if document.issuer else PLACE.match(document.title))
+    if place:
+        return place.group(0), place.group(1)
+    named = None if document.issuer else _TITLE_PLACE.match(document.title)
+    return (named.group(1) or named.group(2),) if named else ()
+
+
 def document_mentions(text: str, documents: Iterable[DocumentEntry]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(doc ids the question names, the words of the question that named them)."""
     names = _document_names(tuple(documents))
@@ -603,10 +617,7 @@ def _document_names(documents: tuple[DocumentEntry, ...]) -> _DocumentNames:
     keys = []
     by_key: dict[str, list[int]] = {}
     for n, document in enumerate(documents):
-        own = [document.title, document.doc_number]
-        place = PLACE.match(document.issuer or "")
-        if place:
-            own += [place.group(0), place.group(1)]  # 汕尾市 before 汕尾
+        own = [document.title, document.doc_number, *document_place(document)]
         own += _count_names(_issuer_count(document.issuer or ""))
         own = [key for key in own if key]
         keys.append(tuple(own))

@@ -19,6 +19,7 @@ from rag.question import (
     asked_focus,
     asking_part,
     content_terms,
+    document_place,
     follow_up_context,
     is_follow_up,
     mentioned_documents,
@@ -201,6 +202,24 @@ def test_named_documents_follow_the_library_and_find_one_among_thousands(corpus_
     assert mentioned_documents("民营企业意见里是怎么说“一站式”服务的？", library) == (PRIVATE,)
     assert mentioned_documents("佛山的呢？", founding) == ()  # back to the founding library
 
+
+
+def test_a_regulation_added_as_a_plain_file_is_named_by_the_place_its_title_opens_with() -> None:
+    """Without a manifest no issuer is known: "在浙江罚多少？" names the regulations whose titles open with 浙江省, a special
+    economic zone's its city, a free-trade zone's the province in its brackets; a national law names no place, and a known
+    issuer's place wins over the title's."""
+    def entry(doc_id: str, title: str, issuer: str = "") -> DocumentEntry:
+        return DocumentEntry(doc_id, title, f"{doc_id}.md", "0" * 64, 30, issuer=issuer)
+    library = (entry("zj-credit", "浙江省公共信用信息管理条例"), entry("sz-credit", "深圳经济特区社会信用条例"),
+               entry("sd-ftz", "中国（山东）自由贸易试验区条例"), entry("sh-credit", "上海市社会信用条例"),
+               entry("law", "中华人民共和国产品质量法"), entry("notice", "广东省某某实施方案", issuer="汕尾市市场监督管理局"))
+    assert document_place(library[0]) == ("浙江省", "浙江") and document_place(library[1]) == ("深圳",)
+    assert document_place(library[2]) == ("山东",) and document_place(library[4]) == ()
+    assert document_place(library[5]) == ("汕尾市", "汕尾")  # the issuer's place, not the title's 广东省
+    assert mentioned_documents("伪造授权书查别人的信用信息，在浙江罚多少？", library) == ("zj-credit",)
+    assert mentioned_documents("在深圳，企业的信用信息靠什么号码关联？", library) == ("sz-credit",)
+    assert mentioned_documents("山东自贸区对新药孵化有哪些扶持？", library) == ("sd-ftz",)
+    assert mentioned_documents("广东的呢？", library) == ()
 
 @pytest.mark.parametrize(("question", "expected"), [
     ("那牵头的是哪个部门？", True),
