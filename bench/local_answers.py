@@ -19,7 +19,6 @@ import collections
 import json
 import os
 import random
-import re
 import sys
 import time
 from pathlib import Path
@@ -43,9 +42,11 @@ def questions(half: str) -> list[dict[str, str]]:
 
 
 def gold_id(row: dict[str, str]) -> str:
-    """The clause id of the article a question was written for: 广东省优化营商环境条例(2022-06-01).md, 第四条 →
-    广东省优化营商环境条例-2022-06-01#第四条."""
-    return re.sub(r"\((\d{4}-\d\d-\d\d)\)\.md$", r"-\1", Path(row["file"]).name) + "#" + row["article"]
+    """The clause id of the article a question was written for, as ingest names the file's document:
+    广东省优化营商环境条例(2022-06-01).md, 第四条 → 广东省优化营商环境条例-2022-06-01#第四条."""
+    from rag.ingest import slugify
+
+    return f"{slugify(Path(row['file']).stem)}#{row['article']}"
 
 
 def build_index(index: Path) -> None:
@@ -78,14 +79,18 @@ def main() -> None:
     started = time.perf_counter()
     results = []
     for row in rows:
+        ranked = [hit.clause.base_id for hit in pipeline.search(row["q"], k=10)]
         answer = pipeline.ask(row["q"])
         cited = [c.clause.clause_id for c in answer.citations]
         results.append({"question": row["q"], "style": row["style"], "gold": gold_id(row), "outcome": answer.outcome,
-                        "gold_first": cited[:1] == [gold_id(row)], "reasons": list(answer.reasons)})
+                        "gold_first": cited[:1] == [gold_id(row)], "reasons": list(answer.reasons),
+                        "rank": ranked.index(gold_id(row)) + 1 if gold_id(row) in ranked else None})
     seconds = time.perf_counter() - started
     n = len(results)
     first = [r for r in results if r["gold_first"]]
-    print(f"{n} questions ({args.half} half), {seconds / max(n, 1) * 1000:.0f} ms each")
+    print(f"{n} questions ({args.half} half), {seconds / max(n, 1) * 1000:.0f} ms each (search and answer)")
+    print(f"search: hit@1 {sum(r['rank'] == 1 for r in results) / max(n, 1):.3f}, "
+          f"MRR@10 {sum(1 / r['rank'] for r in results if r['rank']) / max(n, 1):.3f}")
     print("| | questions | answered | partly | not found |")
     print("|---|---|---|---|---|")
     for name, group in (("all", results), ("answer cited first", first)):
