@@ -58,7 +58,7 @@ _EVENT_WINDOW = 6  # characters either side of the ask
 DETAILS: tuple[Detail, ...] = tuple(Detail(*row) for row in (
     ("金额", re.compile(r"多少钱|(给|补|赔)不(给|补|赔)钱|给钱吗|(有没有|给不给)补偿|奖金|(奖励|补贴|资助|补|给|奖)多少|金额|额度|多少[^，。？！]{0,2}(钱|经费|资金|补贴|奖金|资助|补助|罚款)"
                       r"|(贷|资本|资金|罚|赔|减免|减缴)[^，。？！]{0,6}多少|(罚|奖|补|赔)[^，。？！]{0,4}(多高|多大|上限)"
-                      r"|(什么|哪些)(奖励|补贴|资助)|(奖励|补贴)(标准|是什么)|(?<![好十])几[十百千]?万(块|元)?(?![人家个])|上亿|真金白银"),
+                      r"|(什么|哪些)(奖励|补贴|资助)|(奖励|补贴|奖补|补助)(标准|是什么)|(?<![好十])几[十百千]?万(块|元)?(?![人家个])|上亿|真金白银"),
      # A share of the cost answers "补贴多少" too (补贴50%), a share of anything else ("检查100%全覆盖") does not.
      re.compile(r"\d\s*(万|亿)?元|[一二三四五六七八九十百千]+\s*(万|亿)?元|[\d一二三四五六七八九十]+\s*倍"
                 rf"|{_MONEY}[^，。；,;]{{0,20}}(\d\s*(%|％)|百分之)|(\d\s*(%|％)|百分之)[^，。；,;]{{0,10}}{_MONEY}"),
@@ -75,7 +75,7 @@ DETAILS: tuple[Detail, ...] = tuple(Detail(*row) for row in (
      _TIMED, None),  # "到2025年，…" dates every phrase after it
     # How long (多久之内, 多久能到账, 几年内) and how often (多久一次, 几年一次): "每年" answers only the second.
     ("期限", re.compile(r"期限|多久(?!.{0,4}一[次回])|多长时间(?![^，。？！]{0,4}一[次回])|周期|多少天|几天|到账|有效期|时限|期[^，。？！]{0,4}(几|多少)个?年"
-                      r"|(几|多少)个?(年|月)(以)?内|(发|领|享受|补|拿|有效|管用)(几|多少)个?(年|月)(?!级)"),
+                      r"|(几|多少)个?(年|月)(以)?内|(几|多少)个?工作日|(发|领|享受|补|拿|有效|管用)(几|多少)个?(年|月)(?!级)"),
      re.compile(r"(?<![\d年])\d{1,3}\s*(个)?(月|日|天|年|工作日|小时)|[一二三四五六七八九十两]+\s*(个)?(月|天|日|年|工作日|小时|星期|周)"
                 r"|届满"), None),
     ("频次", re.compile(r"多久.{0,4}一[次回]|几年一[次回]|[一几每][年月季][^，。？！]{0,3}[一几][次回]|频次|频率|是不是每年|每年都要|定期吗|多长时间[^，。？！]{0,4}一[次回]|(几|多少)个?(年|月|天)[^，。？！]{0,4}一[次回]"
@@ -194,6 +194,9 @@ DETAILS: tuple[Detail, ...] = tuple(Detail(*row) for row in (
     ("人员", re.compile(r"(负责人|主任|召集人|[^，。？！]长)是谁|谁是(组长|负责人|召集人)|(由|是)(哪位|哪几位|哪个|什么)[^，。？！]{0,3}领导|(什么|哪个|哪一?级)(职位|职务|级别)的人|由谁(来)?(担任|当)|谁来(当|担任)"),
      re.compile(r"(组长|负责人|主任|局长|召集人)(由|为|是)|由[^，。；]{1,12}(担任|兼任)|(聘请|选聘|邀请|推选)[^，。；]{2,30}(担任|作为)"), None),
 ))
+# Details a rule states for the acts it lists after "下列…：" ("有下列行为之一的，…处一万元以上十万元以下罚款：（一）…"): a fine
+# or a sanction is for those acts. Conditions listed so ("符合下列条件") are the detail itself, not what it is for.
+FOR_LISTED_ACTS = ("金额", "处罚后果")
 # Details stated in words a question also names as its topic (标准, 包装, 资格): such a word of a question still places
 # the other details it asks ("参与制定国家标准，市里奖励多少？": the amount beside 国家标准).
 TOPIC_WORDS_STATED = ("申请资格", "标注要求", "适用标准")

@@ -31,6 +31,7 @@ from rag.clause_store import ClauseStore
 from rag.details import (
     AMOUNT_WORD,
     DETAILS,
+    FOR_LISTED_ACTS,
     TOPIC_WORDS_STATED,
     ask_phrases,
     asked_events,
@@ -311,7 +312,7 @@ def detail_stated(detail: str, clauses: Sequence[Clause], terms: Sequence[str],
                 continue
             if not terms or unplaced:
                 return True
-            if any(holds_term(_listed_items(sentences, n), t) for t in terms):
+            if detail in FOR_LISTED_ACTS and any(holds_term(_listed_items(sentences, n), t) for t in terms):
                 return True
             if kind.topic_first:  # what each amount is for, read from the words before it
                 sentence = "\n".join(_amount_topics(shape, sentence))

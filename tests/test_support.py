@@ -931,3 +931,17 @@ def test_a_public_body_or_whom_a_thing_goes_to_answers_who(corpus_pipeline: Pipe
     organ = dataclasses.replace(clause, departments=(), text="监察机关应当加强对公职人员不作为、乱作为问题的监督问责。")
     owners = dataclasses.replace(clause, departments=(), text="在合作转化中产生新的发明创造的，该新发明创造的权益归合作各方共有。")
     assert unnamed_department(query, [organ]) == () and unnamed_department(query, [owners]) == ()
+
+
+def test_how_many_working_days_and_a_subsidy_standard_are_asks() -> None:
+    assert "期限" in asked_details("验收过了以后几个工作日能拿到钱？")
+    assert asked_details("这个激励具体给的是什么？奖补标准是多少？") == ("金额",)
+
+
+def test_conditions_a_rule_lists_are_not_what_they_are_for(corpus_pipeline: Pipeline) -> None:
+    """"符合下列条件之一：（一）能够…满足…" lists conditions; a question word among them (满足) does not make them the
+    conditions of what the question asks about. Fines and sanctions are for the acts listed."""
+    clause = dataclasses.replace(corpus_pipeline.index.clauses_matching(SearchFilters())[0],
+                                 text="中标人的投标应当符合下列条件之一：\n（一）能够最大限度地满足招标文件中规定的各项综合评价标准；"
+                                      "\n（二）能够满足招标文件的实质性要求。")
+    assert not detail_stated("资格条件", [clause], ["满足"])
