@@ -64,7 +64,7 @@ DETAILS: tuple[Detail, ...] = tuple(Detail(*row) for row in (
                 rf"|{_MONEY}[^，。；,;]{{0,20}}(\d\s*(%|％)|百分之)|(\d\s*(%|％)|百分之)[^，。；,;]{{0,10}}{_MONEY}"),
      None, None, True),
     ("收费", re.compile(r"收费|收不收|要钱|免费|费用|交钱|(要|得|需要)花钱|花钱吗|(收|交|缴)[^，。？！]{0,4}费(?!补贴|补助)|谁来?(付|出钱)|付费|自费|报销|(要|需要|得)(付|掏)钱(吗|么|呢)|(自己|企业|个人)(出|掏|承担|负担)钱?(吗|么|呢)|(报名|工本|参赛|评审)费"),
-     re.compile(r"免费|收费|费用|无偿|不收取|报销|自费"), None),
+     re.compile(r"免费|收费|费用|无偿|有偿|不收取|报销|自费"), None),
     # From which day a period runs ("从哪天开始算") is a date too: "自…之日起计算".
     ("日期", re.compile(r"几月|几号|哪天|哪一天|日期"), re.compile(r"\d{1,2}\s*月|[一二三四五六七八九十]{1,2}月|之日起"), None),
     # When something happens (a year will do) and how long one has (a year named is no period).
@@ -176,7 +176,8 @@ DETAILS: tuple[Detail, ...] = tuple(Detail(*row) for row in (
                 r"|免除[^，。；]{0,6}责任|免予|不予|不作负面评价"), None,
      None, False, None, False),
     # Whether one must give one's name, or may stay anonymous ("举报要不要实名？", "要留真实姓名吗", "他会不会知道是我").
-    ("实名或匿名", re.compile(r"实名|匿名|保密|泄露|真实姓名|真名|具名|身份证|知道是我"), re.compile(r"实名|匿名|保密|身份"), None),
+    ("实名或匿名", re.compile(r"实名|匿名|保密|泄露|真实姓名|真名|具名|身份证|知道是我"),
+     re.compile(r"实名|匿名|保密|身份|(保护|不得泄露)[^，。；]{0,40}(秘密|隐私)"), None),  # "依法保护…知悉的…商业秘密"
     # How a matter is handled ("能不能代办", "可以找代理人吗", "要本人到场吗", "线上还是线下", "要不要预约").
     ("办理方式", re.compile(r"(需要|要)本人|本人到场|代办|(可以|能)委托|代理人|代(为|我|我们)?(提交|办理|申请|办)|(能|可以)(不能)?网上办|网上(能|可以)办|线上还是线下|现场办|书面还是口头|签字|(需要|要|得)预约|要不要预约|(网上|线上)(报|交|办|提交|申请)?还是|还是(交|送|寄)?纸质"),
      re.compile(r"本人|代办|委托|网上|线上|现场|书面|签字|预约|一网通办|不见面|掌上"), None),

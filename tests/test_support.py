@@ -875,6 +875,8 @@ def test_a_rule_states_its_detail_for_the_acts_it_lists(corpus_pipeline: Pipelin
     ("上限", "劳务费支出不单设比例限制", "劳务费"),
     ("比例", "取消科研人员绩效支出占间接费用的比例限制", "绩效支出"),
     ("处罚后果", "承担探索性强的科技计划项目，未能形成预期科技成果的，不作负面评价，依法免除相关责任", "科技计划项目"),
+    ("收费", "开发区的土地经征用后实行有偿使用", "土地"),
+    ("实名或匿名", "行政机关应当依法保护履行职责过程中知悉的外商投资企业的商业秘密", "商业秘密"),
 ])
 def test_a_statute_states_details_in_its_own_shapes(corpus_pipeline: Pipeline, detail: str, text: str,
                                                     topic: str) -> None:
