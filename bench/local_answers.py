@@ -27,8 +27,10 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
-LAWS = ROOT.parent / "shared" / "corpora" / "laws"
+from tune_embedder import LAWS  # noqa: E402
+
 QUESTIONS = ROOT / "train" / "local_questions"
 TUNE_HALF = 800
 SEED = 42
