@@ -99,3 +99,40 @@ def test_answers_and_declines_alike_in_every_store(store_pipeline) -> None:  # t
     answer = store_pipeline.ask("哪些部门负责质量基础设施一站式服务？")
     assert answer.outcome == "answered" and ONE_STOP in [c.clause.clause_id for c in answer.citations]
     assert store_pipeline.ask("个人所得税起征点现在是多少？").outcome == "not_found"
+
+
+@pytest.fixture(scope="module")
+def mixed_index(tmp_path_factory: pytest.TempPathFactory, default_embedder):  # type: ignore[no-untyped-def]
+    """The bundled policy documents and one statute (计量法) in one real index."""
+    from rag.config import PROJECT_ROOT, load_settings
+    from rag.pipeline import Pipeline
+
+    law = next((PROJECT_ROOT / "eval/laws/corpus").glob("计量法*"))
+    index_dir = tmp_path_factory.mktemp("mixed") / "index"
+    Pipeline(load_settings(index_dir=str(index_dir)), embedder=default_embedder).ingest([str(PROJECT_ROOT / "corpus"), str(law)])
+    return index_dir
+
+
+@pytest.mark.parametrize(("share", "rank_of"), [(1.0, "dense_rank"), (0.0, "lexical_rank")])
+def test_a_statutes_articles_are_fused_with_their_own_dense_share(mixed_index, default_embedder, share: float,
+                                                                  rank_of: str) -> None:  # type: ignore[no-untyped-def]
+    """Articles lean on meaning more than policy clauses do (`article_dense_share`): at 1.0 they follow the dense
+    ranking alone, at 0.0 the keyword ranking."""
+    from rag.config import load_settings
+    from rag.pipeline import Pipeline
+
+    pipeline = Pipeline(load_settings(index_dir=str(mixed_index), article_dense_share=share), embedder=default_embedder)
+    hits = pipeline.search("计量器具坏了还在用，会被怎么处罚？", k=20)
+    articles = [h for h in hits if h.clause.kind == "article" and h.lexical_rank is not None]
+    assert len(articles) >= 3
+    ranks = [getattr(h, rank_of) for h in articles]
+    assert ranks == sorted(ranks)
+
+
+def test_the_article_dense_share_is_a_share() -> None:
+    from rag.config import load_settings
+    from rag.pipeline import ranking_from
+
+    assert ranking_from(load_settings()).article_dense_share == 0.8
+    with pytest.raises(ValueError, match="article_dense_share"):
+        ranking_from(load_settings(article_dense_share=1.5))
