@@ -57,10 +57,6 @@ class Settings:
     # fused = (dense_weight · minmax(cosine) + lexical_weight · minmax(BM25)) / Σ weights, plus bonuses.
     dense_weight: float = 0.7
     lexical_weight: float = 0.3
-    # The dense share for a statute's articles (clause kind "article"): people ask about laws in words the statute
-    # does not use, so meaning counts for more there (laws dev hit@1 0.796 → 0.816; held-out local-regulation
-    # questions 0.704 → 0.715). Policy clauses keep dense_weight / (dense_weight + lexical_weight).
-    article_dense_share: float = 0.8
     sentence_weight: float = 0.7  # a clause's dense score: (1 − w) · own cosine + w · best sentence's cosine
     heading_weight: float = 0.3  # BM25 on document title/chapter, relative to BM25 on the clause text
     department_boost: float = 0.1  # for department questions, clauses that name departments

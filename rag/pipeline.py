@@ -158,7 +158,6 @@ def make_bulk_embedder(settings: Settings) -> Embedder:
 
 def ranking_from(settings: Settings) -> Ranking:
     return Ranking(dense_weight=settings.dense_weight, lexical_weight=settings.lexical_weight,
-                   article_dense_share=settings.article_dense_share,
                    sentence_weight=settings.sentence_weight, heading_weight=settings.heading_weight,
                    department_boost=settings.department_boost,
                    document_boost=settings.document_boost)

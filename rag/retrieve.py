@@ -25,15 +25,10 @@ class Ranking:
 
     dense_weight: float  # share of the dense cosine in the fused score …
     lexical_weight: float  # … and of BM25, each min-max normalised over the candidate pool
-    article_dense_share: float  # the dense share for a statute's articles (the rest is BM25's)
     sentence_weight: float  # the dense score: (1 − w) · the clause's cosine + w · its best sentence's
     heading_weight: float  # BM25 of the title/chapter field, relative to the clause text
     department_boost: float  # a department question prefers clauses that name departments
     document_boost: float  # a question naming a document (汕尾, 《…》) prefers its clauses
-
-    def __post_init__(self) -> None:
-        if not 0 <= self.article_dense_share <= 1:
-            raise ValueError("article_dense_share must be between 0 and 1")
 
 
 def convex_fusion(scores: Sequence[np.ndarray], weights: Sequence[float]) -> np.ndarray:
@@ -123,11 +118,6 @@ class Retriever:
         if not pool.clauses:
             return []
         fused = convex_fusion([pool.dense, pool.lexical], (self.ranking.dense_weight, self.ranking.lexical_weight))
-        share = self.ranking.article_dense_share
-        articles = np.asarray([c.kind == "article" for c in pool.clauses])
-        if articles.any():
-            # Laypeople's words are furthest from a statute's: its articles lean more on meaning.
-            fused = np.where(articles, convex_fusion([pool.dense, pool.lexical], (share, 1 - share)), fused)
         fused = fused + self._preferences(query, pool.clauses)
         order = np.lexsort((np.arange(len(fused)), -fused))  # ties keep the store's order
         return [Scored(pool.clauses[i], float(fused[i])) for i in order]
