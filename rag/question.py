@@ -56,6 +56,7 @@ _REFERRING = ("这项", "这个", "这些", "上述", "该项", "该条", "其�
 PLACE = re.compile(r"([\u4e00-\u9fff]{2,3}?)(?:市(?!场)|省|县|自治区)")
 # A free-trade zone's regulation names its province in brackets (中国（山东）自由贸易试验区条例), a special economic zone's
 # its city (深圳经济特区社会信用条例).
+_TITLE_OPENINGS = re.compile(r"^(?:关于|印发|转发|《)+")  # a notice's title says what it does before any place
 _TITLE_PLACE = re.compile(r"中国[（(]([\u4e00-\u9fff]{2,3})[）)]|([\u4e00-\u9fff]{2,3}?)经济特区")
 # Words that frame a question rather than name its topic: years, places and levels (省级), kinds of document.
 _FRAME_WORD = re.compile(r"\d|计划|纲要|意见|通知|方案|办法|条例|决定|规定|文件|法$|[市省县区级]$|^(本|全|地方)|层面")
@@ -560,11 +561,13 @@ def short_names(document: DocumentEntry, windows: Sequence[_KindWindow]) -> list
 def document_place(document: DocumentEntry) -> tuple[str, ...]:
     """The place a document speaks for, as a question names it (汕尾市 before 汕尾): its issuer's, or, where no issuer is
     known (a regulation added as a plain file), the place its title opens with — 上海市优化营商环境条例, 中国（山东）自由
-    贸易试验区条例, 深圳经济特区社会信用条例. () for a national document."""
-    place = PLACE.match(document.issuer or "") or (None if document.issuer else PLACE.match(document.title))
+    贸易试验区条例, 深圳经济特区社会信用条例, 关于印发《佛山市…方案》的通知 (after what a notice does: "关于省级质量奖评审的
+    通知" names no place called 关于). () for a national document."""
+    title = "" if document.issuer else _TITLE_OPENINGS.sub("", document.title)
+    place = PLACE.match(document.issuer or "") or PLACE.match(title)
     if place:
         return place.group(0), place.group(1)
-    named = None if document.issuer else _TITLE_PLACE.match(document.title)
+    named = _TITLE_PLACE.match(title)
     return (named.group(1) or named.group(2),) if named else ()
 
 

@@ -216,6 +216,8 @@ def test_a_regulation_added_as_a_plain_file_is_named_by_the_place_its_title_open
     assert document_place(library[0]) == ("浙江省", "浙江") and document_place(library[1]) == ("深圳",)
     assert document_place(library[2]) == ("山东",) and document_place(library[4]) == ()
     assert document_place(library[5]) == ("汕尾市", "汕尾")  # the issuer's place, not the title's 广东省
+    assert document_place(entry("notice-2", "关于省级质量奖评审的通知")) == ()  # no place called 关于
+    assert document_place(entry("notice-3", "关于印发《佛山市质量提升三年行动方案》的通知")) == ("佛山市", "佛山")
     assert mentioned_documents("伪造授权书查别人的信用信息，在浙江罚多少？", library) == ("zj-credit",)
     assert mentioned_documents("在深圳，企业的信用信息靠什么号码关联？", library) == ("sz-credit",)
     assert mentioned_documents("山东自贸区对新药孵化有哪些扶持？", library) == ("sd-ftz",)
