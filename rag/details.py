@@ -319,10 +319,10 @@ def asked_events(name: str, text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))
 
 
-# A figure asked for a target year ("到2035年…合格率要提到多少"): a sentence giving the figure for another year ("到2025年，…
-# 98%") does not state it.
-_TARGET_YEAR = re.compile(r"(?:到|至|在)\s*((?:19|20)\d\d)\s*年")
-_ANY_YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)\s*年")
+# A figure asked for a target year ("…到2025年的一堆目标，那到2035年的时候，合格率要提到多少"): the target the question
+# reaches last. A plan dates its figures by the target year opening their paragraph ("到2025年，…。制造业产品质量合格率
+# 力争达到94.8%"): such a figure is no answer for another year.
+_TARGET_YEAR = re.compile(r"(?:到|至)\s*((?:19|20)\d\d)\s*年")
 FIGURES = ("金额", "比例", "数量", "具体数字", "每个单位的金额", "上限")
 
 
@@ -331,15 +331,18 @@ def target_years(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(_TARGET_YEAR.findall(text)))
 
 
-def asked_years(name: str, text: str) -> tuple[str, ...]:
-    """The target years a figure `name` is asked for in the ask `text`; () for a detail that is no figure."""
-    return target_years(text) if name in FIGURES else ()
+def asked_year(name: str, question: str) -> str:
+    """The target year a figure `name` is asked for: the last one `question` names ("" when none, or for a detail that
+    is no figure)."""
+    years = _TARGET_YEAR.findall(question) if name in FIGURES else []
+    return years[-1] if years else ""
 
 
-def other_years(sentence: str, years: tuple[str, ...]) -> bool:
-    """Whether `sentence` is dated by years other than `years` and by none of them ("到2025年…" when 2035 is asked)."""
-    named = set(_ANY_YEAR.findall(sentence))
-    return bool(years) and bool(named) and not named & set(years)
+def dating_year(sentence: str, year: str) -> str:
+    """The target year that dates `sentence` within its clause: the last one it names, else `year`, the one of the
+    sentences before it."""
+    named = _TARGET_YEAR.findall(sentence)
+    return named[-1] if named else year
 
 
 def asked_kinds(name: str, text: str) -> tuple[str, ...]:

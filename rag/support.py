@@ -37,10 +37,10 @@ from rag.details import (
     asked_events,
     asked_kinds,
     asked_subject,
-    asked_years,
+    asked_year,
+    dating_year,
     detail_named,
     meaning_shape,
-    other_years,
     target_years,
 )
 from rag.e5_model import TUNED_MODEL_NAME
@@ -153,7 +153,7 @@ def assess_support(query: Query, hits: Sequence[Hit], index: ClauseStore, *,
     unstated = tuple(d for d in details
                      if not detail_stated(d, clauses, placing_terms(query, d, index, terms), asked_events(d, ask_text),
                                           asked_kinds(d, ask_text), query.numbers,
-                                          meaning_shape(ask_text) if d == "含义" else None, asked_years(d, ask_text)))
+                                          meaning_shape(ask_text) if d == "含义" else None, asked_year(d, query.text)))
     unstated += unnamed_focus(query, clauses, index)
     unstated += unnamed_choice(query, clauses)
     unstated += unnamed_member(query, clauses)
@@ -274,7 +274,7 @@ def searches_disagree(hits: Sequence[Hit]) -> bool:
 
 def detail_stated(detail: str, clauses: Sequence[Clause], terms: Sequence[str],
                   events: Sequence[str] = (), kinds: Sequence[str] = (), given: Sequence[str] = (),
-                  shape: re.Pattern[str] | None = None, years: tuple[str, ...] = ()) -> bool:
+                  shape: re.Pattern[str] | None = None, year: str = "") -> bool:
     """Whether a sentence of `clauses` holds the kind of detail asked for next to one of `terms` (and to
     one of `events`, what the detail belongs to: the date of 印发), naming one of `kinds` when the question asks
     for a kind of name (镇 in "哪几个镇"). A number of the question (`given`: the 96333 of "打了96333，多少分钟能
@@ -285,8 +285,8 @@ def detail_stated(detail: str, clauses: Sequence[Clause], terms: Sequence[str],
     named in a later phrase is another target's; "三倍的赔偿金" keeps its 赔偿金), from the phrase opening with 对
     before it when there is one (see `_amount_topics`). A compound term is there when
     both its halves are (国家标准 in "国际、国家、行业标准"). `shape`, when given, is what states the detail for this
-    question (`details.meaning_shape`: "46个…" says what the 46 of "这个46指的是啥" stands for). A figure asked for target
-`years` ("到2035年") is not stated by a sentence dated by other years only ("到2025年，…98%"). A field line ("电子邮箱：swsqsb@126.com", its label
+    question (`details.meaning_shape`: "46个…" says what the 46 of "这个46指的是啥" stands for). A figure asked for a target
+`year` ("到2035年") is not stated by a sentence its clause dates to another ("到2025年，…。…合格率力争达到94.8%"). A field line ("电子邮箱：swsqsb@126.com", its label
     asking for the detail) states its detail for the whole clause: the topic words are in the lines above.
     """
     kind = detail_named(detail)
@@ -305,10 +305,12 @@ def detail_stated(detail: str, clauses: Sequence[Clause], terms: Sequence[str],
         # in a clause that states the act in its own words ("初次违法…可以不予行政处罚" for "第一次被查出问题…").
         unplaced = not kind.placed and not any(holds_term(clause.text, t) for t in terms)
         sentences = split_sentences(clause.text)
+        dated = ""
         for n, sentence in enumerate(sentences):
+            dated = dating_year(sentence, dated)
             statements = statements_in(sentence)
             if (not statements or (events and not any(e in sentence for e in events))
-                    or other_years(sentence, years)):
+                    or (year and dated and dated != year)):
                 continue
             if not terms or unplaced:
                 return True

@@ -10,7 +10,7 @@ import pytest
 
 from rag.clause_store import SearchFilters
 from rag.config import Settings, load_settings
-from rag.details import ask_phrases, asked_details, asked_events, asked_kinds, asked_subject
+from rag.details import ask_phrases, asked_details, asked_events, asked_kinds, asked_subject, asked_year
 from rag.embed import Embedder
 from rag.pipeline import Pipeline, thresholds_from
 from rag.question import analyze_question, asked_choices, asked_member, asking_part, normalize_query
@@ -901,10 +901,13 @@ def test_a_figure_asked_for_a_target_year_is_stated_for_that_year(corpus_pipelin
     assert support.outcome == "partly" and support.unstated == ("数量",)
     assert asking_part("合格率要提到多少，有具体数吗？") == "合格率要提到多少，有具体数吗？"
     assert asking_part("一年被查好几回，有没有说法？") == "有没有说法？"  # asks for any rule, not the count before it
+    # "到2025年，" opening a paragraph dates the figures of its later sentences.
     clause = dataclasses.replace(corpus_pipeline.index.clauses_matching(SearchFilters())[0],
-                                 text="到2025年，制造业产品质量合格率力争达到94.8%。")
-    assert detail_stated("数量", [clause], ["制造业"], years=("2025",))
-    assert not detail_stated("数量", [clause], ["制造业"], years=("2035",))
+                                 text="到2025年，质量整体水平进一步全面提高。制造业产品质量合格率力争达到94.8%。")
+    assert detail_stated("数量", [clause], ["制造业"], year="2025") and detail_stated("数量", [clause], ["制造业"])
+    assert not detail_stated("数量", [clause], ["制造业"], year="2035")
+    assert asked_year("数量", "汕尾写了到2025年的一堆合格率目标，那到2035年的时候，合格率要提到多少？") == "2035"
+    assert asked_year("数量", "2014年那份计划里，合格率要提到多少？") == ""  # a year naming a document sets no target
     assert "2025" not in specific_terms(["2025", "合格率", "制造业"], corpus_pipeline.index, (), ("数量",), ("2025",))
 
 
