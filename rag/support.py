@@ -285,9 +285,10 @@ def detail_stated(detail: str, clauses: Sequence[Clause], terms: Sequence[str],
     named in a later phrase is another target's; "三倍的赔偿金" keeps its 赔偿金), from the phrase opening with 对
     before it when there is one (see `_amount_topics`). A compound term is there when
     both its halves are (国家标准 in "国际、国家、行业标准"). `shape`, when given, is what states the detail for this
-    question (`details.meaning_shape`: "46个…" says what the 46 of "这个46指的是啥" stands for). A figure asked for a target
-`year` ("到2035年") is not stated by a sentence its clause dates to another ("到2025年，…。…合格率力争达到94.8%"). A field line ("电子邮箱：swsqsb@126.com", its label
-    asking for the detail) states its detail for the whole clause: the topic words are in the lines above.
+    question (`details.meaning_shape`: "46个…" says what the 46 of "这个46指的是啥" stands for). A figure asked for a
+    target `year` ("到2035年") is not stated by a sentence its clause dates to another ("到2025年，…。…合格率力争达到
+    94.8%"). A field line ("电子邮箱：swsqsb@126.com", its label asking for the detail) states its detail for the whole
+    clause: the topic words are in the lines above.
     """
     kind = detail_named(detail)
     shape, near = shape or kind.stated, kind.near
