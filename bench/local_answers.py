@@ -84,9 +84,10 @@ def main() -> None:
         ranked = [hit.clause.base_id for hit in pipeline.search(row["q"], k=10)]
         answer = pipeline.ask(row["q"])
         cited = [c.clause.clause_id for c in answer.citations]
-        results.append({"question": row["q"], "style": row["style"], "gold": gold_id(row), "outcome": answer.outcome,
-                        "gold_first": cited[:1] == [gold_id(row)], "reasons": list(answer.reasons),
-                        "rank": ranked.index(gold_id(row)) + 1 if gold_id(row) in ranked else None})
+        gold = gold_id(row)
+        results.append({"question": row["q"], "style": row["style"], "gold": gold, "outcome": answer.outcome,
+                        "gold_first": cited[:1] == [gold], "reasons": list(answer.reasons),
+                        "rank": ranked.index(gold) + 1 if gold in ranked else None})
     seconds = time.perf_counter() - started
     n = len(results)
     first = [r for r in results if r["gold_first"]]

@@ -323,7 +323,7 @@ def asked_events(name: str, text: str) -> tuple[str, ...]:
 # reaches last. A plan dates its figures by the target year opening their paragraph ("到2025年，…。制造业产品质量合格率
 # 力争达到94.8%"): such a figure is no answer for another year.
 _TARGET_YEAR = re.compile(r"(?:到|至)\s*((?:19|20)\d\d)\s*年")
-FIGURES = ("金额", "比例", "数量", "具体数字", "每个单位的金额", "上限")
+_FIGURES = ("金额", "比例", "数量", "具体数字", "每个单位的金额", "上限")
 
 
 def target_years(text: str) -> tuple[str, ...]:
@@ -334,8 +334,7 @@ def target_years(text: str) -> tuple[str, ...]:
 def asked_year(name: str, question: str) -> str:
     """The target year a figure `name` is asked for: the last one `question` names ("" when none, or for a detail that
     is no figure)."""
-    years = _TARGET_YEAR.findall(question) if name in FIGURES else []
-    return years[-1] if years else ""
+    return dating_year(question, "") if name in _FIGURES else ""
 
 
 def dating_year(sentence: str, year: str) -> str:

@@ -54,9 +54,9 @@ _FOLLOW_UP = re.compile(r"^(那|那么|那个|还有|另外|此外|其中|具体
 _REFERRING = ("这项", "这个", "这些", "上述", "该项", "该条", "其中", "它们", "这方面", "此项", "前面", "刚才")
 # A city, province or county name: 汕尾市 (not 市场), 广东省; group 1 is the bare name.
 PLACE = re.compile(r"([\u4e00-\u9fff]{2,3}?)(?:市(?!场)|省|县|自治区)")
+_TITLE_OPENINGS = re.compile(r"^(?:关于|印发|转发|《)+")  # a notice's title says what it does before any place
 # A free-trade zone's regulation names its province in brackets (中国（山东）自由贸易试验区条例), a special economic zone's
 # its city (深圳经济特区社会信用条例).
-_TITLE_OPENINGS = re.compile(r"^(?:关于|印发|转发|《)+")  # a notice's title says what it does before any place
 _TITLE_PLACE = re.compile(r"中国[（(]([\u4e00-\u9fff]{2,3})[）)]|([\u4e00-\u9fff]{2,3}?)经济特区")
 # Words that frame a question rather than name its topic: years, places and levels (省级), kinds of document.
 _FRAME_WORD = re.compile(r"\d|计划|纲要|意见|通知|方案|办法|条例|决定|规定|文件|法$|[市省县区级]$|^(本|全|地方)|层面")
