@@ -56,8 +56,10 @@ _REFERRING = ("这项", "这个", "这些", "上述", "该项", "该条", "其�
 PLACE = re.compile(r"([\u4e00-\u9fff]{2,3}?)(?:市(?!场)|省|县|自治区)")
 _TITLE_OPENINGS = re.compile(r"^(?:关于|印发|转发|《)+")  # a notice's title says what it does before any place
 # A free-trade zone's regulation names its province in brackets (中国（山东）自由贸易试验区条例), a special economic zone's
-# its city (深圳经济特区社会信用条例).
-_TITLE_PLACE = re.compile(r"中国[（(]([\u4e00-\u9fff]{2,3})[）)]|([\u4e00-\u9fff]{2,3}?)经济特区")
+# its city (深圳经济特区社会信用条例), and a province-level title may drop 市/省 (北京国际科技创新中心建设条例).
+_TITLE_PLACE = re.compile(r"中国[（(]([\u4e00-\u9fff]{2,3})[）)]|([\u4e00-\u9fff]{2,3}?)经济特区"
+                          r"|(北京|天津|上海|重庆|河北|山西|内蒙古|辽宁|吉林|黑龙江|江苏|浙江|安徽|福建|江西|山东|河南|湖北|湖南"
+                          r"|广东|广西|海南|四川|贵州|云南|西藏|陕西|甘肃|青海|宁夏|新疆)")
 # Words that frame a question rather than name its topic: years, places and levels (省级), kinds of document.
 _FRAME_WORD = re.compile(r"\d|计划|纲要|意见|通知|方案|办法|条例|决定|规定|文件|法$|[市省县区级]$|^(本|全|地方)|层面")
 # "X呢？" asks the earlier question again about X; "申报要满足什么条件？" asks something more about the same topic.
@@ -568,7 +570,7 @@ def document_place(document: DocumentEntry) -> tuple[str, ...]:
     if place:
         return place.group(0), place.group(1)
     named = _TITLE_PLACE.match(title)
-    return (named.group(1) or named.group(2),) if named else ()
+    return (next(group for group in named.groups() if group),) if named else ()
 
 
 def document_mentions(text: str, documents: Iterable[DocumentEntry]) -> tuple[tuple[str, ...], tuple[str, ...]]:

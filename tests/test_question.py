@@ -218,6 +218,10 @@ def test_a_regulation_added_as_a_plain_file_is_named_by_the_place_its_title_open
     assert document_place(library[5]) == ("汕尾市", "汕尾")  # the issuer's place, not the title's 广东省
     assert document_place(entry("notice-2", "关于省级质量奖评审的通知")) == ()  # no place called 关于
     assert document_place(entry("notice-3", "关于印发《佛山市质量提升三年行动方案》的通知")) == ("佛山市", "佛山")
+    # A province-level title may drop its 市: Beijing's regulation is still Beijing's.
+    beijing = entry("bj-tech", "北京国际科技创新中心建设条例")
+    assert document_place(beijing) == ("北京",)
+    assert mentioned_documents("遇到国家安全急需的技术难题，北京能否组织应急科研攻关？", (*library, beijing)) == ("bj-tech",)
     assert mentioned_documents("伪造授权书查别人的信用信息，在浙江罚多少？", library) == ("zj-credit",)
     assert mentioned_documents("在深圳，企业的信用信息靠什么号码关联？", library) == ("sz-credit",)
     assert mentioned_documents("山东自贸区对新药孵化有哪些扶持？", library) == ("sd-ftz",)
