@@ -168,6 +168,21 @@ def test_the_best_ranked_clause_leads_when_its_sentence_is_nearly_as_good(monkey
     assert ExtractiveGenerator().answer(question, hits).citations[0].clause.label == "第七十二条"
 
 
+def test_the_clause_both_searches_rank_first_leads_the_answer(clauses: dict[str, Clause]) -> None:
+    """"小批量定制…国家文件有没有提啥要求？" shares more words (服装) with the 18 departments' brand clause than with the
+    private-enterprise opinion's 个性化定制 clause that the dense and the lexical search both ranked first: the
+    agreed clause leads; ranked first by the fusion alone, word overlap still picks the lead."""
+    ids = ("2021-qi-private-enterprises-opinion#二（三）", "2022-18-departments-quality-improvement#六（十七）",
+           "2023-shanwei-quality-strong-city-opinion#四（十一）")
+    question = analyze_question("我们做服装小批量定制，单子又碎又急、每单款式都不一样，国家文件对适应这种生产方式有没有提啥要求？")
+    agreed = [dataclasses.replace(hit, dense_rank=hit.rank, lexical_rank=hit.rank) for hit in hits_for(clauses, *ids)]
+    answer = ExtractiveGenerator().answer(question, agreed)
+    assert [c.clause.clause_id for c in answer.citations][:2] == [ids[0], ids[1]]
+    assert_citations_resolve(answer, agreed)
+    fused_only = [dataclasses.replace(hit, dense_rank=2 if hit.rank == 1 else 1, lexical_rank=hit.rank) for hit in agreed]
+    assert ExtractiveGenerator().answer(question, fused_only).citations[0].clause.clause_id == ids[1]
+
+
 def test_a_figure_in_chinese_numerals_answers_a_figure_question() -> None:
     """Laws write their figures in Chinese numerals (自公司成立之日起五年内缴足): the sentence holding one is a
     figure to quote, not passed over for an amount in digits further down (保险法: 二亿元)."""
