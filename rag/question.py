@@ -37,6 +37,8 @@ DEPARTMENT_QUESTION = re.compile(
     r"(哪些|哪个|哪几个|什么|哪一个)(部门|单位|部委|机构|局|委|厅)|谁(来)?(负责|牵头|管|主管|跟踪|督促|组织|建立|推动)"
     r"|由谁|归谁|牵头的|牵头部门|牵头单位|负责部门|主管部门|责任部门|联合(印)?发|谁(印发|发布|下发|出台|发)的"
 )
+# "出了问题谁负责？" asks who is liable (联合体各方承担连带责任), not which department is in charge.
+_LIABILITY_QUESTION = re.compile(r"(出了?|发生)[^，。？！?]{0,6}(问题|事故|事)[^。？！?]{0,6}谁(来)?(负责|担责|承担|赔)")
 DEPARTMENT_WORDS = re.compile(r"牵头|负责|部门|单位|分工|职责|主管")
 LEAD_QUESTION = re.compile(r"牵头|主要负责|谁(来)?主管|主管部门")
 # Who issued the document: the issuing verb closes its phrase ("是哪几个部门联合发的？", "谁印发的"), unlike a task that
@@ -357,8 +359,9 @@ def _naming_run(pieces: Iterable[str]) -> tuple[list[str], str]:
 def question_intent(text: str) -> str:
     """"department" (who is responsible), "figure" (amounts, rates, years), "measures" (what support,
     how something is pushed forward) or "general", read from the part of `text` that asks."""
+    liability = _LIABILITY_QUESTION.search(text)  # the trouble is told before the ask
     text = asking_part(text)
-    if DEPARTMENT_QUESTION.search(text):
+    if DEPARTMENT_QUESTION.search(text) and not liability:
         return "department"
     if FIGURE_QUESTION.search(text):
         return "figure"
