@@ -50,7 +50,7 @@ def answer_question(
     else:
         # A partial answer quotes what the documents do say about the topic, not figures of other measures.
         asked = dataclasses.replace(query, intent="general") if support.outcome == "partly" else query
-        answer = generator.answer(asked, hits)
+        answer = generator.answer(asked, hits, partly=support.outcome == "partly")
         if support.outcome == "partly" and answer.found:
             answer = dataclasses.replace(answer, outcome="partly", reasons=support.reasons,
                                          text=f"文件中有相关规定，但没有写明{'、'.join(support.unstated)}。相关规定如下：\n"

@@ -51,7 +51,7 @@ class LlmGenerator:
         self.fallback = fallback or ExtractiveGenerator()
         self.max_clause_chars = max_clause_chars
 
-    def answer(self, query: Query, hits: Sequence[Hit]) -> Answer:
+    def answer(self, query: Query, hits: Sequence[Hit], *, partly: bool = False) -> Answer:
         if not hits:
             return Answer(question=query.text, text=not_found_text(query.text), found=False, mode=self.name)
         try:
@@ -59,10 +59,10 @@ class LlmGenerator:
             text = _message_text(reply.content).strip()
         except Exception as error:  # noqa: BLE001 - any failure of the model or endpoint falls back
             log.warning("LLM call failed, answering extractively: %r", error)
-            return self._fall_back(query, hits, f"大模型调用失败（{type(error).__name__}），已改用摘录式回答。")
+            return self._fall_back(query, hits, partly, f"大模型调用失败（{type(error).__name__}），已改用摘录式回答。")
         if not text:
-            return self._fall_back(query, hits, "大模型返回了空回答，已改用摘录式回答。")
-        return self._checked(query, hits, text)
+            return self._fall_back(query, hits, partly, "大模型返回了空回答，已改用摘录式回答。")
+        return self._checked(query, hits, text, partly=partly)
 
     def messages(self, query: Query, hits: Sequence[Hit]) -> list[tuple[str, str]]:
         """System and user messages: the numbered clauses are the only material offered."""
@@ -76,7 +76,7 @@ class LlmGenerator:
         user = "条款：\n\n" + "\n\n".join(blocks) + f"\n\n{earlier}问题：{query.text}"
         return [("system", SYSTEM_PROMPT), ("human", user)]
 
-    def _checked(self, query: Query, hits: Sequence[Hit], text: str) -> Answer:
+    def _checked(self, query: Query, hits: Sequence[Hit], text: str, *, partly: bool = False) -> Answer:
         """Renumber markers in order of first use, drop unknown ones, flag statements without one."""
         citations = CitationNumbers()
         warnings: list[str] = []
@@ -99,15 +99,15 @@ class LlmGenerator:
             return Answer(question=query.text, text=not_found_text(query.text), found=False, mode=self.name,
                           outcome="not_found", related=tuple(hits[:3]), warnings=tuple(warnings))
         if not citations.clauses:
-            return self._fall_back(query, hits, *warnings, "大模型的回答没有可核对的出处，已改用摘录式回答。")
+            return self._fall_back(query, hits, partly, *warnings, "大模型的回答没有可核对的出处，已改用摘录式回答。")
         uncited = uncited_statements(text)
         if uncited:
             warnings.append("以下陈述没有标注出处，请谨慎参考：" + "；".join(s[:40] for s in uncited))
         return Answer(question=query.text, text=text, found=True, citations=citations.as_tuple(), mode=self.name,
                       warnings=tuple(warnings))
 
-    def _fall_back(self, query: Query, hits: Sequence[Hit], *warnings: str) -> Answer:
-        answer = self.fallback.answer(query, hits)
+    def _fall_back(self, query: Query, hits: Sequence[Hit], partly: bool, *warnings: str) -> Answer:
+        answer = self.fallback.answer(query, hits, partly=partly)
         return dataclasses.replace(answer, warnings=(*answer.warnings, *warnings))
 
 
