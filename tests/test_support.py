@@ -341,6 +341,9 @@ def test_a_detail_belongs_to_the_phrase_it_is_in(corpus_pipeline: Pipeline) -> N
     assert not detail_stated("频次", [checks], ["农产品"]) and detail_stated("频次", [checks], ["配方乳粉"])
     deadline = dataclasses.replace(checks, text="开展农产品快检，发现问题的，经营者应当在3日内整改。")
     assert not detail_stated("期限", [deadline], ["快检"]) and detail_stated("期限", [deadline], ["整改"])
+    # A condition naming its case ("情况复杂的案件，") joins its rule as "…的，" does.
+    extended = dataclasses.replace(checks, text="应当在五个工作日内办结并答复；情况复杂的案件，经行政机关负责人同意可以延长十个工作日办结。")
+    assert detail_stated("期限", [extended], ["复杂"])
     activity = dataclasses.replace(checks, text="深化“质量服务企业行”活动，2023年开始，每年服务企业600家以上。")
     assert detail_stated("数量", [activity], ["质量服务企业行"])
     assert detail_stated("时间", [activity], ["质量服务企业行"])
