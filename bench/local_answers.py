@@ -10,6 +10,11 @@ dev questions only. So every "partly" or "not found" here, on a question whose a
 decision being wrong about a question its documents answer. Keyword-style questions are left out (they ask no
 detail). The questions are shuffled once (seed 42): the first 800 are the `tune` half, to read for what the
 rules get wrong; the other 1,668 the `check` half, to measure a change on.
+
+`bench/local_unanswerable.jsonl` holds the other side: 120 questions these regulations do not answer, written apart
+from the code the same way — a detail an article leaves out (its `topic`: the articles on the subject), a
+near-domain or an off-domain matter — split into the same two halves. The bench prints how many of them each half
+declines ("partly" or "not found"), by kind.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from tune_embedder import LAWS  # noqa: E402
 
 QUESTIONS = ROOT / "train" / "local_questions"
+UNANSWERABLE = ROOT / "bench" / "local_unanswerable.jsonl"
 TUNE_HALF = 800
 SEED = 42
 
@@ -41,6 +47,14 @@ def questions(half: str) -> list[dict[str, str]]:
     rows = [row for row in rows if row["style"] != "keyword"]
     random.Random(SEED).shuffle(rows)
     return rows[:TUNE_HALF] if half == "tune" else rows[TUNE_HALF:]
+
+
+def unanswerable(half: str) -> list[dict]:
+    """The half's questions the regulations do not answer (`half` as written in the file)."""
+    if not UNANSWERABLE.exists():
+        return []
+    rows = [json.loads(line) for line in UNANSWERABLE.open(encoding="utf-8") if line.strip()]
+    return [row for row in rows if row["half"] == half]
 
 
 def gold_id(row: dict[str, str]) -> str:
@@ -64,7 +78,8 @@ def main() -> None:
     parser.add_argument("--half", choices=("tune", "check"), default="check")
     parser.add_argument("--index", type=Path, default=Path("/tmp/rag-local-regulations"))
     parser.add_argument("--limit", type=int, help="only the first N questions of the half")
-    parser.add_argument("--show", choices=("partly", "not_found"), help="print these questions with their reasons")
+    parser.add_argument("--show", choices=("partly", "not_found", "answered"),
+                        help="print these questions with their reasons (answered: the unanswerable ones answered)")
     parser.add_argument("--out", type=Path, help="write every question's outcome as JSON")
     args = parser.parse_args()
     if not LAWS.is_dir():
@@ -101,12 +116,32 @@ def main() -> None:
         m = max(len(group), 1)
         print(f"| {name} | {len(group)} | {counts['answered'] / m:.3f} | {counts['partly'] / m:.3f} | "
               f"{counts['not_found'] / m:.3f} |")
+    declines = []
+    for row in unanswerable(args.half)[: args.limit]:
+        answer = pipeline.ask(row["q"])
+        cited = [c.clause.base_id for c in answer.citations]
+        declines.append({"question": row["q"], "kind": row["kind"], "outcome": answer.outcome,
+                         "topic_first": bool(cited) and cited[0] in row.get("topic", ()),
+                         "reasons": list(answer.reasons)})
+    if declines:
+        print(f"\n{len(declines)} questions the regulations do not answer ({args.half} half):")
+        print("| kind | questions | declined | partly | not found | partly, a topic article cited first |")
+        print("|---|---|---|---|---|---|")
+        for kind in ("all", "detail", "near-domain", "off-domain"):
+            group = [r for r in declines if kind in ("all", r["kind"])]
+            counts = collections.Counter(r["outcome"] for r in group)
+            m = max(len(group), 1)
+            partly = [r for r in group if r["outcome"] == "partly"]
+            print(f"| {kind} | {len(group)} | {(counts['partly'] + counts['not_found']) / m:.3f} | "
+                  f"{counts['partly'] / m:.3f} | {counts['not_found'] / m:.3f} | "
+                  f"{sum(r['topic_first'] for r in partly) / max(len(partly), 1):.3f} |")
     if args.show:
-        for r in results:
+        for r in results if args.show != "answered" else declines:
             if r["outcome"] == args.show:
-                print(f"{'*' if r['gold_first'] else ' '} {r['reasons'][:1]} {r['question']}")
+                print(f"{'*' if r.get('gold_first') else ' '} {r['reasons'][:1]} {r['question']}")
     if args.out:
-        args.out.write_text(json.dumps(results, ensure_ascii=False, indent=0), encoding="utf-8")
+        args.out.write_text(json.dumps({"answerable": results, "unanswerable": declines}, ensure_ascii=False,
+                                       indent=0), encoding="utf-8")
 
 
 if __name__ == "__main__":
