@@ -343,6 +343,11 @@ def test_a_detail_belongs_to_the_phrase_it_is_in(corpus_pipeline: Pipeline) -> N
     assert not detail_stated("频次", [checks], ["农产品"]) and detail_stated("频次", [checks], ["配方乳粉"])
     deadline = dataclasses.replace(checks, text="开展农产品快检，发现问题的，经营者应当在3日内整改。")
     assert not detail_stated("期限", [deadline], ["快检"]) and detail_stated("期限", [deadline], ["整改"])
+    # An article's own number is no figure: "第二十条 …每年安排一定的用地指标" states no count of 亩.
+    article = dataclasses.replace(checks, text="第二十条 市、区县人民政府应当预留用地空间，每年安排一定的用地指标用于乡村旅游项目建设。")
+    assert not detail_stated("具体数字", [article], ["用地"]) and not detail_stated("数量", [article], ["用地"])
+    counted = dataclasses.replace(article, text="第二十条 每年安排三十亩用地指标用于乡村旅游项目建设，分两批下达。")
+    assert detail_stated("具体数字", [counted], ["用地"]) and detail_stated("数量", [counted], ["下达"])
     # A condition naming its case ("情况复杂的案件，") joins its rule as "…的，" does.
     extended = dataclasses.replace(checks, text="应当在五个工作日内办结并答复；情况复杂的案件，经行政机关负责人同意可以延长十个工作日办结。")
     assert detail_stated("期限", [extended], ["复杂"])
