@@ -96,7 +96,7 @@ DETAILS: tuple[Detail, ...] = tuple(Detail(*row) for row in (
     # Where a body sits ("秘书处设在哪个城市", "办公室放在哪个单位"), not which department is responsible.
     ("所在单位", re.compile(r"(?<![建开])(设|放)在哪(?!些)|(秘书处|办公室)在哪|挂靠(在)?哪"), re.compile(r"设在|设于|挂靠|(秘书处|办公室)在"),
      None),
-    ("地点", re.compile(r"在哪(里|儿)?(开|办|举办|举行)|什么地方|地点"), re.compile(r"在[\u4e00-\u9fff]{2,8}(举办|举行|召开)|地点"), None),
+    ("地点", re.compile(r"在哪(里|儿)?(开|办|举办|举行)|在哪个[^，。？！]{0,3}(开|办|举办|举行)(?=[呢啊呀]?[？?！!。，,]|$)|(哪个|什么)(场馆|会场|场地|展馆)|什么地方|地点"), re.compile(r"在[\u4e00-\u9fff]{2,8}(举办|举行|召开)|地点"), None),
     # A share ("按什么比例配套", "能占到几成"): stated by a percentage or a ratio, not by a count ("25个重点产业链").
     ("比例", re.compile(r"比例|百分之|百分比|几成|占多少|权重|比重|配比"),
      re.compile(r"\d(\.\d+)?\s*(%|％)|百分之|(?<![一二三四五六七八九十])[一二三四五六七八九十]成(?![立员为果效本都长熟品绩])|\d+\s*[:：]\s*\d+|倍"

@@ -254,7 +254,15 @@ def _asking_clause(sentence: str) -> str:
     clauses = re.split(r"(?<=[，,；;])", sentence)
     if len(clauses) < 2 or not ASKING.search(clauses[-1]):
         return sentence
-    return "".join(clauses[-2:]) if _BARE_LEAVE.fullmatch(clauses[-1]) else clauses[-1]
+    if _BARE_LEAVE.fullmatch(clauses[-1]) or (_ASKS_ITSELF.search(clauses[-2]) and not _POINTS_BACK.match(clauses[-1])):
+        return "".join(clauses[-2:])
+    return clauses[-1]
+
+
+# A clause before the last that asks by itself: its question word closes it ("今年什么时候开幕，在哪个场馆办？"). Not 几,
+# which counts in the situation told as often as it asks ("要树几个典型出来，有这回事吗？").
+_ASKS_ITSELF = re.compile(r"(什么时候|何时|多少|哪(个|里|儿|天|年|家)|谁)[^，,；;]{0,4}[，,；;]$")
+_POINTS_BACK = re.compile(r"\s*(这样|这|那样|那)")  # "…达到多少才让进，这样合理吗？" judges what was told
 
 
 # "主题口号是什么", "对学历有什么要求": the words just before these name what is asked, unless they only measure ("这一块

@@ -72,6 +72,10 @@ def test_intent(question: str, intent: str) -> None:
     ("想报质量奖，咋申请？", "怎么申请？"),
     # "干嘛" asks what for: the figures of the situation before it are not asked
     ("统计局发表格让我们厂填产品合格率这些数据，这些数最后是拿去干嘛用的？", "这些数最后是拿去干嘛用的？"),
+    # a clause whose question word closes it asks too; not one judged by "这样…吗？", nor a count of the situation
+    ("北京种业大会今年什么时候开幕，在哪个场馆办？", "北京种业大会今年什么时候开幕，在哪个场馆办？"),
+    ("当地非要求注册资金和场地达到多少才让进，这样合理吗？", "这样合理吗？"),
+    ("市里要在交通工程里树几个典型出来，有这回事吗？", "有这回事吗？"),
 ])
 def test_the_situation_before_the_asking_clause_is_not_asked(question: str, ask: str) -> None:
     assert asking_part(question) == ask

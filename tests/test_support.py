@@ -136,7 +136,8 @@ def test_asked_details() -> None:
     assert asked_details("替员工代扣个税，税务局会给手续费吗？按多少比例给？") == ("比例",)  # a fee, not a procedure
     assert asked_details("办营业执照要走什么手续？") == ("申请程序",)
     assert asked_details("卖植保机要不要每个月向农机部门报销售去向？") == ()  # 报 + 销售去向: no reimbursement asked
-    assert asked_details("培训费能报销吗？") == ("收费",)
+    assert asked_details("今年什么时候开幕，在哪个场馆办？") == ("时间", "地点")
+    assert asked_details("在哪个区办营业执照？") == ("地址",)  # where to go, not where an event is held
     assert asked_details("我们厂是做食品包装袋的，国家会不会查包装材料有没有污染？") == ()  # no application 材料
     assert asked_details("标准的复审周期一般是多少年？") == ("期限",)  # a 周期 is how long
     # A list named in passing, money spent in passing: nothing asked
