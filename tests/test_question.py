@@ -423,6 +423,7 @@ def test_question_words_meet_the_documents_acronyms() -> None:
     ("想评上得拿出什么样的产品？", ()),  # a kind
     ("“质量首负责任制”是什么意思？", ()),
     ("哪些部门负责质量基础设施一站式服务？", ()),
+    ("培育社会团体标准这件事，当时是哪个部门牵头？", ()),  # 当时 says when, it names no thing
 ])
 def test_what_a_question_asks_about_by_name(question: str, focus: tuple[str, ...]) -> None:
     assert asked_focus(question) == focus
