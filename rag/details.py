@@ -47,8 +47,9 @@ class Detail:
 
 # What money is called: a share of it is an amount (补贴50%), and the word names no topic ("有没有奖励？奖多少？").
 _MONEY = r"(补贴|补助|资助|奖励|奖金|资金|经费|费用?|罚款?|税|价|金额)"
-# An ordinal is no count: "第二十条 市、区县人民政府应当…" opens every article of a statute and states no number.
-_NOT_ORDINAL = r"(?<![第一二三四五六七八九十百千万两])"
+# An ordinal is no count: "第二十条 市、区县人民政府应当…" opens every article of a statute and states no number (a
+# Chinese numeral run starts neither after 第 nor inside a longer run). Also the answer's figures (rag.generate).
+NOT_ORDINAL = r"(?<![第一二三四五六七八九十百千万两])"
 # A word that says an amount is meant, by its name or its unit (every sentence stating an amount holds 万元 or
 # %): such a word of the question cannot tell which amount it asks about.
 AMOUNT_WORD = re.compile(rf"{_MONEY}|[万亿]?元|%|％")
@@ -105,7 +106,7 @@ DETAILS: tuple[Detail, ...] = tuple(Detail(*row) for row in (
     ("数量", re.compile(r"多少(家|个|项|名|人|位)|(?<!十)几(家|项|名|位|人)|(?<![这那十好])几个|几次|多少次|合格率|达到多少"),
      # A count or a rate (合格率), not any digit: "到2025年" states no number of 计量标准, "建设一批" no number at all.
      re.compile(r"\d(\.\d+)?\s*(%|％|家|个|项|名|批|次(?!全会)|人|台|件|所|座|条|种|类|倍|万|亿|部门|部委)|百分之"
-                rf"|{_NOT_ORDINAL}[一二三四五六七八九十百千两]+\s*(家|个|项|名|次(?!全会)|所|座|条|种|类|倍|部门|部委)|[二三四五六七八九十百千两]+\s*批"), None,
+                rf"|{NOT_ORDINAL}[一二三四五六七八九十百千两]+\s*(家|个|项|名|次(?!全会)|所|座|条|种|类|倍|部门|部委)|[二三四五六七八九十百千两]+\s*批"), None,
      None),  # "…活动…,2023年开始,每年服务企业600家以上": a count in a later phrase of the same activity; "三次全会" is a session
     # Whether a course ends with a certificate ("培训完了发不发结业证"): stated where one is issued.
     ("证书", re.compile(r"结业证|毕业证|(发|颁)不(发|颁)[^，。？！]{0,4}证|(发|颁)(什么|哪种)[^，。？！]{0,2}证"),
@@ -207,7 +208,7 @@ TOPIC_WORDS_STATED = ("申请资格", "标注要求", "适用标准")
 # Any other "多少…"/"几…" asks for a number ("多少分钟能赶到", "过几年", "最高支持多少"), of any unit: asked only
 # when no detail of the table is.
 ANY_NUMBER = Detail("具体数字", re.compile(r"多少|(?<![哪这那好十])几(?![乎十百千万])"),
-                    re.compile(rf"\d|{_NOT_ORDINAL}[一二三四五六七八九十百千万两]+\s*(个|项|家|名|年|月|日|天|分钟|小时|倍|件|元|万|亿|次|人|岁|周|批|所|条|种|级|层|档|类|轮)"
+                    re.compile(rf"\d|{NOT_ORDINAL}[一二三四五六七八九十百千万两]+\s*(个|项|家|名|年|月|日|天|分钟|小时|倍|件|元|万|亿|次|人|岁|周|批|所|条|种|级|层|档|类|轮)"
                                r"|百分之"), None, None)
 # An amount for each unit ("每转化一件专利能分到多少", "每亩补多少"): a total for the measure (350万元) is no answer. Asked with
 # an amount only, and read over the whole question: the unit is often said before the clause that asks.

@@ -15,7 +15,7 @@ from typing import Protocol
 
 from rag.chunk import split_sentences
 from rag.departments import parse_attribution
-from rag.details import asked_details, stated_shape
+from rag.details import NOT_ORDINAL, asked_details, stated_shape
 from rag.doc_meta import dates_written
 from rag.lexical import holds_term
 from rag.question import PLACE, Query, query_terms
@@ -28,7 +28,7 @@ NOT_FOUND_MARK = "未在已收录的文件中找到"
 
 # A figure: digits, or a Chinese numeral with a unit ("百年老店" is no figure), as laws write them: 五年内,
 # 三十日, 二倍, 三分之二; not a reference to an item or article ("前款第一项至第四项").
-_FIGURE = re.compile(r"\d|(?<![第一二三四五六七八九十百千万两])[一二三四五六七八九十百千万两]+\s*"
+_FIGURE = re.compile(rf"\d|{NOT_ORDINAL}[一二三四五六七八九十百千万两]+\s*"
                      r"(万元|亿元|元|家|项|倍|个百分点|个?(月|工作日|小时)|年|日|天|周岁|次|人|名|个?部门|部委)"
                      r"|[一二三四五六七八九十百千]+分之")
 _LEADING_LABEL = re.compile(r"^\s*(（[一二三四五六七八九十]{1,3}）|[一二三四五六七八九十]{1,3}、|第[^条\s]{1,8}条)\s*")
@@ -265,7 +265,7 @@ class ExtractiveGenerator:
         groups = list(picked.values())
         if not whole_measures:  # "有啥帮扶？" is answered by the clause whose sentences name the measures
             groups = _retrieval_leads(groups, best)
-        groups = _agreed_lead(groups, scored, hits, per_clause=per_clause, closeness=closeness,
+        groups = _agreed_lead(groups, scored, hits, best, per_clause=per_clause, closeness=closeness,
                               max_groups=self.max_statements, dense_alone=not topic_only)
         statements = []
         for group in groups:
@@ -339,10 +339,10 @@ def _retrieval_leads(groups: list[list[_Sentence]], best: float) -> list[list[_S
     return [leader, *(group for group in groups if group is not leader)]
 
 
-def _agreed_lead(groups: list[list[_Sentence]], scored: Sequence[_Sentence], hits: Sequence[Hit], *,
+def _agreed_lead(groups: list[list[_Sentence]], scored: Sequence[_Sentence], hits: Sequence[Hit], best: float, *,
                  per_clause: int, closeness: float, max_groups: int, dense_alone: bool = True) -> list[list[_Sentence]]:
     """The first-ranked clause leads the answer when the dense search ranks it first too, and the lexical search as
-    well or (`dense_alone`) its best sentence scores `DENSE_LEAD_SHARE` of the best one.
+    well or (`dense_alone`) its best sentence scores `DENSE_LEAD_SHARE` of the `best` one.
 
     Sentences are picked by the question's words, so a neighbour sharing more of them can outscore the clause the
     searches agree on ("我们做服装小批量定制…有没有提啥要求？" led with a brand clause naming 服装; "评审专家跟竞争对手的老板
@@ -357,7 +357,6 @@ def _agreed_lead(groups: list[list[_Sentence]], scored: Sequence[_Sentence], hit
     own_sentences = sorted((s for s in scored if s.hit is top and s.score > 0), key=lambda s: (-s.score, s.order))
     if not own_sentences:
         return groups  # it shares no word with the question: the sentences picked say more
-    best = max(s.score for s in scored)
     if top.lexical_rank != 1 and (not dense_alone or own_sentences[0].score < DENSE_LEAD_SHARE * best):
         return groups
     own = next((group for group in groups if group[0].hit is top), None)
