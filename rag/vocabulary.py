@@ -19,7 +19,7 @@ STOPWORDS = frozenset(
 
 # Words that say what kind of answer is wanted, not what it is about ("哪些部门负责…", "奖励多少").
 INTENT_WORDS = frozenset(
-    "部门 单位 部委 机构 负责 牵头 职责 分工 管 归 涉及 由谁 联合 印发 发布 多少 几 钱 哪年 哪天 时候 "
+    "部门 单位 部委 机构 委办局 职能部门 负责 牵头 职责 分工 管 归 涉及 由谁 联合 印发 发布 多少 几 钱 哪年 哪天 时候 "
     "具体 现在 目前 政策 规定 措施 文件 要求 有没有 有什么 什么 支持 国家 政府 市里 省里 这边 那边 能 拿到 "
     "关于 方面 情况 工作 问题 呢 怎么办 办法 渠道 哪里 哪儿 找谁 需要 应该 "
     # the kind of detail asked for ("奖金多少？" after a question about 质量奖 is a follow-up)

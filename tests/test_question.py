@@ -424,6 +424,7 @@ def test_question_words_meet_the_documents_acronyms() -> None:
     ("“质量首负责任制”是什么意思？", ()),
     ("哪些部门负责质量基础设施一站式服务？", ()),
     ("培育社会团体标准这件事，当时是哪个部门牵头？", ()),  # 当时 says when, it names no thing
+    ("北京搞数字经济，具体牵头的是哪个委办局？", ()),  # 委办局: any department, as 部门
 ])
 def test_what_a_question_asks_about_by_name(question: str, focus: tuple[str, ...]) -> None:
     assert asked_focus(question) == focus

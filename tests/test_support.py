@@ -129,6 +129,8 @@ def test_asked_details() -> None:
     assert asked_details(asking_part("“百千万工程”具体包括啥？")) == ("具体名单",)
     assert asked_details("意见反馈邮箱是多少？") == ("邮箱",)
     assert asked_details("意见寄到哪里？") == ("地址",)
+    assert asked_details("办公室还没签正式租房合同，地址怎么证明？") == ()  # how to prove one, not which
+    assert asked_details("买到假种子苗出不来，想举报去哪儿？") == ()  # whom to report to: the body a clause names
     assert asked_details("外国人工作许可怎么办？") == ("申请程序",)  # how to get the permit
     assert asked_details("现在注册一家公司，注册资本最少要多少？") == ("金额",)
     assert asked_details("叉车司机要考特种设备作业人员证，去哪里考？") == ("申请程序",)
@@ -327,6 +329,22 @@ def test_a_sanction_is_stated_beside_the_act_it_punishes(corpus_pipeline: Pipeli
     assert not detail_stated("处罚后果", [elsewhere], ["首席质量官"])
     statute = dataclasses.replace(officer, text="初次违法且危害后果轻微并及时改正的，可以不予行政处罚。")
     assert detail_stated("处罚后果", [statute], ["小店", "查出"])
+
+
+def test_a_multiple_computes_a_fine_and_a_definition_says_what_counts(corpus_pipeline: Pipeline) -> None:
+    """Statute wording (两 local regulations of ../shared/corpora/laws): a fine of "违法所得一倍以上三倍以下" is how it is
+    worked out ("罚款怎么算？"), and "所称的惠明茶，是指…" says what tea counts as 惠明茶 ("什么样的茶叶才算？")."""
+    clauses = {c.clause_id: c for c in corpus_pipeline.index.clauses_matching(SearchFilters())}
+    base = clauses["city-product-quality-implementation-opinion#二（五）"]
+    fine = dataclasses.replace(base, text="在科技成果转化活动中弄虚作假，骗取奖励和荣誉称号的，没收违法所得，并处以违法所得"
+                                          "一倍以上三倍以下的罚款。")
+    assert detail_stated("计算方法", [fine], ["弄虚作假", "骗取"])
+    assert not detail_stated("计算方法", [dataclasses.replace(fine, text="弄虚作假骗取奖励的，依法予以处罚。")],
+                             ["弄虚作假", "骗取"])
+    tea = dataclasses.replace(base, text="本条例所称的惠明茶，是指在本自治县行政区域范围内，以本地种植的茶树品种的鲜叶为原料，"
+                                         "制成的具有景宁惠明茶地理标志产品特征的茶叶。")
+    assert asked_details("什么样的茶叶才算得上是正宗的惠明茶？") == ("资格条件",)
+    assert detail_stated("资格条件", [tea], ["惠明茶"])
 
 
 def test_a_detail_counts_only_beside_the_question_words(corpus_pipeline: Pipeline) -> None:
