@@ -254,7 +254,23 @@ def asked_details(text: str, question: str = "") -> tuple[str, ...]:
     if "金额" in named and PER_UNIT.asked.search(question or text):
         named += (PER_UNIT.name,)
     named = named or ((ANY_NUMBER.name,) if ANY_NUMBER.asked.search(text) else ())
+    if any(name in _COUNTS for name in named):
+        counted = _several(text)
+        named = tuple(name for name in named if name not in _COUNTS or _BY_NAME[name].asked.search(counted))
     return named + ((STATUS.name,) if asks_status(question or text) else ())
+
+
+# "几家医院能不能互认", "可以砍几棵树修路吗", "我们几个志愿者": 几 before a thing counted says "a few" in a yes/no ask
+# (能不能, 可以…吗) or after 们; it asks no count. Not a period (几天内能办完吗) nor money (能拿几万吗).
+_COUNTS = ("数量", ANY_NUMBER.name)
+_MODAL_ASK = re.compile(r"能不能(?!说|告诉|讲|透露|问)|可不可以|行不行|让不让|准不准|(可以|能|允许)[^，。？！?!]*吗")
+_A_FEW = re.compile(r"几(?=[家个套棵次项名位人台件种条批趟所座])")
+
+
+def _several(text: str) -> str:
+    """`text` with each 几 that says "a few" written 些, so that it asks no count (same length: positions hold)."""
+    text = re.sub(r"(?<=们)几", "些", text)
+    return PHRASE.sub(lambda p: _A_FEW.sub("些", p.group()) if _MODAL_ASK.search(p.group()) else p.group(), text)
 
 
 def _eased(name: str, ask: re.Match[str], text: str) -> bool:

@@ -131,6 +131,14 @@ def test_asked_details() -> None:
     assert asked_details("意见寄到哪里？") == ("地址",)
     assert asked_details("办公室还没签正式租房合同，地址怎么证明？") == ()  # how to prove one, not which
     assert asked_details("买到假种子苗出不来，想举报去哪儿？") == ()  # whom to report to: the body a clause names
+    # 几 before a thing counted, in a yes/no ask or after 们, says "a few": no count is asked.
+    assert asked_details("AI医疗器械做临床试验，伦理审查能不能几家医院互认？") == ()
+    assert asked_details("在商丘盖厂房，几套图纸能不能一起审？") == ()
+    assert asked_details("在林子里搞旅游可以砍几棵树修路吗？") == ()
+    assert asked_details("我们几个志愿者想办个老人食堂，政府支持不？") == ()
+    assert asked_details("每家企业能派几个人？") == ("数量",)
+    assert asked_details("能不能说一下要几个人？") == ("数量",)  # a request to tell the count
+    assert asked_details("几天能全办下来吗？") == ("期限",)  # a period, not a few things
     assert asked_details("外国人工作许可怎么办？") == ("申请程序",)  # how to get the permit
     assert asked_details("现在注册一家公司，注册资本最少要多少？") == ("金额",)
     assert asked_details("叉车司机要考特种设备作业人员证，去哪里考？") == ("申请程序",)
