@@ -6,6 +6,7 @@ resolves to `Citation(n, clause)`; markers are numbered in order of first use.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import re
@@ -46,6 +47,7 @@ SANCTION_WEIGHT = 1.5
 # and states no measure.
 _TARGET_RATE = re.compile(r"率(?:力争|稳定|保持|分别)?(?:达到|保持在|为|在|不低于|提高到|提升到)?\s*\d+(?:\.\d+)?\s*%")
 TARGET_WEIGHT = 0.3
+LISTED_ITEMS_MAX_CHARS = 160  # the items a quoted lead line announces, quoted with it up to this length
 LIST_LEAD_MAX_CHARS = 160  # a longer lead line of a list keeps its first and last parts
 _BIGRAM_DUPLICATE = 0.6  # sentences sharing this share of character bigrams say the same thing
 _WEAK_STATEMENT = 0.5  # relative to the best sentence's score
@@ -73,6 +75,7 @@ BOILERPLATE = re.compile(r"邮箱|电子邮件|邮寄|地址[:：]|通讯地址|
 ASKS_CONSULTATION = re.compile(r"(交|提|反馈|报送|寄)(的)?意见|意见.{0,6}(交|提|反馈|寄|报送)|征求意见(?!稿)"
                                r"|联系(方式|电话|人)|电话|邮箱|电子邮件|地址|传真|邮编|邮寄")
 MAX_SENTENCES_PER_CLAUSE = 3
+_PROVISO = re.compile(r"\s*但(?:是)?[，,]")  # "但是，…除外": an exception to the sentence before it
 
 
 class Generator(Protocol):
@@ -270,7 +273,7 @@ class ExtractiveGenerator:
         statements = []
         for group in groups:
             clause = group[0].hit.clause
-            quoted = _with_list_leads(clause, [s.text for s in sorted(group, key=lambda s: s.order)])
+            quoted = _with_list_leads(clause, _with_provisos(clause, [s.text for s in sorted(group, key=lambda s: s.order)]))
             body = "".join(_as_statement(text) for text in quoted)
             statements.append(f"{citation_line(clause)}：{body}{citations.marker(clause)}")
         return statements
@@ -305,6 +308,33 @@ def _with_list_leads(clause: Clause, texts: Sequence[str]) -> list[str]:
                 leads_used.add(lead)
                 text = _shortened_lead(lines[lead]) + text
             quoted.append(text)
+    return [_with_items(lines, text) if n + 1 == len(quoted) or not _LIST_ITEM.match(quoted[n + 1]) else text
+            for n, text in enumerate(quoted)]
+
+
+def _with_items(lines: Sequence[str], text: str) -> str:
+    """A lead line quoted without its items, followed by them when they are short ("财产应当按照下列顺序清偿：（一）所欠
+    职工工资…（二）所欠税款…"): the order or the cases are what it announces. A long list stays out."""
+    if not _opens_list(text):
+        return text
+    at = next((n for n, line in enumerate(lines) if line.endswith(text) or line == text), -1)
+    if at < 0:
+        return text
+    items = list(itertools.takewhile(lambda line: bool(_LIST_ITEM.match(line)), (line for line in lines[at + 1:] if line)))
+    listed = "".join(items)
+    return text + listed if items and len(listed) <= LISTED_ITEMS_MAX_CHARS else text
+
+
+def _with_provisos(clause: Clause, texts: Sequence[str]) -> list[str]:
+    """The quoted sentences, a proviso ("但是，…章程另有规定的除外") after the rule it qualifies: alone it says only
+    when the rule does not apply, and a caller would hear the exception as the answer."""
+    sentences = split_sentences(clause_body(clause))
+    quoted: list[str] = []
+    for text in texts:
+        at = sentences.index(text) if text in sentences else -1
+        if _PROVISO.match(text) and at > 0 and sentences[at - 1] not in texts and sentences[at - 1] not in quoted:
+            quoted.append(sentences[at - 1])
+        quoted.append(text)
     return quoted
 
 

@@ -305,6 +305,20 @@ def test_a_list_item_is_quoted_with_the_line_that_opens_its_list() -> None:
     assert "：。" not in quit_answer
 
 
+def test_a_proviso_is_quoted_after_its_rule_and_a_short_list_after_its_lead() -> None:
+    """"但是，…章程另有规定的除外" alone tells a caller only the exception; "按照下列顺序清偿：" without its items does not say
+    what is paid first."""
+    articles = law_articles("公司法(2023-12-29).md", "个人独资企业法(1999-08-30).md")
+
+    def answer_from(article: str, question: str) -> str:
+        return ExtractiveGenerator().answer(analyze_question(question), hits_for(articles, article)).text
+
+    heir = answer_from("公司法-2023-12-29#第一百六十七条", "我爸是股东，他去世了，章程另有规定的除外是什么意思？")
+    assert "自然人股东死亡后，其合法继承人可以继承股东资格。但是，" in heir
+    order = answer_from("个人独资企业法-1999-08-30#第二十九条", "个人独资企业关门了，欠的钱先还哪个？")
+    assert "财产应当按照下列顺序清偿：（一）所欠职工工资和社会保险费用；（二）所欠税款；（三）其他债务。" in order
+
+
 def test_a_definition_answers_only_what_a_term_means() -> None:
     """电子商务法's 本法所称电子商务经营者，是指… shares many words with a question about returning an online order,
     but says nothing about who pays the postage: the article ranked first leads. Asked what the term means, the
