@@ -75,7 +75,8 @@ BOILERPLATE = re.compile(r"邮箱|电子邮件|邮寄|地址[:：]|通讯地址|
 ASKS_CONSULTATION = re.compile(r"(交|提|反馈|报送|寄)(的)?意见|意见.{0,6}(交|提|反馈|寄|报送)|征求意见(?!稿)"
                                r"|联系(方式|电话|人)|电话|邮箱|电子邮件|地址|传真|邮编|邮寄")
 MAX_SENTENCES_PER_CLAUSE = 3
-_PROVISO = re.compile(r"\s*但(?:是)?[，,]")  # "但是，…除外": an exception to the sentence before it
+# A sentence that leans on the one before it: a proviso ("但是，…除外") or a paragraph on the one before ("前款规定的…").
+_LEANING = re.compile(r"\s*(?:但(?:是)?[，,]|(?:依照|依据|按照|有|对|违反)?前(?:款|两款|三款))")
 
 
 class Generator(Protocol):
@@ -273,7 +274,7 @@ class ExtractiveGenerator:
         statements = []
         for group in groups:
             clause = group[0].hit.clause
-            quoted = _with_list_leads(clause, _with_provisos(clause, [s.text for s in sorted(group, key=lambda s: s.order)]))
+            quoted = _with_list_leads(clause, _with_antecedents(clause, [s.text for s in sorted(group, key=lambda s: s.order)]))
             body = "".join(_as_statement(text) for text in quoted)
             statements.append(f"{citation_line(clause)}：{body}{citations.marker(clause)}")
         return statements
@@ -325,14 +326,15 @@ def _with_items(lines: Sequence[str], text: str) -> str:
     return text + listed if items and len(listed) <= LISTED_ITEMS_MAX_CHARS else text
 
 
-def _with_provisos(clause: Clause, texts: Sequence[str]) -> list[str]:
-    """The quoted sentences, a proviso ("但是，…章程另有规定的除外") after the rule it qualifies: alone it says only
-    when the rule does not apply, and a caller would hear the exception as the answer."""
+def _with_antecedents(clause: Clause, texts: Sequence[str]) -> list[str]:
+    """The quoted sentences, each that leans on the sentence before it after that sentence: a proviso ("但是，…章程另有
+    规定的除外") alone says only when the rule does not apply, and a caller would hear the exception as the answer;
+    "前款医疗机构可以…" does not say which institutions."""
     sentences = split_sentences(clause_body(clause))
     quoted: list[str] = []
     for text in texts:
         at = sentences.index(text) if text in sentences else -1
-        if _PROVISO.match(text) and at > 0 and sentences[at - 1] not in texts and sentences[at - 1] not in quoted:
+        if _LEANING.match(text) and at > 0 and sentences[at - 1] not in texts and sentences[at - 1] not in quoted:
             quoted.append(sentences[at - 1])
         quoted.append(text)
     return quoted

@@ -305,7 +305,7 @@ def test_a_list_item_is_quoted_with_the_line_that_opens_its_list() -> None:
     assert "：。" not in quit_answer
 
 
-def test_a_proviso_is_quoted_after_its_rule_and_a_short_list_after_its_lead() -> None:
+def test_a_proviso_or_a_paragraph_on_the_one_before_is_quoted_after_it_and_a_short_list_after_its_lead() -> None:
     """"但是，…章程另有规定的除外" alone tells a caller only the exception; "按照下列顺序清偿：" without its items does not say
     what is paid first."""
     articles = law_articles("公司法(2023-12-29).md", "个人独资企业法(1999-08-30).md")
@@ -315,6 +315,8 @@ def test_a_proviso_is_quoted_after_its_rule_and_a_short_list_after_its_lead() ->
 
     heir = answer_from("公司法-2023-12-29#第一百六十七条", "我爸是股东，他去世了，章程另有规定的除外是什么意思？")
     assert "自然人股东死亡后，其合法继承人可以继承股东资格。但是，" in heir
+    notice = answer_from("公司法-2023-12-29#第二百二十五条", "公司为了弥补亏损减资，要在多少天内登报公告？")
+    assert "义务。依照前款规定减少注册资本的，" in notice  # the paragraph it refers to, by its last sentence
     order = answer_from("个人独资企业法-1999-08-30#第二十九条", "个人独资企业关门了，欠的钱先还哪个？")
     assert "财产应当按照下列顺序清偿：（一）所欠职工工资和社会保险费用；（二）所欠税款；（三）其他债务。" in order
 
