@@ -314,7 +314,8 @@ def asked_member(text: str) -> tuple[str, ...]:
         if not found:
             continue
         before = phrase[:found.start()]
-        if re.fullmatch(r"\s*(这|那|这样|那样|这种|那种|这个|那个)?(也|就|还|都)?\s*", before):
+        # "这种算不算…", "名单在哪看？我们在不在": what the phrase before names is what is asked about.
+        if re.fullmatch(r"\s*(这|那|这样|那样|这种|那种|这个|那个|我们|我|咱们|我家)?(也|就|还|都)?\s*", before):
             bare_this = bool(before.strip()) and re.fullmatch(r"\s*(这|那)?(也|就|还|都)?\s*", before)  # not 这种, 这个
             if bare_this or n == 0:
                 return ()
@@ -603,7 +604,20 @@ def document_mentions(text: str, documents: Iterable[DocumentEntry]) -> tuple[tu
         if matched:
             found.append(document.doc_id)
             words += [w for w in matched if w not in words]
+    for pointed in _POINTED_YEAR.finditer(text):  # "2014那份", "2014年的那个": the document of that year
+        year = pointed.group(1)
+        if any(pointed.group() in word for word in words):  # "2014年那份质量计划" named it already
+            continue
+        dated = [d.doc_id for d in names.documents
+                 if f"{year}年" in d.title or (d.date or "").startswith(year)]
+        if dated:
+            found += [doc_id for doc_id in dated if doc_id not in found]
+            words += [pointed.group()] if pointed.group() not in words else []
     return tuple(found), tuple(words)
+
+
+# A year pointed at as a document's ("2014那份治大气重点治啥", "2014年的那个"), with no kind word after it.
+_POINTED_YEAR = re.compile(r"((?:19|20)\d{2})年?的?那(?:份|个|篇)")
 
 
 @dataclass(frozen=True)

@@ -168,6 +168,10 @@ def test_named_documents(corpus_pipeline: Pipeline) -> None:
     query = analyze_question("国务院2014年那份质量计划里，对交通工程的质量执法提过啥要求？", documents=documents)
     assert query.documents == ("2014-quality-outline-action-plan",) and query.naming == ("2014年那份质量计划",)
     assert mentioned_documents("2019年的计划里有什么？", documents) == ()  # no document of that year
+    # A year pointed at with no kind word, as a phone message says it: the document of that year.
+    query = analyze_question("2014那份治大气重点治啥", documents=documents)
+    assert query.documents == (PLAN_2014,) and query.naming == ("2014那份",) and "2014" not in query.terms
+    assert mentioned_documents("2019年那份说了啥", documents) == ()
     # The year may open a longer description than a short name: its issuer and a few words of the title between.
     query = analyze_question("2014年国务院那份质量行动计划发下来，要地方自己再定工作方案吗？", documents=documents)
     assert query.documents == (PLAN_2014,) and query.naming == ("2014年国务院那份质量行动计划",)

@@ -129,6 +129,8 @@ def test_asked_details() -> None:
     assert asked_details(asking_part("“百千万工程”具体包括啥？")) == ("具体名单",)
     assert asked_details("意见反馈邮箱是多少？") == ("邮箱",)
     assert asked_details("意见寄到哪里？") == ("地址",)
+    assert asked_details("有奖举报打哪个号？") == ("电话",)
+    assert asked_details("查出来冒用能效标识的厂家，要按货值的几倍罚？") == ("倍数",)  # a multiple, not any number
     assert asked_details("办公室还没签正式租房合同，地址怎么证明？") == ()  # how to prove one, not which
     assert asked_details("买到假种子苗出不来，想举报去哪儿？") == ()  # whom to report to: the body a clause names
     # 几 before a thing counted, in a yes/no ask or after 们, says "a few": no count is asked.
@@ -605,6 +607,8 @@ def test_a_membership_question_needs_the_thing_it_asks_about_named(corpus_pipeli
     assert asked_member("个体户算不算服务对象？") == ("个体", "个体户")
     assert asked_member("再拉人进来还有提成，这算不算传销？") == ()  # a judgement of what was told
     assert asked_member("匿名寄过去的意见算不算数？") == ()  # whether it counts at all
+    assert asked_member("小微企业认证提升帮扶名单在哪看？我们在不在？") == ("小微", "认证", "名单")  # we: in that list?
+    assert asked_member("我们算不算小微企业？") == ()
     unnamed = corpus_pipeline.ask("我们是外资控股、在内地注册的公司，算不算民营企业？六部门那份意见的支持能享受吗？")
     assert unnamed.outcome == "partly" and "是否在其列" in unnamed.reasons[0]
     named = corpus_pipeline.ask("市里到2025年参与制修订100项以上标准的目标里，团体标准算不算在里面？")
