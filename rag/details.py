@@ -104,7 +104,9 @@ DETAILS: tuple[Detail, ...] = tuple(Detail(*row) for row in (
                 r"|(不单?设|取消)[^，。；]{0,16}比例限制"),
      None, None),
     # A multiple ("按货值的几倍罚"): stated by one (三倍, 1倍以上), not by a count beside the words ("百项能效标准").
-    ("倍数", re.compile(r"(几|多少)倍"), re.compile(r"[\d一二三四五六七八九十两]+\s*倍"), None),
+    # …or by a share of a hundred or more (百分之二百, 300%).
+    ("倍数", re.compile(r"(几|多少)倍"),
+     re.compile(r"[\d一二三四五六七八九十两]+\s*倍|百分之[一二三四五六七八九十]*百|(?<![\d.])[1-9]\d{2,}(\.\d+)?\s*(%|％)"), None),
     ("数量", re.compile(r"多少(家|个|项|名|人|位)|(?<!十)几(家|项|名|位|人)|(?<![这那十好])几个|几次|多少次|合格率|达到多少"),
      # A count or a rate (合格率), not any digit: "到2025年" states no number of 计量标准, "建设一批" no number at all.
      re.compile(r"\d(\.\d+)?\s*(%|％|家|个|项|名|批|次(?!全会)|人|台|件|所|座|条|种|类|倍|万|亿|部门|部委)|百分之"
@@ -130,7 +132,7 @@ DETAILS: tuple[Detail, ...] = tuple(Detail(*row) for row in (
      re.compile(r"是指|指的是|(?<![立随])即(?![将时使])|也就是|所谓|（[^）]{4,}）|\([^)]{4,}\)"), None),
     ("资格条件", re.compile(r"资格|证书|条件|门槛|要求是什么|够不够格|才(能)?算|持证|考(个|什么)?证|上岗证"
                           r"|谁(能|可以)申请|哪些(人|企业|单位)(能|可以)|什么样的(企业|单位|公司|人|个人|项目|产品)"
-                          r"|才(能|可以)(申请|申报|报|参评)|符不符合|(年龄|户籍|学历)(限制|要求)|有没有限制"), re.compile(r"资格|条件|具备|取得.{0,8}(证|资质)|是指|所称"), None),
+                          r"|才(能|可以)(申请|申报|报|参评)|符不符合|(年龄|户籍|学历)(限制|要求)|有没有限制"), re.compile(r"资格|条件|具备|取得.{0,8}(证|资质)"), None),
     # How a figure is worked out ("研发投入强度是怎么算的？"): a formula or a basis of calculation.
     # …and how it is scored ("按什么口径算", "怎么打分"): the basis or the scoring rules.
     ("计算方法", re.compile(r"怎么(算|计算)(?!.{0,2}(违法|侵权|犯罪))|如何(计算|算)|计算(方法|公式|标准)|算法|(什么|哪个)口径|口径是"
@@ -292,6 +294,19 @@ def asks_status(question: str) -> bool:
 # A figure whose meaning is asked ("这个46指的是啥？", "“25条”是什么意思"): the documents explain it where they count
 # something by it ("46个县域特色产业集群"), not with a definition. Not a figure inside another ("3+2").
 _FIGURE_MEANING = re.compile(r"(?<![\d+＋.])(\d+)\s*(?:个|条|项|家)?\s*[”\"]?\s*(?:到底|究竟)?(?:是|指)")
+
+
+# "什么样的茶叶才算得上是惠明茶？": what counts as the thing named, which a definition says ("所称的惠明茶，是指…").
+_COUNTS_AS = re.compile(r"才(能)?算(得上)?|算得上")
+_DEFINING = re.compile(r"是指|所称")
+
+
+def condition_shape(ask: str) -> re.Pattern[str] | None:
+    """What states the conditions asked in `ask` when it asks what counts as a thing: the conditions or the thing's
+    definition. None for any other ask of conditions ("申请要什么条件？" is not answered by a definition)."""
+    if not _COUNTS_AS.search(ask):
+        return None
+    return re.compile(f"{_BY_NAME['资格条件'].stated.pattern}|{_DEFINING.pattern}")
 
 
 def meaning_shape(ask: str) -> re.Pattern[str] | None:

@@ -38,6 +38,7 @@ from rag.details import (
     asked_kinds,
     asked_subject,
     asked_year,
+    condition_shape,
     dating_year,
     detail_named,
     meaning_shape,
@@ -153,7 +154,7 @@ def assess_support(query: Query, hits: Sequence[Hit], index: ClauseStore, *,
     unstated = tuple(d for d in details
                      if not detail_stated(d, clauses, placing_terms(query, d, index, terms), asked_events(d, ask_text),
                                           asked_kinds(d, ask_text), query.numbers,
-                                          meaning_shape(ask_text) if d == "含义" else None, asked_year(d, query.text)))
+                                          _stating_shape(d, ask_text), asked_year(d, query.text)))
     unstated += unnamed_focus(query, clauses, index)
     unstated += unnamed_choice(query, clauses)
     unstated += unnamed_member(query, clauses)
@@ -163,6 +164,14 @@ def assess_support(query: Query, hits: Sequence[Hit], index: ClauseStore, *,
         return Support("partly", similarity, coverage, unknown, disagree, missing, details, unstated,
                        (f"相关条款没有写明{'、'.join(unstated)}",))
     return Support("answered", similarity, coverage, unknown, disagree, missing, details, (), ())
+
+
+def _stating_shape(detail: str, ask: str) -> re.Pattern[str] | None:
+    """What states `detail` for this ask, where the ask decides it (a figure's meaning, what counts as a thing); None:
+    the detail's own shape."""
+    if detail == "含义":
+        return meaning_shape(ask)
+    return condition_shape(ask) if detail == "资格条件" else None
 
 
 def placing_terms(query: Query, detail: str, index: ClauseStore, topic: Sequence[str]) -> Sequence[str]:

@@ -10,7 +10,15 @@ import pytest
 
 from rag.clause_store import SearchFilters
 from rag.config import Settings, load_settings
-from rag.details import ask_phrases, asked_details, asked_events, asked_kinds, asked_subject, asked_year
+from rag.details import (
+    ask_phrases,
+    asked_details,
+    asked_events,
+    asked_kinds,
+    asked_subject,
+    asked_year,
+    condition_shape,
+)
 from rag.embed import Embedder
 from rag.pipeline import Pipeline, thresholds_from
 from rag.question import analyze_question, asked_choices, asked_member, asking_part, normalize_query
@@ -353,8 +361,15 @@ def test_a_multiple_computes_a_fine_and_a_definition_says_what_counts(corpus_pip
                              ["弄虚作假", "骗取"])
     tea = dataclasses.replace(base, text="本条例所称的惠明茶，是指在本自治县行政区域范围内，以本地种植的茶树品种的鲜叶为原料，"
                                          "制成的具有景宁惠明茶地理标志产品特征的茶叶。")
-    assert asked_details("什么样的茶叶才算得上是正宗的惠明茶？") == ("资格条件",)
-    assert detail_stated("资格条件", [tea], ["惠明茶"])
+    counts_as = "什么样的茶叶才算得上是正宗的惠明茶？"
+    assert asked_details(counts_as) == ("资格条件",)
+    assert detail_stated("资格条件", [tea], ["惠明茶"], shape=condition_shape(counts_as))
+    # Asked what it takes to apply, a definition is no answer (就业困难人员是指… for "申请低保要什么条件？").
+    assert condition_shape("申请低保要什么条件？") is None and not detail_stated("资格条件", [tea], ["惠明茶"])
+    # A multiple is stated by one, or by a share of a hundred or more; not by a count beside the words.
+    overtime = dataclasses.replace(base, text="休息日安排劳动者工作又不能安排补休的，支付不低于工资的百分之二百的工资报酬。")
+    assert detail_stated("倍数", [overtime], ["工资"])
+    assert not detail_stated("倍数", [dataclasses.replace(base, text="推进实施百项能效标准推进工程。")], ["能效"])
 
 
 def test_a_detail_counts_only_beside_the_question_words(corpus_pipeline: Pipeline) -> None:
