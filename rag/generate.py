@@ -318,7 +318,7 @@ def _with_items(lines: Sequence[str], text: str) -> str:
     职工工资…（二）所欠税款…"): the order or the cases are what it announces. A long list stays out."""
     if not _opens_list(text):
         return text
-    at = next((n for n, line in enumerate(lines) if line.endswith(text) or line == text), -1)
+    at = next((n for n, line in enumerate(lines) if line.endswith(text)), -1)
     if at < 0:
         return text
     items = list(itertools.takewhile(lambda line: bool(_LIST_ITEM.match(line)), (line for line in lines[at + 1:] if line)))

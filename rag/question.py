@@ -617,7 +617,7 @@ def document_mentions(text: str, documents: Iterable[DocumentEntry]) -> tuple[tu
 
 
 # A year pointed at as a document's ("2014那份治大气重点治啥", "2014年的那个"), with no kind word after it.
-_POINTED_YEAR = re.compile(r"((?:19|20)\d{2})年?的?那(?:份|个|篇)")
+_POINTED_YEAR = re.compile(r"((?:19|20)\d{2})年?的?那(?:份|个|篇)(?!时|阵|会儿)")  # not "2019年那个时候": a time
 
 
 @dataclass(frozen=True)

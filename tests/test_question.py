@@ -172,6 +172,7 @@ def test_named_documents(corpus_pipeline: Pipeline) -> None:
     query = analyze_question("2014那份治大气重点治啥", documents=documents)
     assert query.documents == (PLAN_2014,) and query.naming == ("2014那份",) and "2014" not in query.terms
     assert mentioned_documents("2019年那份说了啥", documents) == ()
+    assert mentioned_documents("2014年那个时候我们厂刚开，有什么扶持？", documents) == ()  # a time, not a document
     # The year may open a longer description than a short name: its issuer and a few words of the title between.
     query = analyze_question("2014年国务院那份质量行动计划发下来，要地方自己再定工作方案吗？", documents=documents)
     assert query.documents == (PLAN_2014,) and query.naming == ("2014年国务院那份质量行动计划",)
