@@ -176,15 +176,14 @@ def _stating_shape(detail: str, ask: str) -> re.Pattern[str] | None:
 
 def placing_terms(query: Query, detail: str, index: ClauseStore, topic: Sequence[str]) -> Sequence[str]:
     """The words a statement of `detail` must sit beside: the question's `topic` words, or, for a detail asked of its
-    subject (`details.asked_subject`: 电热毯 of "电热毯有没有强制的国家标准？"), the subject's words — each with the policy
-    terms standing in for it (饭店 → 餐饮, 体检 → 职业健康检查), those some clause holds; none when no clause names the
-    subject. A subject-less ask ("有没有专门的国家标准？") is placed by the topic words."""
+    subject (`details.asked_subject`: 电热毯 of "电热毯有没有强制的国家标准？"), the subject's words and the policy terms
+    standing in for them that some clause holds — none when no clause names it. A subject-less ask ("有没有专门的国家
+    标准？") is placed by the topic words."""
     subject = asked_subject(detail, query.detail_ask)
     # Generic nouns too: "服务这一行" is asked of 服务.
     words = [w for w in query_terms(subject, query.words) if not is_asking_word(w)] if subject.strip() else []
     if not words:
-        alternatives = stand_ins(query, topic)
-        return tuple(dict.fromkeys(t for w in topic for t in (w, *alternatives[w]) if index.clauses_containing(t)))
+        return topic
     alternatives = stand_ins(query, words)
     return tuple(dict.fromkeys(t for w in words for t in (w, *alternatives[w]) if index.clauses_containing(t)))
 

@@ -28,7 +28,6 @@ from rag.support import (
     asked_beyond_quote,
     assess_support,
     detail_stated,
-    placing_terms,
     searches_disagree,
     specific_terms,
     unnamed_department,
@@ -371,13 +370,6 @@ def test_a_multiple_computes_a_fine_and_a_definition_says_what_counts(corpus_pip
     overtime = dataclasses.replace(base, text="休息日安排劳动者工作又不能安排补休的，支付不低于工资的百分之二百的工资报酬。")
     assert detail_stated("倍数", [overtime], ["工资"])
     assert not detail_stated("倍数", [dataclasses.replace(base, text="推进实施百项能效标准推进工程。")], ["能效"])
-
-
-def test_a_detail_is_placed_by_the_policy_terms_standing_in_for_the_question_words(corpus_pipeline: Pipeline) -> None:
-    """A caller's 饭店 is the documents' 餐饮 (rag/colloquial.tsv): a frequency stated beside 餐饮 is stated for 饭店."""
-    index = corpus_pipeline.index
-    query = analyze_question("饭店后厨多久查一次？", documents=index.manifest.documents, words=index.words)
-    assert placing_terms(query, "频次", index, ("饭店",)) == ("餐饮",)
 
 
 def test_a_detail_counts_only_beside_the_question_words(corpus_pipeline: Pipeline) -> None:
