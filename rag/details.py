@@ -298,15 +298,13 @@ _FIGURE_MEANING = re.compile(r"(?<![\d+＋.])(\d+)\s*(?:个|条|项|家)?\s*[”
 
 # "什么样的茶叶才算得上是惠明茶？": what counts as the thing named, which a definition says ("所称的惠明茶，是指…").
 _COUNTS_AS = re.compile(r"才(能)?算(得上)?|算得上")
-_DEFINING = re.compile(r"是指|所称")
+_CONDITIONS_OR_DEFINITION = re.compile(rf"{_BY_NAME['资格条件'].stated.pattern}|是指|所称")
 
 
 def condition_shape(ask: str) -> re.Pattern[str] | None:
     """What states the conditions asked in `ask` when it asks what counts as a thing: the conditions or the thing's
     definition. None for any other ask of conditions ("申请要什么条件？" is not answered by a definition)."""
-    if not _COUNTS_AS.search(ask):
-        return None
-    return re.compile(f"{_BY_NAME['资格条件'].stated.pattern}|{_DEFINING.pattern}")
+    return _CONDITIONS_OR_DEFINITION if _COUNTS_AS.search(ask) else None
 
 
 def meaning_shape(ask: str) -> re.Pattern[str] | None:

@@ -551,6 +551,11 @@ def kind_windows(text: str) -> list[_KindWindow]:
     return windows
 
 
+def _dated_in(document: DocumentEntry, year: str) -> bool:
+    """Whether `document` is of `year` ("2014"), by its title's year or its date."""
+    return f"{year}年" in document.title or (document.date or "").startswith(year)
+
+
 def short_names(document: DocumentEntry, windows: Sequence[_KindWindow]) -> list[str]:
     """The question's short names for `document`: words just before a kind word of its title ("意见") that its title
     or issuer holds: "民营企业意见", "18部门的方案" (issuer 市场监管总局等18部门), "全国工商联发的意见", "国务院办公厅那份计划",
@@ -567,7 +572,7 @@ def short_names(document: DocumentEntry, windows: Sequence[_KindWindow]) -> list
                 break
         else:
             year = found.dated[:4]
-            if year and (f"{year}年" in document.title or (document.date or "").startswith(year)):
+            if year and _dated_in(document, year):
                 names.append(found.dated + found.kind)  # "2014年那份质量计划": its year and its kind
     return names
 
@@ -608,8 +613,7 @@ def document_mentions(text: str, documents: Iterable[DocumentEntry]) -> tuple[tu
         year = pointed.group(1)
         if any(pointed.group() in word for word in words):  # "2014年那份质量计划" named it already
             continue
-        dated = [d.doc_id for d in names.documents
-                 if f"{year}年" in d.title or (d.date or "").startswith(year)]
+        dated = [d.doc_id for d in names.documents if _dated_in(d, year)]
         if dated:
             found += [doc_id for doc_id in dated if doc_id not in found]
             words += [pointed.group()] if pointed.group() not in words else []
